@@ -1,0 +1,287 @@
+import Foundation
+
+/// A fact about a referral, as the case system sent it. ISO dates arrive as strings and compare as strings.
+public enum FactValue: Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+
+    public var description: String {
+        switch self {
+        case .string(let s): s
+        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .bool(let b): b ? "true" : "false"
+        }
+    }
+}
+
+/// A piece of work waiting to be allocated: a safeguarding concern, a DoLS application, an assessment...
+public struct Referral: Sendable, Hashable, Identifiable {
+    public enum Status: String, Sendable { case open, closed }
+
+    /// The case system's key.
+    public var id: String
+    /// Pseudonymous reference to the person; never a name.
+    public var person: String
+    public var kind: String
+    /// The handling team; nil until resolved from the roster (the team that handles `kind`).
+    public var team: String?
+    public var received: Date
+    public var flags: [String]
+    public var facts: [String: FactValue]
+    /// 1 (simple) to 5 (most complex).
+    public var complexity: Int
+    /// Skills a worker must hold.
+    public var skills: [String]
+    public var status: Status
+
+    public init(
+        id: String, person: String, kind: String, team: String? = nil, received: Date, flags: [String] = [],
+        facts: [String: FactValue] = [:], complexity: Int = 3, skills: [String] = [], status: Status = .open
+    ) {
+        self.id = id
+        self.person = person
+        self.kind = kind
+        self.team = team
+        self.received = received
+        self.flags = flags
+        self.facts = facts
+        self.complexity = complexity
+        self.skills = skills
+        self.status = status
+    }
+}
+
+/// One problem with one field of an incoming referral record.
+public struct FieldError: Sendable, Hashable, CustomStringConvertible {
+    public var field: String
+    public var message: String
+    public var position: SourcePosition?
+
+    public init(field: String, message: String, position: SourcePosition? = nil) {
+        self.field = field
+        self.message = message
+        self.position = position
+    }
+
+    public var description: String { "\(field): \(message)" }
+}
+
+/// A decoded record: a referral, or every problem found with it.
+public enum RecordResult: Sendable {
+    case valid(Referral)
+    case invalid([FieldError])
+}
+
+/// Turns incoming records into `Referral`s, checking every field (SPEC "Referrals: the intake spool").
+public struct ReferralDecoder: Sendable {
+    public var timeZone: TimeZone
+    /// When set, `kind` must be one of these.
+    public var knownKinds: Set<String>?
+    /// When set, `team` must be one of these.
+    public var knownTeams: Set<String>?
+
+    public static let fields = ["id", "person", "kind", "team", "received", "flags", "facts", "complexity", "skills", "status"]
+
+    public init(timeZone: TimeZone, knownKinds: Set<String>? = nil, knownTeams: Set<String>? = nil) {
+        self.timeZone = timeZone
+        self.knownKinds = knownKinds
+        self.knownTeams = knownTeams
+    }
+
+    /// Decodes one JSON object; every bad field is reported, not just the first.
+    public func decode(_ node: JSONNode) -> RecordResult {
+        guard case .object(let members) = node.value else {
+            return .invalid([FieldError(field: "", message: "a referral must be an object, not \(node.typeName)", position: node.position)])
+        }
+        var errors: [FieldError] = []
+        var seen: [String: JSONNode] = [:]
+        for m in members {
+            if seen[m.key] != nil {
+                errors.append(FieldError(field: m.key, message: "appears twice", position: m.keyPosition))
+            } else if !Self.fields.contains(m.key) {
+                var message = "unknown field"
+                if let guess = closestMatch(m.key, in: Self.fields) { message += "; did you mean '\(guess)'?" }
+                errors.append(FieldError(field: m.key, message: message, position: m.keyPosition))
+            }
+            seen[m.key] = m.value
+        }
+        func str(_ key: String) -> String? {
+            guard let n = seen[key] else { return nil }
+            if case .string(let s) = n.value { return s }
+            if case .null = n.value { return nil }
+            errors.append(FieldError(field: key, message: "must be a string, not \(n.typeName)", position: n.position))
+            return nil
+        }
+        func list(_ key: String) -> [String] {
+            guard let n = seen[key] else { return [] }
+            if case .null = n.value { return [] }
+            guard case .array(let items) = n.value else {
+                errors.append(FieldError(field: key, message: "must be a list of strings, not \(n.typeName)", position: n.position))
+                return []
+            }
+            var out: [String] = []
+            for item in items {
+                if case .string(let s) = item.value {
+                    out.append(s)
+                } else {
+                    errors.append(FieldError(field: key, message: "must hold only strings, not \(item.typeName)", position: item.position))
+                }
+            }
+            return out
+        }
+        var fields = RawFields(
+            id: str("id"), person: str("person"), kind: str("kind"), team: str("team"), received: str("received"),
+            flags: list("flags"), skills: list("skills"), status: str("status"))
+        if let n = seen["complexity"] {
+            switch n.value {
+            case .number(_, let i?): fields.complexity = i
+            case .null: break
+            default:
+                errors.append(FieldError(field: "complexity", message: "must be a whole number from 1 to 5", position: n.position))
+                fields.complexityInvalid = true
+            }
+        }
+        if let n = seen["facts"] {
+            switch n.value {
+            case .null: break
+            case .object(let factMembers):
+                for m in factMembers {
+                    switch m.value.value {
+                    case .string(let s): fields.facts.append((m.key, .string(s), m.keyPosition))
+                    case .bool(let b): fields.facts.append((m.key, .bool(b), m.keyPosition))
+                    case .number(let d, _) where d.isFinite: fields.facts.append((m.key, .number(d), m.keyPosition))
+                    default:
+                        errors.append(
+                            FieldError(
+                                field: "facts.\(m.key)",
+                                message: "must be a string, number, boolean or ISO date, not \(m.value.typeName)",
+                                position: m.value.position))
+                    }
+                }
+            default:
+                errors.append(FieldError(field: "facts", message: "must be an object, not \(n.typeName)", position: n.position))
+            }
+        }
+        return validate(fields, errors: errors, positions: seen.mapValues(\.position))
+    }
+
+    /// The fields of a record before validation, from any format (JSON, CSV).
+    public struct RawFields: Sendable {
+        public var id: String?
+        public var person: String?
+        public var kind: String?
+        public var team: String?
+        public var received: String?
+        public var flags: [String] = []
+        public var facts: [(String, FactValue, SourcePosition?)] = []
+        public var complexity: Int64?
+        public var complexityInvalid = false
+        public var skills: [String] = []
+        public var status: String?
+
+        public init(
+            id: String?, person: String?, kind: String?, team: String?, received: String?, flags: [String] = [],
+            skills: [String] = [], status: String? = nil
+        ) {
+            self.id = id
+            self.person = person
+            self.kind = kind
+            self.team = team
+            self.received = received
+            self.flags = flags
+            self.skills = skills
+            self.status = status
+        }
+    }
+
+    /// Checks raw fields against SPEC's rules and builds the referral.
+    public func validate(
+        _ f: RawFields, errors initial: [FieldError] = [], positions: [String: SourcePosition] = [:]
+    ) -> RecordResult {
+        var errors = initial
+        func fail(_ field: String, _ message: String) {
+            errors.append(FieldError(field: field, message: message, position: positions[field]))
+        }
+        if let id = f.id {
+            if !Self.isValidID(id) { fail("id", "must be 1-64 characters of A-Z a-z 0-9 . _ : / -") }
+        } else if !errors.contains(where: { $0.field == "id" }) {
+            fail("id", "is required")
+        }
+        if let person = f.person {
+            if person.isEmpty || person.count > 64 { fail("person", "must be 1-64 characters") }
+        } else if !errors.contains(where: { $0.field == "person" }) {
+            fail("person", "is required")
+        }
+        if let kind = f.kind {
+            if let known = knownKinds, !known.contains(kind) {
+                var message = "unknown kind '\(kind)': no team handles it"
+                if let guess = closestMatch(kind, in: known.sorted()) { message += "; did you mean '\(guess)'?" }
+                fail("kind", message)
+            }
+        } else if !errors.contains(where: { $0.field == "kind" }) {
+            fail("kind", "is required")
+        }
+        if let team = f.team, let known = knownTeams, !known.contains(team) {
+            var message = "unknown team '\(team)'"
+            if let guess = closestMatch(team, in: known.sorted()) { message += "; did you mean '\(guess)'?" }
+            fail("team", message)
+        }
+        var received: Date?
+        if let text = f.received {
+            received = ISOTime.parse(text, timeZone: timeZone)
+            if received == nil { fail("received", "'\(text)' is not an ISO 8601 date or date-time (2024-09-10 or 2024-09-10T09:30:00Z)") }
+        } else if !errors.contains(where: { $0.field == "received" }) {
+            fail("received", "is required")
+        }
+        for flag in f.flags where !Self.isValidFlag(flag) {
+            fail("flags", "'\(flag)' must be lower-case letters, digits and _")
+        }
+        for skill in f.skills where skill.isEmpty || skill.count > 64 {
+            fail("skills", "each skill must be 1-64 characters")
+        }
+        var facts: [String: FactValue] = [:]
+        for (name, value, position) in f.facts {
+            if !Self.isValidFactName(name) {
+                errors.append(FieldError(field: "facts.\(name)", message: "fact names must be letters, digits and _, starting with a letter", position: position))
+            } else {
+                facts[name] = value
+            }
+        }
+        var complexity = 3
+        if let c = f.complexity {
+            if (1...5).contains(c) { complexity = Int(c) } else { fail("complexity", "must be a whole number from 1 to 5, not \(c)") }
+        }
+        var status = Referral.Status.open
+        if let s = f.status {
+            if let st = Referral.Status(rawValue: s) { status = st } else { fail("status", "must be 'open' or 'closed', not '\(s)'") }
+        }
+        guard errors.isEmpty, let id = f.id, let person = f.person, let kind = f.kind, let received else {
+            return .invalid(errors)
+        }
+        return .valid(
+            Referral(
+                id: id, person: person, kind: kind, team: f.team, received: received, flags: f.flags, facts: facts,
+                complexity: complexity, skills: f.skills, status: status))
+    }
+
+    public static func isValidID(_ s: String) -> Bool {
+        let u = s.utf8
+        guard !u.isEmpty, u.count <= 64 else { return false }
+        return u.allSatisfy { b in
+            (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 58
+                || b == 47 || b == 45
+        }
+    }
+
+    public static func isValidFlag(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { b in (b >= 48 && b <= 57) || (b >= 97 && b <= 122) || b == 95 }
+    }
+
+    public static func isValidFactName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, (first >= 65 && first <= 90) || (first >= 97 && first <= 122) else { return false }
+        return s.utf8.count <= 64 && s.utf8.allSatisfy { b in
+            (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+        }
+    }
+}

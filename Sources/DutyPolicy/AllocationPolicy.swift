@@ -1,0 +1,179 @@
+import DutyCore
+
+/// A rule every worker must pass to be considered for a referral.
+public struct EligibilityRule: Sendable {
+    public var id: String
+    public var condition: Condition
+    public var because: String
+}
+
+/// How workers are chosen (SPEC "Allocation policy").
+public struct AllocationPolicy: Sendable {
+    public struct Preference: Sendable, Hashable {
+        /// Weight for "this worker had this person before".
+        public var continuity: Double
+        /// Weight for a low load/capacity ratio.
+        public var leastLoaded: Double
+        /// Weight for a skill matching one of the referral's flags.
+        public var specialism: Double
+    }
+
+    public var file: String
+    public var defaultPoints: Double
+    public var kindPoints: [String: Double]
+    /// Multiplier by complexity 1-5.
+    public var complexityFactor: [Int: Double]
+    public var eligible: [EligibilityRule]
+    public var prefer: Preference
+    /// By level rank: don't allocate to someone whose absence starts within this time.
+    public var absenceLookahead: [Int: Duration]
+    /// Allocations at or above this rank need a manager's acknowledgement within `acknowledgeWithin`.
+    public var acknowledgeMinRank: Int?
+    public var acknowledgeWithin: Duration?
+    /// By level rank: waiting longer than this escalates.
+    public var escalateUnallocated: [Int: Duration]
+
+    /// Caseload points of a referral: the kind's points times the complexity factor.
+    public func points(kind: String, complexity: Int) -> Double {
+        (kindPoints[kind] ?? defaultPoints) * (complexityFactor[complexity] ?? 1)
+    }
+
+    static let preferKeys = ["continuity", "least_loaded", "specialism"]
+
+    /// Reads the allocation policy. `ranks` maps each known rank to itself and each level name to its rank,
+    /// so keys by rank may also be written as level names.
+    static func parse(
+        _ text: String, file: String, sink: DiagnosticSink, ranks: [String: Int]?, kinds: Set<String>?
+    ) -> AllocationPolicy? {
+        guard let root = NodeDecoding.parse(text, sink: sink),
+            let o = ObjectFields(root, what: "the allocation policy", sink: sink)
+        else { return nil }
+        var defaultPoints = 1.0
+        var kindPoints: [String: Double] = [:]
+        var complexity: [Int: Double] = [1: 0.5, 2: 0.75, 3: 1, 4: 1.5, 5: 2]
+        if let n = o.node("points"), let po = ObjectFields(n, what: "'points'", sink: sink) {
+            if let d = po.number("default") {
+                if d < 0 { sink.error(po.node("default")!.position, "points must not be negative") }
+                defaultPoints = d
+            }
+            if let kn = po.node("kinds"), let ko = ObjectFields(kn, what: "'points.kinds'", sink: sink) {
+                if case .object(let members) = kn.value {
+                    for m in members {
+                        guard let v = ko.number(m.key) else { continue }
+                        if v < 0 { sink.error(m.value.position, "points must not be negative") }
+                        if let kinds, !kinds.contains(m.key) {
+                            sink.warning(m.keyPosition, "points for kind '\(m.key)', which no team handles")
+                        }
+                        kindPoints[m.key] = v
+                    }
+                }
+                ko.finish()
+            }
+            if let cn = po.node("complexity"), let co = ObjectFields(cn, what: "'points.complexity'", sink: sink) {
+                if case .object(let members) = cn.value {
+                    for m in members {
+                        guard let v = co.number(m.key) else { continue }
+                        guard let c = Int(m.key), (1...5).contains(c) else {
+                            sink.error(m.keyPosition, "complexity keys are \"1\" to \"5\", not '\(m.key)'")
+                            continue
+                        }
+                        if v < 0 { sink.error(m.value.position, "a complexity factor must not be negative") }
+                        complexity[c] = v
+                    }
+                }
+                co.finish()
+            }
+            po.finish()
+        }
+
+        var eligible: [EligibilityRule] = []
+        var ids = Set<String>()
+        if let n = o.node("eligible") {
+            if case .array(let items) = n.value {
+                for item in items {
+                    guard let ro = ObjectFields(item, what: "an eligibility rule", sink: sink) else { continue }
+                    let id = ro.string("id", required: true)
+                    let when = TriagePolicy.condition(ro, "when", scope: .allocation, sink: sink, required: true)
+                    let because = ro.string("because", required: true)
+                    ro.finish()
+                    if let id, !ids.insert(id).inserted {
+                        sink.error(ro.node("id")!.position, "duplicate rule id '\(id)'")
+                    }
+                    if let id, let when, let because {
+                        eligible.append(EligibilityRule(id: id, condition: when, because: because))
+                    }
+                }
+            } else {
+                sink.error(n.position, "'eligible' must be a list of rules, not \(n.typeName)")
+            }
+        }
+
+        var prefer = Preference(continuity: 0, leastLoaded: 1, specialism: 0)
+        if let n = o.node("prefer"), let po = ObjectFields(n, what: "'prefer'", sink: sink) {
+            func weight(_ key: String) -> Double? {
+                guard let w = po.number(key) else { return nil }
+                if w < 0 { sink.error(po.node(key)!.position, "'\(key)' weight must not be negative") }
+                return w
+            }
+            prefer.continuity = weight("continuity") ?? 0
+            prefer.leastLoaded = weight("least_loaded") ?? 0
+            prefer.specialism = weight("specialism") ?? 0
+            po.finish()
+        }
+
+        func byRank(_ key: String) -> [Int: Duration] {
+            guard let n = o.node(key) else { return [:] }
+            guard case .object(let members) = n.value else {
+                sink.error(n.position, "'\(key)' must be an object of rank: duration, not \(n.typeName)")
+                return [:]
+            }
+            var out: [Int: Duration] = [:]
+            for m in members {
+                guard let rank = resolveRank(m.key, at: m.keyPosition, key: key, ranks: ranks, sink: sink) else {
+                    continue
+                }
+                guard let d = NodeDecoding.duration(m.value, sink: sink, what: "'\(key).\(m.key)'") else { continue }
+                if out[rank] != nil { sink.error(m.keyPosition, "rank \(rank) appears twice in '\(key)'") }
+                out[rank] = d
+            }
+            return out
+        }
+        let lookahead = byRank("absence_lookahead")
+        let escalate = byRank("escalate_unallocated")
+
+        var ackRank: Int?
+        var ackWithin: Duration?
+        if let n = o.node("acknowledge"), let ao = ObjectFields(n, what: "'acknowledge'", sink: sink) {
+            if let rn = ao.node("min_rank", required: true) {
+                switch rn.value {
+                case .number(_, let i?): ackRank = resolveRank(String(i), at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
+                case .string(let s): ackRank = resolveRank(s, at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
+                default: sink.error(rn.position, "'min_rank' must be a rank number or a level name")
+                }
+            }
+            ackWithin = ao.duration("within", required: true)
+            ao.finish()
+        }
+        o.finish()
+        return AllocationPolicy(
+            file: file, defaultPoints: defaultPoints, kindPoints: kindPoints, complexityFactor: complexity,
+            eligible: eligible, prefer: prefer, absenceLookahead: lookahead, acknowledgeMinRank: ackRank,
+            acknowledgeWithin: ackWithin, escalateUnallocated: escalate)
+    }
+
+    private static func resolveRank(
+        _ key: String, at position: SourcePosition, key what: String, ranks: [String: Int]?, sink: DiagnosticSink
+    ) -> Int? {
+        if let ranks {
+            if let r = ranks[key] { return r }
+            let known = Set(ranks.values).sorted().map(String.init).joined(separator: ", ")
+            sink.error(position, "'\(what)': '\(key)' is not a rank or level of any triage policy (ranks: \(known))")
+            return nil
+        }
+        guard let r = Int(key), r > 0 else {
+            sink.error(position, "'\(what)': '\(key)' must be a rank number")
+            return nil
+        }
+        return r
+    }
+}

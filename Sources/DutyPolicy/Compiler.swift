@@ -1,0 +1,415 @@
+import DutyCore
+
+/// The static type of an expression. `fact` values are known only at evaluation time.
+indirect enum ValueType: Hashable, CustomStringConvertible {
+    case bool, number, string, duration, fact
+    case list(ValueType)
+
+    var description: String {
+        switch self {
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .duration: "a duration"
+        case .fact: "a fact"
+        case .list(let t): t == .fact ? "a list" : "a list of \(Self.plural(t))"
+        }
+    }
+
+    static func plural(_ t: ValueType) -> String {
+        switch t {
+        case .bool: "booleans"
+        case .number: "numbers"
+        case .string: "strings"
+        case .duration: "durations"
+        case .fact: "values"
+        case .list: "lists"
+        }
+    }
+}
+
+/// Which names an expression may use.
+public enum RuleScope: Sendable {
+    /// `applies_to`: only `kind` and `team`.
+    case appliesTo
+    /// A triage rule's `when`: referral names.
+    case triage
+    /// The allocation policy: referral names and `worker.*`.
+    case allocation
+
+    static let referralNames = ["kind", "team", "person", "flags", "skills", "complexity", "waiting"]
+    static let workerNames = [
+        "worker.id", "worker.role", "worker.skills", "worker.experience", "worker.asye", "worker.load",
+        "worker.capacity",
+    ]
+
+    var names: [String] {
+        switch self {
+        case .appliesTo: ["kind", "team"]
+        case .triage: Self.referralNames
+        case .allocation: Self.referralNames + Self.workerNames
+        }
+    }
+}
+
+typealias BoolFn = (RuleContext) -> Bool
+typealias ValueFn = (RuleContext) -> RuntimeValue
+
+/// A typed, compiled sub-expression: closures specialised by static type, so evaluation never re-parses
+/// and rarely boxes values.
+enum Compiled {
+    case bool(BoolFn)
+    case number((RuleContext) -> Double)
+    case string((RuleContext) -> String?)
+    case duration((RuleContext) -> Int64)
+    case strings((RuleContext) -> [String])
+    /// A constant list literal.
+    case constList([RuntimeValue])
+    case dynamic(ValueFn)
+
+    /// Any compiled value as a boxed runtime value (used where a side's type is only known at run time).
+    var boxed: ValueFn {
+        switch self {
+        case .bool(let f): { .bool(f($0)) }
+        case .number(let f): { .number(f($0)) }
+        case .string(let f): { c in f(c).map { .string($0) } ?? .missing }
+        case .duration(let f): { .duration(f($0)) }
+        case .strings(let f): { c in .list(f(c).map { .string($0) }) }
+        case .constList(let items): { _ in .list(items) }
+        case .dynamic(let f): f
+        }
+    }
+
+    /// As a condition: dynamic values count as true only when they are the boolean `true`.
+    var condition: BoolFn? {
+        switch self {
+        case .bool(let f): f
+        case .dynamic(let f): { f($0) == .bool(true) }
+        default: nil
+        }
+    }
+}
+
+/// Type-checks an expression against a scope and compiles it to closures.
+struct Compiler {
+    let scope: RuleScope
+
+    func compileCondition(_ e: Expression) throws(RuleError) -> BoolFn {
+        let (type, code) = try compile(e)
+        guard let fn = code.condition else {
+            throw RuleError(offset: e.start, message: "a condition must be true or false, but this is \(type)")
+        }
+        return fn
+    }
+
+    func compile(_ e: Expression) throws(RuleError) -> (ValueType, Compiled) {
+        switch e {
+        case .number(let v, _): return (.number, .number { _ in v })
+        case .string(let s, _): return (.string, .string { _ in s })
+        case .bool(let b, _): return (.bool, .bool { _ in b })
+        case .duration(let d, _):
+            let s = d.seconds
+            return (.duration, .duration { _ in s })
+        case .list(let items, let start):
+            var values: [RuntimeValue] = []
+            var elementType: ValueType?
+            for item in items {
+                let (t, v): (ValueType, RuntimeValue) =
+                    switch item {
+                    case .number(let n, _): (.number, .number(n))
+                    case .string(let s, _): (.string, .string(s))
+                    case .bool(let b, _): (.bool, .bool(b))
+                    case .duration(let d, _): (.duration, .duration(d.seconds))
+                    default: throw RuleError(offset: item.start, message: "a list may hold only literal values")
+                    }
+                if let et = elementType, et != t {
+                    throw RuleError(
+                        offset: item.start, message: "a list must hold values of one type: \(et) and \(t) are mixed")
+                }
+                elementType = t
+                values.append(v)
+            }
+            _ = start
+            return (.list(elementType ?? .fact), .constList(values))
+        case .name(let name, let start): return try compileName(name, start: start)
+        case .not(let inner, _):
+            let f = try conditionOperand(inner, op: "not")
+            return (.bool, .bool { !f($0) })
+        case .and(let l, let r):
+            let a = try conditionOperand(l, op: "and")
+            let b = try conditionOperand(r, op: "and")
+            return (.bool, .bool { a($0) && b($0) })
+        case .or(let l, let r):
+            let a = try conditionOperand(l, op: "or")
+            let b = try conditionOperand(r, op: "or")
+            return (.bool, .bool { a($0) || b($0) })
+        case .compare(let op, let l, let r, let opStart):
+            return (.bool, .bool(try compileComparison(op, l, r, opStart: opStart)))
+        case .negate(let inner, let start):
+            let (t, c) = try compile(inner)
+            switch c {
+            case .number(let f): return (.number, .number { -f($0) })
+            case .duration(let f): return (.duration, .duration { -f($0) })
+            case .dynamic(let f):
+                return (.fact, .dynamic { c in
+                    switch f(c) {
+                    case .number(let n): .number(-n)
+                    case .duration(let d): .duration(-d)
+                    default: .missing
+                    }
+                })
+            default: throw RuleError(offset: start, message: "'-' needs a number or a duration, not \(t)")
+            }
+        case .arithmetic(let op, let l, let r, let opStart):
+            return try compileArithmetic(op, l, r, opStart: opStart)
+        case .member(let l, let r, let negated, let opStart):
+            let f = try compileMember(l, r, opStart: opStart)
+            return (.bool, .bool(negated ? { !f($0) } : f))
+        }
+    }
+
+    private func conditionOperand(_ e: Expression, op: String) throws(RuleError) -> BoolFn {
+        let (type, code) = try compile(e)
+        guard let fn = code.condition else {
+            throw RuleError(offset: e.start, message: "'\(op)' needs true or false, but this is \(type)")
+        }
+        return fn
+    }
+
+    private func compileName(_ name: String, start: Int) throws(RuleError) -> (ValueType, Compiled) {
+        if name.hasPrefix("facts.") {
+            let key = String(name.dropFirst(6))
+            guard scope != .appliesTo else { throw unknownName(name, start: start) }
+            guard ReferralDecoder.isValidFactName(key) else {
+                throw RuleError(offset: start, message: "'\(name)': fact names are letters, digits and _")
+            }
+            return (.fact, .dynamic { RuntimeValue($0.referral.facts[key]) })
+        }
+        guard scope.names.contains(name) else { throw unknownName(name, start: start) }
+        switch name {
+        case "kind": return (.string, .string { $0.referral.kind })
+        case "team": return (.string, .string { $0.referral.team })
+        case "person": return (.string, .string { $0.referral.person })
+        case "flags": return (.list(.string), .strings { $0.referral.flags })
+        case "skills": return (.list(.string), .strings { $0.referral.skills })
+        case "complexity": return (.number, .number { Double($0.referral.complexity) })
+        case "waiting": return (.duration, .duration { $0.waiting })
+        case "worker.id": return (.string, .string { $0.worker?.id })
+        case "worker.role": return (.string, .string { $0.worker?.role })
+        case "worker.skills": return (.list(.string), .strings { $0.worker?.skills ?? [] })
+        case "worker.experience": return (.number, .number { Double($0.worker?.experience ?? 0) })
+        case "worker.asye": return (.bool, .bool { $0.worker?.asye ?? false })
+        case "worker.load": return (.number, .number { $0.worker?.load ?? 0 })
+        case "worker.capacity": return (.number, .number { $0.worker?.capacity ?? 0 })
+        default: throw unknownName(name, start: start)
+        }
+    }
+
+    private func unknownName(_ name: String, start: Int) -> RuleError {
+        if name.hasPrefix("worker.") && scope != .allocation {
+            return RuleError(offset: start, message: "'\(name)' is only available in the allocation policy")
+        }
+        if scope == .appliesTo {
+            return RuleError(offset: start, message: "applies_to may use only 'kind' and 'team', not '\(name)'")
+        }
+        if name == "fact" || name == "facts" {
+            return RuleError(offset: start, message: "name a fact as facts.NAME, e.g. facts.age")
+        }
+        var message = "unknown name '\(name)'"
+        if let guess = closestMatch(name, in: scope.names) { message += "; did you mean '\(guess)'?" }
+        return RuleError(offset: start, message: message)
+    }
+
+    private func compileComparison(
+        _ op: Expression.Comparison, _ l: Expression, _ r: Expression, opStart: Int
+    ) throws(RuleError) -> BoolFn {
+        let (lt, lc) = try compile(l)
+        let (rt, rc) = try compile(r)
+        if case .list = lt { throw RuleError(offset: l.start, message: "cannot compare a list with '\(op.rawValue)': use 'in'") }
+        if case .list = rt { throw RuleError(offset: r.start, message: "cannot compare a list with '\(op.rawValue)': use 'in'") }
+        if lt != .fact && rt != .fact && lt != rt {
+            var message = "cannot compare \(lt) with \(rt)"
+            if (lt == .duration && rt == .number) || (lt == .number && rt == .duration) {
+                message += ": write a duration with a unit, like 7d"
+            }
+            throw RuleError(offset: opStart, message: message)
+        }
+        let ordering = op != .eq && op != .ne
+        if ordering && (lt == .bool || rt == .bool) {
+            throw RuleError(offset: opStart, message: "'\(op.rawValue)' cannot order booleans: use '==' or '!='")
+        }
+        // Typed fast paths.
+        switch (lc, rc) {
+        case (.number(let a), .number(let b)):
+            switch op {
+            case .eq: return { a($0) == b($0) }
+            case .ne: return { a($0) != b($0) }
+            case .lt: return { a($0) < b($0) }
+            case .le: return { a($0) <= b($0) }
+            case .gt: return { a($0) > b($0) }
+            case .ge: return { a($0) >= b($0) }
+            }
+        case (.duration(let a), .duration(let b)):
+            switch op {
+            case .eq: return { a($0) == b($0) }
+            case .ne: return { a($0) != b($0) }
+            case .lt: return { a($0) < b($0) }
+            case .le: return { a($0) <= b($0) }
+            case .gt: return { a($0) > b($0) }
+            case .ge: return { a($0) >= b($0) }
+            }
+        case (.string(let a), .string(let b)):
+            // A missing value (e.g. an unresolved team) compares false.
+            return { c in
+                guard let x = a(c), let y = b(c) else { return false }
+                return Self.order(op, x, y)
+            }
+        case (.bool(let a), .bool(let b)):
+            return op == .eq ? { a($0) == b($0) } : { a($0) != b($0) }
+        default:
+            let a = lc.boxed
+            let b = rc.boxed
+            return { c in Self.compareDynamic(op, a(c), b(c)) }
+        }
+    }
+
+    private func compileArithmetic(
+        _ op: Expression.Arithmetic, _ l: Expression, _ r: Expression, opStart: Int
+    ) throws(RuleError) -> (ValueType, Compiled) {
+        let (lt, lc) = try compile(l)
+        let (rt, rc) = try compile(r)
+        let bad = RuleError(offset: opStart, message: "cannot use '\(op.rawValue)' on \(lt) and \(rt)")
+        switch (lc, rc, op) {
+        case (.number(let a), .number(let b), .add): return (.number, .number { a($0) + b($0) })
+        case (.number(let a), .number(let b), .subtract): return (.number, .number { a($0) - b($0) })
+        case (.number(let a), .number(let b), .multiply): return (.number, .number { a($0) * b($0) })
+        case (.number(let a), .number(let b), .divide): return (.number, .number { a($0) / b($0) })
+        case (.duration(let a), .duration(let b), .add): return (.duration, .duration { a($0) + b($0) })
+        case (.duration(let a), .duration(let b), .subtract): return (.duration, .duration { a($0) - b($0) })
+        case (.duration(let a), .number(let b), .multiply): return (.duration, .duration { Self.scale(a($0), b($0)) })
+        case (.number(let a), .duration(let b), .multiply): return (.duration, .duration { Self.scale(b($0), a($0)) })
+        case (.duration(let a), .number(let b), .divide): return (.duration, .duration { Self.scale(a($0), 1 / b($0)) })
+        default:
+            let allowed: Set<ValueType> = [.number, .duration, .fact]
+            guard allowed.contains(lt), allowed.contains(rt), lt == .fact || rt == .fact else { throw bad }
+            let a = lc.boxed
+            let b = rc.boxed
+            return (.fact, .dynamic { c in Self.arithmeticDynamic(op, a(c), b(c)) })
+        }
+    }
+
+    private static func scale(_ d: Int64, _ by: Double) -> Int64 {
+        let v = Double(d) * by
+        return v.isFinite && abs(v) < 9e18 ? Int64(v) : 0
+    }
+
+    static func arithmeticDynamic(_ op: Expression.Arithmetic, _ x: RuntimeValue, _ y: RuntimeValue) -> RuntimeValue {
+        switch (x, y, op) {
+        case (.number(let a), .number(let b), .add): .number(a + b)
+        case (.number(let a), .number(let b), .subtract): .number(a - b)
+        case (.number(let a), .number(let b), .multiply): .number(a * b)
+        case (.number(let a), .number(let b), .divide): .number(a / b)
+        case (.duration(let a), .duration(let b), .add): .duration(a + b)
+        case (.duration(let a), .duration(let b), .subtract): .duration(a - b)
+        case (.duration(let a), .number(let b), .multiply): .duration(scale(a, b))
+        case (.number(let a), .duration(let b), .multiply): .duration(scale(b, a))
+        case (.duration(let a), .number(let b), .divide): .duration(scale(a, 1 / b))
+        default: .missing
+        }
+    }
+
+    private static func order<T: Comparable>(_ op: Expression.Comparison, _ x: T, _ y: T) -> Bool {
+        switch op {
+        case .eq: x == y
+        case .ne: x != y
+        case .lt: x < y
+        case .le: x <= y
+        case .gt: x > y
+        case .ge: x >= y
+        }
+    }
+
+    /// A comparison where a side is a fact: missing values and mismatched types compare false.
+    static func compareDynamic(_ op: Expression.Comparison, _ x: RuntimeValue, _ y: RuntimeValue) -> Bool {
+        switch (x, y) {
+        case (.number(let a), .number(let b)): order(op, a, b)
+        case (.string(let a), .string(let b)): order(op, a, b)
+        case (.duration(let a), .duration(let b)): order(op, a, b)
+        case (.bool(let a), .bool(let b)):
+            switch op {
+            case .eq: a == b
+            case .ne: a != b
+            default: false
+            }
+        default: false
+        }
+    }
+
+    private func compileMember(_ l: Expression, _ r: Expression, opStart: Int) throws(RuleError) -> BoolFn {
+        let (lt, lc) = try compile(l)
+        let (rt, rc) = try compile(r)
+        if case .list = lt {
+            throw RuleError(offset: l.start, message: "the left of 'in' must be a single value, not \(lt)")
+        }
+        let element: ValueType
+        switch rt {
+        case .list(let e): element = e
+        case .fact: element = .fact
+        default:
+            throw RuleError(offset: r.start, message: "'in' needs a list on the right, not \(rt)")
+        }
+        if lt != .fact && element != .fact && lt != element {
+            throw RuleError(offset: opStart, message: "'in' compares \(lt) with \(rt): the types must match")
+        }
+        switch (lc, rc) {
+        case (.string(let a), .strings(let b)):
+            return { c in
+                guard let x = a(c) else { return false }
+                return b(c).contains(x)
+            }
+        case (.string(let a), .constList(let items)):
+            let set = Set(items.compactMap { if case .string(let s) = $0 { s } else { nil } })
+            return { c in a(c).map { set.contains($0) } ?? false }
+        default:
+            let a = lc.boxed
+            let b = rc.boxed
+            return { c in
+                let x = a(c)
+                guard x != .missing, case .list(let items) = b(c) else { return false }
+                return items.contains { Self.compareDynamic(.eq, x, $0) }
+            }
+        }
+    }
+}
+
+/// A compiled rule condition: parse once, evaluate many times.
+public struct Condition: @unchecked Sendable {
+    // The closures capture only immutable values; they are safe to share across threads.
+    let fn: BoolFn
+    /// The expression's text, for explanations.
+    public let source: String
+    /// Fact names the expression reads, for `policy check --sample`.
+    public let facts: Set<String>
+
+    /// Parses and type-checks `source` for `scope`.
+    public init(_ source: String, scope: RuleScope) throws(RuleError) {
+        let expression = try Parser.parse(source)
+        fn = try Compiler(scope: scope).compileCondition(expression)
+        self.source = source
+        facts = Self.factNames(expression)
+    }
+
+    public func evaluate(_ context: RuleContext) -> Bool { fn(context) }
+
+    private static func factNames(_ e: Expression) -> Set<String> {
+        switch e {
+        case .name(let n, _) where n.hasPrefix("facts."): [String(n.dropFirst(6))]
+        case .not(let x, _): factNames(x)
+        case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b, _), .member(let a, let b, _, _),
+            .arithmetic(_, let a, let b, _):
+            factNames(a).union(factNames(b))
+        case .negate(let x, _): factNames(x)
+        default: []
+        }
+    }
+}

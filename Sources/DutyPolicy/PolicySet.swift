@@ -1,0 +1,155 @@
+import DutyCore
+import Foundation
+
+/// Every policy in a policies folder: the triage policies (one per kind) and the allocation policy.
+public struct PolicySet: Sendable {
+    public var directory: String
+    public var triage: [TriagePolicy]
+    public var allocation: AllocationPolicy
+    /// Index into `triage` of the policy for each kind the roster names.
+    public var policyForKind: [String: Int]
+    /// Every file read, sorted: what `config.loaded` hashes.
+    public var files: [String]
+
+    /// The policy that applies to a referral: by kind from the roster, else by evaluating each `applies_to`.
+    public func policy(for referral: Referral) -> TriagePolicy? {
+        if let i = policyForKind[referral.kind] { return triage[i] }
+        let context = RuleContext(referral: referral, now: referral.received)
+        return triage.first { $0.appliesTo.evaluate(context) }
+    }
+
+    /// Rates a referral at `now`: nil when no policy applies to its kind.
+    public func triage(_ referral: Referral, now: Date) -> TriageResult? {
+        guard let policy = policy(for: referral) else { return nil }
+        return policy.triage(RuleContext(referral: referral, now: now))
+    }
+
+    /// Every fact a rule reads, with where the rule is, for `policy check --sample`.
+    public var factsUsed: [(fact: String, file: String, position: SourcePosition)] {
+        var out: [(String, String, SourcePosition)] = []
+        for p in triage {
+            for r in p.rules { for f in r.condition.facts.sorted() { out.append((f, p.file, r.position)) } }
+        }
+        for r in allocation.eligible {
+            for f in r.condition.facts.sorted() { out.append((f, allocation.file, SourcePosition(line: 0, column: 0))) }
+        }
+        return out
+    }
+
+    /// Loads and validates a policies folder: `triage/*.json5` and `allocation.json5`. With a roster, also checks
+    /// that exactly one triage policy applies to each kind the roster names. Returns every diagnostic; the set is
+    /// nil when there are errors.
+    public static func load(directory: String, roster: Roster?) -> (PolicySet?, [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        let fm = FileManager.default
+        let triageDir = directory + "/triage"
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            return (nil, [Diagnostic(file: directory, position: nil, message: "policies folder not found")])
+        }
+        var triageFiles: [String] = []
+        if let names = try? fm.contentsOfDirectory(atPath: triageDir) {
+            triageFiles = names.filter { $0.hasSuffix(".json5") || $0.hasSuffix(".json") }
+                .filter { !$0.hasPrefix(".") }.sorted().map { triageDir + "/" + $0 }
+        }
+        if triageFiles.isEmpty {
+            diagnostics.append(
+                Diagnostic(file: triageDir, position: nil, message: "no triage policies (*.json5) found"))
+        }
+        var policies: [TriagePolicy] = []
+        for file in triageFiles {
+            let sink = DiagnosticSink(file: file)
+            do {
+                let text = try SourceFile.read(file, what: "policy")
+                if let p = TriagePolicy.parse(text, file: file, sink: sink) { policies.append(p) }
+            } catch {
+                sink.error(nil, error.message)
+            }
+            diagnostics += sink.diagnostics
+        }
+        // Policy ids are unique; rule ids should be, since events name rules by id alone.
+        var policyIDs: [String: String] = [:]
+        var ruleIDs: [String: String] = [:]
+        for p in policies {
+            if let other = policyIDs[p.id] {
+                diagnostics.append(Diagnostic(file: p.file, position: nil, key: "id", message: "duplicate policy id '\(p.id)' (also in \(other))"))
+            }
+            policyIDs[p.id] = p.file
+            for r in p.rules {
+                if let other = ruleIDs[r.id], other != p.file {
+                    diagnostics.append(
+                        Diagnostic(
+                            file: p.file, position: r.position, severity: .warning,
+                            message: "rule id '\(r.id)' is also used in \(other): explanations name rules by id"))
+                }
+                ruleIDs[r.id] = p.file
+            }
+        }
+
+        // Ranks and level names the allocation policy may use.
+        var ranks: [String: Int] = [:]
+        var conflicting = Set<String>()
+        for p in policies {
+            for l in p.levels {
+                ranks[String(l.rank)] = l.rank
+                if let r = ranks[l.name], r != l.rank { conflicting.insert(l.name) }
+                ranks[l.name] = l.rank
+            }
+        }
+        for name in conflicting { ranks[name] = nil }
+
+        let allocationFile = directory + "/allocation.json5"
+        var allocation: AllocationPolicy?
+        let sink = DiagnosticSink(file: allocationFile)
+        do {
+            let text = try SourceFile.read(allocationFile, what: "allocation policy")
+            allocation = AllocationPolicy.parse(
+                text, file: allocationFile, sink: sink, ranks: policies.isEmpty ? nil : ranks,
+                kinds: roster.map { Set($0.kinds) })
+        } catch {
+            sink.error(nil, error.message)
+        }
+        diagnostics += sink.diagnostics
+
+        var policyForKind: [String: Int] = [:]
+        if let roster {
+            let rosterFile = roster.file ?? "roster"
+            var used = Set<Int>()
+            for kind in roster.kinds {
+                let team = roster.teamForKind[kind]
+                let probe = Referral(id: "probe", person: "probe", kind: kind, team: team, received: Date(timeIntervalSince1970: 0))
+                let context = RuleContext(referral: probe, now: probe.received)
+                let matches = policies.indices.filter { policies[$0].appliesTo.evaluate(context) }
+                if matches.isEmpty {
+                    diagnostics.append(
+                        Diagnostic(
+                            file: rosterFile, position: roster.kindPositions[kind],
+                            message: "no triage policy applies to kind '\(kind)' (handled by team '\(team ?? "?")'): add one to \(triageDir)"))
+                } else if matches.count > 1 {
+                    let names = matches.map { "\(policies[$0].id) (\(policies[$0].file))" }.joined(separator: ", ")
+                    for i in matches.dropFirst() {
+                        diagnostics.append(
+                            Diagnostic(
+                                file: policies[i].file, position: policies[i].appliesToPosition, key: "applies_to",
+                                message: "more than one triage policy applies to kind '\(kind)': \(names); exactly one must"))
+                    }
+                } else {
+                    policyForKind[kind] = matches[0]
+                    used.insert(matches[0])
+                }
+            }
+            for (i, p) in policies.enumerated() where !used.contains(i) {
+                diagnostics.append(
+                    Diagnostic(
+                        file: p.file, position: p.appliesToPosition, key: "applies_to", severity: .warning,
+                        message: "policy '\(p.id)' applies to no kind the roster names (\(roster.kinds.joined(separator: ", ")))"))
+            }
+        }
+
+        guard !diagnostics.hasErrors, let allocation else { return (nil, diagnostics) }
+        let set = PolicySet(
+            directory: directory, triage: policies, allocation: allocation, policyForKind: policyForKind,
+            files: (triageFiles + [allocationFile]).sorted())
+        return (set, diagnostics)
+    }
+}

@@ -1,0 +1,57 @@
+import DutyCore
+import Foundation
+
+/// What a rule sees of a worker (allocation policy only).
+public struct WorkerView: Sendable {
+    public var id: String
+    public var role: String
+    public var skills: [String]
+    public var experience: Int
+    public var asye: Bool
+    /// Caseload points currently held.
+    public var load: Double
+    public var capacity: Double
+
+    public init(worker: Worker, load: Double) {
+        id = worker.id
+        role = worker.role
+        skills = worker.skills
+        experience = worker.experience
+        asye = worker.asye
+        self.load = load
+        capacity = worker.capacity
+    }
+}
+
+/// The values a rule is evaluated against: one referral at one moment, and for allocation rules one worker.
+public struct RuleContext: Sendable {
+    public var referral: Referral
+    /// `waiting`: seconds from `received` to now.
+    public var waiting: Int64
+    public var worker: WorkerView?
+
+    public init(referral: Referral, now: Date, worker: WorkerView? = nil) {
+        self.referral = referral
+        self.waiting = Int64((now.timeIntervalSince(referral.received)).rounded(.down))
+        self.worker = worker
+    }
+}
+
+/// A value during evaluation of a fact-dependent (dynamically typed) expression.
+enum RuntimeValue: Equatable {
+    case missing
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case duration(Int64)
+    case list([RuntimeValue])
+
+    init(_ fact: FactValue?) {
+        switch fact {
+        case nil: self = .missing
+        case .string(let s): self = .string(s)
+        case .number(let n): self = .number(n)
+        case .bool(let b): self = .bool(b)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import DutyCore
+import Foundation
+
+/// A rule of a triage policy: when `condition` holds, the referral is at least at `level`.
+public struct TriageRule: Sendable {
+    public var id: String
+    public var level: String
+    public var condition: Condition
+    public var because: String
+    /// Where the rule's `when` starts in its file.
+    public var position: SourcePosition
+}
+
+/// One kind's prioritisation policy: levels, rules and the default level (SPEC "Triage policies").
+public struct TriagePolicy: Sendable {
+    public var id: String
+    public var version: String
+    public var title: String
+    public var file: String
+    public var appliesTo: Condition
+    /// Where `applies_to` is in the file.
+    public var appliesToPosition: SourcePosition?
+    /// Highest rank first.
+    public var levels: [Level]
+    public var rules: [TriageRule]
+    public var otherwise: String
+
+    public func level(named name: String) -> Level? { levels.first { $0.name == name } }
+}
+
+/// A rule that matched, with the reason a manager reads.
+public struct MatchedRule: Sendable, Hashable, Codable {
+    public var id: String
+    public var level: String
+    public var because: String
+
+    public init(id: String, level: String, because: String) {
+        self.id = id
+        self.level = level
+        self.because = because
+    }
+}
+
+/// The rating of one referral under one policy at one moment.
+public struct TriageResult: Sendable, Hashable {
+    public var policy: String
+    public var policyVersion: String
+    public var level: Level
+    /// `received + level.allocateWithin`.
+    public var due: Date
+    /// Every matching rule, in file order, whatever its level.
+    public var rules: [MatchedRule]
+    /// True when no rule matched and the policy's `otherwise` level applies.
+    public var byDefault: Bool
+}
+
+extension TriagePolicy {
+    /// Evaluates every rule; the referral takes the highest-rank level among the matches (ties: file order),
+    /// else `otherwise`.
+    public func triage(_ context: RuleContext) -> TriageResult {
+        var matched: [MatchedRule] = []
+        var best: Level?
+        for rule in rules where rule.condition.evaluate(context) {
+            matched.append(MatchedRule(id: rule.id, level: rule.level, because: rule.because))
+            let level = self.level(named: rule.level)!
+            if best == nil || level.rank > best!.rank { best = level }
+        }
+        let level = best ?? self.level(named: otherwise)!
+        return TriageResult(
+            policy: id, policyVersion: version, level: level,
+            due: context.referral.received.addingTimeInterval(level.allocateWithin.timeInterval), rules: matched,
+            byDefault: best == nil)
+    }
+
+    /// Counts the rules that match, without building a result: the benchmark's unit of work.
+    public func countMatches(_ context: RuleContext) -> Int {
+        var n = 0
+        for rule in rules where rule.condition.evaluate(context) { n += 1 }
+        return n
+    }
+}
+
+extension TriagePolicy {
+    /// Reads one triage policy file; nil when it cannot be used at all.
+    static func parse(_ text: String, file: String, sink: DiagnosticSink) -> TriagePolicy? {
+        guard let root = NodeDecoding.parse(text, sink: sink),
+            let o = ObjectFields(root, what: "the triage policy", sink: sink)
+        else { return nil }
+        let id = o.string("id", required: true)
+        if let id, !ReferralDecoder.isValidID(id) {
+            sink.error(o.node("id")!.position, "policy id '\(id)' must be 1-64 characters of A-Z a-z 0-9 . _ : / -")
+        }
+        let version = o.string("version", required: true)
+        let title = o.string("title") ?? id ?? ""
+        let appliesTo = condition(o, "applies_to", scope: .appliesTo, sink: sink, required: true)
+
+        var levels: [Level] = []
+        if let n = o.node("levels", required: true) {
+            if case .array(let items) = n.value, !items.isEmpty {
+                for item in items {
+                    guard let lo = ObjectFields(item, what: "a level", sink: sink) else { continue }
+                    let name = lo.string("name", required: true)
+                    let rank = lo.integer("rank", required: true, in: 1...1000)
+                    let within = lo.duration("allocate_within", required: true)
+                    let review = lo.duration("review_every")
+                    lo.finish()
+                    guard let name, let rank, let within else { continue }
+                    if !ReferralDecoder.isValidFlag(name) {
+                        sink.error(lo.node("name")!.position, "level name '\(name)' must be lower-case letters, digits and _")
+                    }
+                    if levels.contains(where: { $0.name == name }) {
+                        sink.error(lo.node("name")!.position, "duplicate level '\(name)'")
+                    } else if let other = levels.first(where: { $0.rank == rank }) {
+                        sink.error(lo.node("rank")!.position, "level '\(name)' has the same rank \(rank) as '\(other.name)'")
+                    } else if let previous = levels.last, previous.rank < rank {
+                        sink.error(
+                            lo.node("rank")!.position,
+                            "levels must be listed highest rank first: '\(name)' (rank \(rank)) comes after '\(previous.name)' (rank \(previous.rank))"
+                        )
+                    }
+                    levels.append(Level(name: name, rank: rank, allocateWithin: within, reviewEvery: review))
+                }
+            } else {
+                sink.error(n.position, "'levels' must be a non-empty list")
+            }
+        }
+        let levelNames = levels.map(\.name)
+        func checkLevel(_ name: String, at position: SourcePosition) -> Bool {
+            guard levelNames.contains(name) else {
+                var message = "unknown level '\(name)'"
+                if let guess = closestMatch(name, in: levelNames) {
+                    message += "; did you mean '\(guess)'?"
+                } else if !levelNames.isEmpty {
+                    message += "; the levels are \(levelNames.joined(separator: ", "))"
+                }
+                sink.error(position, message)
+                return false
+            }
+            return true
+        }
+
+        var rules: [TriageRule] = []
+        var ruleIDs: [String: SourcePosition] = [:]
+        if let n = o.node("rules", required: true) {
+            if case .array(let items) = n.value {
+                for item in items {
+                    guard let ro = ObjectFields(item, what: "a rule", sink: sink) else { continue }
+                    let rid = ro.string("id", required: true)
+                    let level = ro.string("level", required: true)
+                    let when = condition(ro, "when", scope: .triage, sink: sink, required: true)
+                    let because = ro.string("because", required: true)
+                    ro.finish()
+                    if let rid {
+                        if !ReferralDecoder.isValidID(rid) {
+                            sink.error(ro.node("id")!.position, "rule id '\(rid)' must be 1-64 characters of A-Z a-z 0-9 . _ : / -")
+                        }
+                        if let first = ruleIDs[rid] {
+                            sink.error(ro.node("id")!.position, "duplicate rule id '\(rid)' (first at line \(first.line))")
+                        } else {
+                            ruleIDs[rid] = ro.node("id")!.position
+                        }
+                    }
+                    if let because, because.trimmingCharacters(in: .whitespaces).isEmpty {
+                        sink.error(ro.node("because")!.position, "'because' must say why, for the manager who reads it")
+                    }
+                    var levelOK = false
+                    if let level { levelOK = checkLevel(level, at: ro.node("level")!.position) }
+                    if let rid, let level, levelOK, let when, let because {
+                        rules.append(
+                            TriageRule(id: rid, level: level, condition: when, because: because, position: ro.node("when")!.position))
+                    }
+                }
+            } else {
+                sink.error(n.position, "'rules' must be a list, not \(n.typeName)")
+            }
+        }
+        let otherwise = o.string("otherwise", required: true)
+        if let otherwise { _ = checkLevel(otherwise, at: o.node("otherwise")!.position) }
+        o.finish()
+        guard let id, let version, let appliesTo, !levels.isEmpty, let otherwise, !sink.hasErrors else { return nil }
+        return TriagePolicy(
+            id: id, version: version, title: title, file: file, appliesTo: appliesTo,
+            appliesToPosition: o.node("applies_to")?.position, levels: levels, rules: rules,
+            otherwise: otherwise)
+    }
+
+    /// Compiles the expression in string member `key`, reporting errors at the offending character in the file.
+    static func condition(
+        _ o: ObjectFields, _ key: String, scope: RuleScope, sink: DiagnosticSink, required: Bool
+    ) -> Condition? {
+        guard let node = o.node(key, required: required) else { return nil }
+        guard case .string(let text) = node.value else {
+            sink.error(node.position, "'\(key)' must be an expression in a string, not \(node.typeName)")
+            return nil
+        }
+        do {
+            return try Condition(text, scope: scope)
+        } catch {
+            sink.error(node.position(ofByte: error.offset), error.message)
+            return nil
+        }
+    }
+}
