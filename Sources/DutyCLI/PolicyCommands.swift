@@ -102,7 +102,7 @@ enum PolicyCommands {
         _ path: String, policies: PolicySet, inv: Invocation, config: DutyConfig?
     ) throws(DutyError) -> [Diagnostic] {
         let records = try readReferrals(path, timeZone: config?.timeZone ?? defaultZone, roster: nil, console: inv.console)
-        let carried = Set(records.flatMap { $0.facts.keys })
+        let carried = Set(records.referrals.flatMap { $0.facts.keys })
         var out: [Diagnostic] = []
         var seen = Set<String>()
         for (fact, file, position) in policies.factsUsed where !carried.contains(fact) {
@@ -117,10 +117,10 @@ enum PolicyCommands {
 
     static let defaultZone = TimeZone(identifier: "Europe/London")!
 
-    /// Reads a referrals file, printing each bad record to stderr; throws 65 after reading when any was bad.
+    /// Reads a referrals file, printing each bad record to stderr; returns the good ones and the count of bad ones.
     static func readReferrals(
         _ path: String, timeZone: TimeZone, roster: Roster?, console: Console
-    ) throws(DutyError) -> [Referral] {
+    ) throws(DutyError) -> (referrals: [Referral], bad: Int) {
         let text: String
         let format: ReferralFile.Format
         if path == "-" {
@@ -157,11 +157,7 @@ enum PolicyCommands {
                 }
             }
         }
-        if bad > 0 && referrals.isEmpty {
-            throw DutyError(.invalidData, "no valid referrals in \(path): \(plural(bad, "bad record"))")
-        }
-        if bad > 0 { console.err("duty: \(plural(bad, "bad record")) in \(path) skipped") }
-        return referrals
+        return (referrals, bad)
     }
 
     static func runExplain(_ inv: Invocation) throws(DutyError) -> Int32 {
@@ -175,8 +171,7 @@ enum PolicyCommands {
             throw DutyError.invalid(deployment.diagnostics, what: "policies are not valid (run 'duty policy check')")
         }
         let file = inv.positionals[0]
-        var referrals = try readReferrals(file, timeZone: zone, roster: deployment.roster, console: inv.console)
-        let inputBad = referrals.isEmpty
+        var (referrals, bad) = try readReferrals(file, timeZone: zone, roster: deployment.roster, console: inv.console)
         var unrated = 0
         var table = TextTable(["REFERRAL", "KIND", "LEVEL", "DUE", "WAITING", "RULE", "BECAUSE"])
         var ranksByRow: [(Int, [Int])] = []
@@ -229,8 +224,8 @@ enum PolicyCommands {
                 inv.console.out(line)
             }
         }
-        if unrated > 0 || inputBad {
-            throw DutyError(.invalidData, "\(plural(unrated, "referral")) in \(file) could not be rated")
+        if bad > 0 || unrated > 0 {
+            throw DutyError(.invalidData, "\(plural(bad + unrated, "referral")) in \(file) could not be rated: see above")
         }
         return 0
     }

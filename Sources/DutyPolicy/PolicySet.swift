@@ -57,13 +57,15 @@ public struct PolicySet: Sendable {
                 Diagnostic(file: triageDir, position: nil, message: "no triage policies (*.json5) found"))
         }
         var policies: [TriagePolicy] = []
+        var unreadable = 0
         for file in triageFiles {
             let sink = DiagnosticSink(file: file)
             do {
                 let text = try SourceFile.read(file, what: "policy")
-                if let p = TriagePolicy.parse(text, file: file, sink: sink) { policies.append(p) }
+                if let p = TriagePolicy.parse(text, file: file, sink: sink) { policies.append(p) } else { unreadable += 1 }
             } catch {
                 sink.error(nil, error.message)
+                unreadable += 1
             }
             diagnostics += sink.diagnostics
         }
@@ -120,7 +122,10 @@ public struct PolicySet: Sendable {
                 let probe = Referral(id: "probe", person: "probe", kind: kind, team: team, received: Date(timeIntervalSince1970: 0))
                 let context = RuleContext(referral: probe, now: probe.received)
                 let matches = policies.indices.filter { policies[$0].appliesTo.evaluate(context) }
+                used.formUnion(matches)
                 if matches.isEmpty {
+                    // A policy file with errors may be the one for this kind: do not pile a second error on it.
+                    if unreadable > 0 { continue }
                     diagnostics.append(
                         Diagnostic(
                             file: rosterFile, position: roster.kindPositions[kind],
@@ -135,7 +140,6 @@ public struct PolicySet: Sendable {
                     }
                 } else {
                     policyForKind[kind] = matches[0]
-                    used.insert(matches[0])
                 }
             }
             for (i, p) in policies.enumerated() where !used.contains(i) {

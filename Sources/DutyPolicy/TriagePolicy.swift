@@ -101,10 +101,12 @@ extension TriagePolicy {
                     guard let lo = ObjectFields(item, what: "a level", sink: sink) else { continue }
                     let name = lo.string("name", required: true)
                     let rank = lo.integer("rank", required: true, in: 1...1000)
-                    let within = lo.duration("allocate_within", required: true)
+                    let parsedWithin = lo.duration("allocate_within", required: true)
                     let review = lo.duration("review_every")
                     lo.finish()
-                    guard let name, let rank, let within else { continue }
+                    // A level with a bad duration is kept (with a placeholder) so rules naming it do not cascade errors.
+                    guard let name, let rank else { continue }
+                    let within = parsedWithin ?? Duration(0, .seconds)
                     if !ReferralDecoder.isValidFlag(name) {
                         sink.error(lo.node("name")!.position, "level name '\(name)' must be lower-case letters, digits and _")
                     }

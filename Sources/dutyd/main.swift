@@ -1,1 +1,4 @@
-print("x")
+import DutyDaemon
+import Foundation
+
+exit(DaemonCommand.main(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))
