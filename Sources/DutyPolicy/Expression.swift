@@ -220,3 +220,24 @@ struct Parser {
         }
     }
 }
+
+extension Expression: CustomStringConvertible {
+    /// Fully parenthesised form, to show how an expression was grouped.
+    var description: String {
+        switch self {
+        case .number(let v, _): v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+        case .string(let s, _): "'\(s)'"
+        case .bool(let b, _): b ? "true" : "false"
+        case .duration(let d, _): d.description
+        case .list(let items, _): "[" + items.map(\.description).joined(separator: ", ") + "]"
+        case .name(let n, _): n
+        case .not(let e, _): "(not \(e))"
+        case .negate(let e, _): "(-\(e))"
+        case .and(let a, let b): "(\(a) and \(b))"
+        case .or(let a, let b): "(\(a) or \(b))"
+        case .compare(let op, let a, let b, _): "(\(a) \(op.rawValue) \(b))"
+        case .arithmetic(let op, let a, let b, _): "(\(a) \(op.rawValue) \(b))"
+        case .member(let a, let b, let negated, _): "(\(a) \(negated ? "not in" : "in") \(b))"
+        }
+    }
+}

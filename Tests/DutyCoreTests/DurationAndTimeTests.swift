@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@testable import DutyCore
+
+@Suite struct DurationTests {
+    @Test(arguments: [
+        ("90s", 90), ("4h", 14_400), ("28d", 2_419_200), ("2w", 1_209_600), ("15m", 900), ("0d", 0),
+    ])
+    func parses(text: String, seconds: Int64) {
+        #expect(Duration(parsing: text)?.seconds == seconds)
+        #expect(Duration(parsing: text)?.description == text)
+    }
+
+    @Test(arguments: ["", "d", "7", "7x", "-1d", "1.5d", "7 d", " 7d", "7D", "1234567890d"])
+    func rejects(text: String) {
+        #expect(Duration(parsing: text) == nil)
+    }
+
+    @Test func comparesBySeconds() {
+        #expect(Duration(parsing: "1w")! == Duration(parsing: "7d")!)
+        #expect(Duration(parsing: "23h")! < Duration(parsing: "1d")!)
+    }
+}
+
+@Suite struct ISOTimeTests {
+    let london = TimeZone(identifier: "Europe/London")!
+
+    @Test func bareDateIsLocalMidnight() {
+        // Summer time: midnight in London is 23:00 UTC the day before.
+        #expect(ISOTime.format(ISOTime.parse("2024-09-10", timeZone: london)!) == "2024-09-09T23:00:00Z")
+        // Winter: GMT.
+        #expect(ISOTime.format(ISOTime.parse("2024-01-10", timeZone: london)!) == "2024-01-10T00:00:00Z")
+    }
+
+    @Test(arguments: [
+        ("2024-09-10T09:30:00Z", "2024-09-10T09:30:00Z"),
+        ("2024-09-10T09:30Z", "2024-09-10T09:30:00Z"),
+        ("2024-09-10T10:30:00+01:00", "2024-09-10T09:30:00Z"),
+        ("2024-09-10T10:30:00+0100", "2024-09-10T09:30:00Z"),
+        ("2024-09-10T09:30:00.750Z", "2024-09-10T09:30:00Z"),
+        ("2024-09-10 10:30:00", "2024-09-10T09:30:00Z"),
+        ("2024-02-29T00:00:00Z", "2024-02-29T00:00:00Z"),
+    ])
+    func parsesDateTimes(text: String, expected: String) {
+        #expect(ISOTime.parse(text, timeZone: london).map(ISOTime.format) == expected)
+    }
+
+    @Test(arguments: [
+        "2024-13-01", "2023-02-29", "2024-09-10T25:00:00Z", "2024-9-10", "yesterday", "2024-09-10T09:30:00Q", "",
+        "2024-09-10T09:30:00+25:00",
+    ])
+    func rejects(text: String) {
+        #expect(ISOTime.parse(text, timeZone: london) == nil)
+    }
+
+    @Test func formatsDatesInZone() {
+        let t = ISOTime.parse("2024-09-09T23:30:00Z", timeZone: london)!
+        #expect(ISOTime.formatDate(t, in: london) == "2024-09-10")
+        #expect(ISOTime.formatDate(t, in: TimeZone(identifier: "UTC")!) == "2024-09-09")
+    }
+
+    @Test func roundTripsAcrossCenturies() {
+        for days in stride(from: -700_000, through: 2_900_000, by: 997) {
+            let date = Date(timeIntervalSince1970: Double(days) * 86_400 + 3_723)
+            let text = ISOTime.format(date)
+            #expect(ISOTime.parse(text, timeZone: london) == date, "\(text)")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Testing
+
+@testable import DutyCore
+
+@Suite struct JSON5Tests {
+    @Test func readsJSON5Features() throws {
+        let text = """
+            // a comment
+            {
+              unquoted: 'single',  /* block */
+              "quoted": "double\\n",
+              hex: 0x1F, lead: .5, trail: 5., plus: +3, neg: -2,
+              list: [1, 2, 3,],
+              nested: { a: true, b: false, c: null, },
+            }
+            """
+        let node = try JSON5Parser.parse(text)
+        guard case .object(let members) = node.value else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(members.map(\.key) == ["unquoted", "quoted", "hex", "lead", "trail", "plus", "neg", "list", "nested"])
+        func value(_ k: String) -> JSONNode.Value? { members.first { $0.key == k }?.value.value }
+        if case .string(let s) = value("unquoted") { #expect(s == "single") } else { Issue.record("unquoted") }
+        if case .string(let s) = value("quoted") { #expect(s == "double\n") } else { Issue.record("quoted") }
+        if case .number(let d, let i) = value("hex") { #expect(d == 31 && i == 31) } else { Issue.record("hex") }
+        if case .number(let d, let i) = value("lead") { #expect(d == 0.5 && i == nil) } else { Issue.record("lead") }
+        if case .number(let d, _) = value("trail") { #expect(d == 5) } else { Issue.record("trail") }
+        if case .number(let d, let i) = value("neg") { #expect(d == -2 && i == -2) } else { Issue.record("neg") }
+        #expect(members[0].keyPosition == SourcePosition(line: 3, column: 3))
+        #expect(members[0].value.position == SourcePosition(line: 3, column: 13))
+    }
+
+    @Test func mapsStringBytesToSourcePositions() throws {
+        let text = "{ when: \"a\\tb é c\" }"
+        let node = try JSON5Parser.parse(text)
+        guard case .object(let m) = node.value, case .string(let s) = m[0].value.value else {
+            Issue.record("shape")
+            return
+        }
+        #expect(s == "a\tb é c")
+        let str = m[0].value
+        #expect(str.position(ofByte: 0) == SourcePosition(line: 1, column: 10))  // a
+        #expect(str.position(ofByte: 1) == SourcePosition(line: 1, column: 11))  // the \t escape starts here
+        #expect(str.position(ofByte: 2) == SourcePosition(line: 1, column: 13))  // b
+        #expect(str.position(ofByte: 6) == SourcePosition(line: 1, column: 16))  // c, after the two-byte é
+        #expect(str.position(ofByte: 7) == SourcePosition(line: 1, column: 17))  // the closing quote
+    }
+
+    @Test(arguments: [
+        ("{ a: 1", 1, 1, "unterminated object: expected '}'"),
+        ("{ a 1 }", 1, 5, "expected ':' after key 'a'"),
+        ("{ a: 1 b: 2 }", 1, 8, "expected ',' or '}' after the value of 'a', found 'b'"),
+        ("[1, 2", 1, 1, "unterminated list: expected ']'"),
+        ("{ a: 'x }", 1, 6, "unterminated string"),
+        ("{ a: 'x\n' }", 1, 6, "unterminated string: line ends before the closing quote"),
+        ("{ a: yes }", 1, 6, "unexpected 'yes': strings must be quoted"),
+        ("\n\n  /* never closed", 3, 3, "unterminated /* comment"),
+        ("{} {}", 1, 4, "unexpected '{' after the value"),
+        ("", 1, 1, "empty document: expected a value"),
+        ("{ a: 1.2.3 }", 1, 6, "invalid number '1.2.3'"),
+    ])
+    func reportsErrorsWithPositions(text: String, line: Int, column: Int, message: String) {
+        do {
+            _ = try JSON5Parser.parse(text)
+            Issue.record("expected an error for \(text)")
+        } catch {
+            #expect(error.position == SourcePosition(line: line, column: column))
+            #expect(error.message == message)
+        }
+    }
+
+    @Test func limitsNesting() {
+        let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        #expect(throws: JSONParseError.self) { try JSON5Parser.parse(deep) }
+    }
+
+    @Test func serialisesCanonically() {
+        let v = JSONValue.object([("b", .int(1)), ("a", .array([.string("x\"y\n"), .null, .bool(true), .number(2.5)]))])
+        #expect(v.serialized() == #"{"b":1,"a":["x\"y\n",null,true,2.5]}"#)
+        #expect(v.serialized(sortedKeys: true) == #"{"a":["x\"y\n",null,true,2.5],"b":1}"#)
+    }
+}
