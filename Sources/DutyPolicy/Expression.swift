@@ -204,6 +204,8 @@ struct Parser {
                 }
                 if peek.kind == .comma {
                     _ = advance()
+                } else if peek.kind == .end {
+                    throw RuleError(offset: peek.start, message: "unterminated list: expected ']'")
                 } else if peek.kind != .rbracket {
                     throw RuleError(
                         offset: peek.start, message: "expected ',' or ']' in list, found \(Self.describe(peek))")

@@ -126,7 +126,8 @@ extension TriagePolicy {
                 sink.error(n.position, "'levels' must be a non-empty list")
             }
         }
-        let levelNames = levels.map(\.name)
+        var levelNames: [String] = []
+        for l in levels where !levelNames.contains(l.name) { levelNames.append(l.name) }
         func checkLevel(_ name: String, at position: SourcePosition) -> Bool {
             guard levelNames.contains(name) else {
                 var message = "unknown level '\(name)'"
