@@ -1,0 +1,322 @@
+import DutyCore
+import Foundation
+import Synchronization
+import Testing
+
+@testable import DutyCLI
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+/// Runs `duty` in-process with captured output.
+struct Run {
+    var code: Int32
+    var out: String
+    var err: String
+
+    init(_ args: [String], environment: [String: String] = [:], width: Int? = nil, terminal: Bool = false) {
+        let out = Mutex("")
+        let err = Mutex("")
+        let console = Console(
+            writeOut: { s in out.withLock { $0 += s } }, writeErr: { s in err.withLock { $0 += s } },
+            isTerminal: terminal, width: width, environment: environment,
+            now: { ISOTime.parse("2024-09-10T09:30:00Z", timeZone: TimeZone(identifier: "UTC")!)! })
+        code = DutyCLI.main(args, console: console)
+        self.out = out.withLock { $0 }
+        self.err = err.withLock { $0 }
+    }
+}
+
+let policies = repositoryRoot + "/policies"
+let roster = repositoryRoot + "/systemd/roster.json5"
+
+func tempFile(_ name: String, _ text: String) throws -> String {
+    let dir = NSTemporaryDirectory() + "duty-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let path = dir + "/" + name
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite struct HelpTests {
+    @Test func version() {
+        let r = Run(["--version"])
+        #expect(r.code == 0 && r.out == "duty \(DutyVersion.string)\n" && r.err.isEmpty)
+    }
+
+    @Test func topLevelHelp() {
+        for args in [["help"], ["--help"], ["-h"]] {
+            let r = Run(args)
+            #expect(r.code == 0 && r.err.isEmpty)
+            #expect(
+                r.out == """
+                    duty: risk-prioritised work allocation for adult social care teams
+
+                    usage: duty [--config PATH] COMMAND [ARGS...]
+
+                    commands:
+                      policy check    validate policies and the roster; every diagnostic with its position
+                      policy explain  level, due time and every matching rule for the referrals in a file
+                      help            help for a command (duty help policy explain)
+
+                    global options:
+                      --config PATH  config file (default: $DUTY_CONFIG, else /etc/duty/dutyd.conf)
+                      -h, --help     show help
+                      --version      print the version
+
+                    exit codes: 0 success, 1 failure, 64 usage error, 65 invalid data, 66 not found,
+                      69 daemon unavailable, 77 permission denied
+
+                    See 'duty help COMMAND' for a command's options.
+
+                    """)
+        }
+    }
+
+    @Test func commandHelpEverywhere() {
+        let viaHelp = Run(["help", "policy", "check"])
+        let viaFlag = Run(["policy", "check", "--help"])
+        let viaShort = Run(["policy", "check", "-h", "--policies", "x"])
+        #expect(viaHelp.code == 0 && viaHelp.out == viaFlag.out && viaFlag.out == viaShort.out)
+        #expect(
+            viaHelp.out == """
+                duty policy check: validate policies and the roster; every diagnostic with its position
+
+                usage: duty policy check [--policies DIR] [--roster FILE] [--sample FILE] [--format FORMAT]
+
+                Reads triage/*.json5 and allocation.json5 in the policies folder and reports every problem at once as
+                FILE:LINE:COL: message. With a roster, also checks that exactly one triage policy applies to each
+                kind a team handles. Exits 0 when valid (warnings allowed), 65 when there are errors.
+
+                options:
+                  --policies DIR   policies folder (default: the config's 'policies')
+                  --roster FILE    roster file (default: the config's 'roster')
+                  --sample FILE    referrals file: warn about facts rules use that no referral carries
+                  --format FORMAT  text or json (diagnostics as JSON lines)
+                  --config PATH    config file (default: $DUTY_CONFIG, else /etc/duty/dutyd.conf)
+                  -h, --help       show help
+
+                examples:
+                  duty policy check
+                  duty policy check --policies ./candidate --roster /etc/duty/roster.json5
+
+                """)
+        let group = Run(["help", "policy"])
+        #expect(group.code == 0 && group.out.contains("  check    validate policies"))
+    }
+}
+
+@Suite struct UsageErrorTests {
+    @Test(arguments: [
+        (["frobnicate"], "duty: unknown command 'frobnicate'\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"),
+        (["polcy", "check"], "duty: unknown command 'polcy'; did you mean 'policy'?\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"),
+        ([], "duty: missing command\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"),
+        (["policy"], "duty: missing subcommand for 'policy'\nusage: duty policy SUBCOMMAND [ARGS...]\nSee 'duty help policy'.\n"),
+        (
+            ["policy", "chek"],
+            "duty: unknown subcommand 'chek' for 'policy'; did you mean 'policy check'?\nusage: duty policy SUBCOMMAND [ARGS...]\nSee 'duty help policy'.\n"
+        ),
+        (
+            ["policy", "check", "--polices", "x"],
+            "duty: unknown option '--polices'; did you mean '--policies'?\nusage: duty policy check [--policies DIR] [--roster FILE] [--sample FILE] [--format FORMAT]\nSee 'duty help policy check'.\n"
+        ),
+        (
+            ["policy", "check", "--policies"],
+            "duty: option '--policies' needs a value (DIR)\nusage: duty policy check [--policies DIR] [--roster FILE] [--sample FILE] [--format FORMAT]\nSee 'duty help policy check'.\n"
+        ),
+        (
+            ["policy", "explain"],
+            "duty: missing argument FILE\nusage: duty policy explain FILE [--policies DIR] [--roster FILE] [--at TIME] [--format FORMAT]\nSee 'duty help policy explain'.\n"
+        ),
+        (
+            ["policy", "explain", "a.json", "b.json"],
+            "duty: unexpected argument 'b.json'\nusage: duty policy explain FILE [--policies DIR] [--roster FILE] [--at TIME] [--format FORMAT]\nSee 'duty help policy explain'.\n"
+        ),
+        (
+            ["policy", "explain", "a.json", "--format", "xml", "--policies", "p"],
+            "duty: invalid format 'xml': use table or json\nusage: duty policy explain FILE [--policies DIR] [--roster FILE] [--at TIME] [--format FORMAT]\nSee 'duty help policy explain'.\n"
+        ),
+        (
+            ["policy", "check", "--format=json", "--format=text"],
+            "duty: option '--format' given twice\nusage: duty policy check [--policies DIR] [--roster FILE] [--sample FILE] [--format FORMAT]\nSee 'duty help policy check'.\n"
+        ),
+        (["help", "nope"], "duty: no such command 'nope'\nusage: duty help [COMMAND]\nSee 'duty help help'.\n"),
+    ])
+    func exit64WithUsage(args: [String], stderr: String) {
+        let r = Run(args)
+        #expect(r.code == 64)
+        #expect(r.out.isEmpty)
+        #expect(r.err == stderr)
+    }
+
+    @Test func badTimeIsAUsageError() throws {
+        let file = try tempFile("r.json", #"{"id":"a","person":"p","kind":"dols","received":"2024-09-01"}"#)
+        let r = Run(["policy", "explain", file, "--policies", policies, "--at", "last tuesday"])
+        #expect(r.code == 64)
+        #expect(r.err.hasPrefix("duty: invalid time 'last tuesday': use an ISO date or date-time"))
+    }
+}
+
+@Suite struct PolicyCommandTests {
+    @Test func checkPassesOnTheShippedSet() {
+        let r = Run(["policy", "check", "--policies", policies, "--roster", roster])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.hasPrefix("ok: 6 triage policies ("))
+        #expect(r.out.contains("every kind has exactly one policy"))
+        #expect(r.err.isEmpty)
+    }
+
+    @Test func checkUsesTheConfig() throws {
+        let config = try tempFile(
+            "dutyd.conf", "{ state_dir: 's', spool_dir: 'p', policies: '\(policies)', roster: '\(roster)' }")
+        let r = Run(["--config", config, "policy", "check"])
+        #expect(r.code == 0 && r.out.contains("49 workers in 6 teams"))
+        let viaEnv = Run(["policy", "check"], environment: ["DUTY_CONFIG": config])
+        #expect(viaEnv.code == 0 && viaEnv.out == r.out)
+    }
+
+    @Test func missingConfigIsNotFound() {
+        let r = Run(["--config", "/nonexistent/dutyd.conf", "policy", "check"])
+        #expect(r.code == 66)
+        #expect(r.err == "duty: config file '/nonexistent/dutyd.conf' not found\n")
+    }
+
+    @Test func checkReportsEveryErrorAndExits65() throws {
+        let dir = NSTemporaryDirectory() + "duty-cli-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: policies, toPath: dir)
+        let dols = dir + "/triage/dols-adass.json5"
+        var text = try String(contentsOfFile: dols, encoding: .utf8)
+        text = text.replacingOccurrences(of: "when: \"'objection' in flags\"", with: "when: \"('objection' in flags\"")
+        text = text.replacingOccurrences(of: "when: \"'covert_medication' in flags\"", with: "when: \"'covert_medication' in flag\"")
+        try text.write(toFile: dols, atomically: true, encoding: .utf8)
+        let r = Run(["policy", "check", "--policies", dir, "--roster", roster])
+        #expect(r.code == 65)
+        #expect(
+            r.err == """
+                \(dols):28:65: expected ')' after 'flags'
+                \(dols):42:67: unknown name 'flag'; did you mean 'flags'?
+                duty: policy check failed: 2 errors, 0 warnings
+
+                """)
+        let json = Run(["policy", "check", "--policies", dir, "--roster", roster, "--format", "json"])
+        #expect(json.code == 65)
+        #expect(
+            json.out.split(separator: "\n").first
+                == #"{"file":"\#(dols)","line":28,"column":65,"key":null,"severity":"error","message":"expected ')' after 'flags'"}"#
+        )
+    }
+
+    @Test func sampleWarnsAboutFactsNoReferralCarries() throws {
+        let sample = try tempFile(
+            "sample.jsonl",
+            #"{"id":"a","person":"p","kind":"dols","received":"2024-09-01","facts":{"age":90,"days_to_expiry":3}}"#)
+        let r = Run(["policy", "check", "--policies", policies, "--roster", roster, "--sample", sample])
+        #expect(r.code == 0)
+        #expect(r.err.contains("warning: rule uses facts.concerns_12m, which no referral in \(sample) carries"))
+        #expect(!r.err.contains("facts.days_to_expiry,"))
+        #expect(!r.err.contains("facts.age,"))
+    }
+
+    static let referrals = """
+        {"id":"DOLS-1","person":"P-1001","kind":"dols","received":"2024-09-01","flags":["objection","restraint_regular"]}
+        {"id":"OT-7","person":"P-1002","kind":"ot","received":"2024-06-01T08:00:00Z","complexity":1}
+        """
+
+    @Test func explainJSONShape() throws {
+        let file = try tempFile("r.jsonl", Self.referrals)
+        let r = Run(["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z", "--format", "json"])
+        #expect(r.code == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n").map(String.init)
+        #expect(
+            lines == [
+                #"{"id":"DOLS-1","kind":"dols","team":"dols","policy":"dols-adass","policy_version":"2026.1","level":"high","rank":3,"due":"2024-09-07T23:00:00Z","received":"2024-08-31T23:00:00Z","at":"2024-09-10T09:30:00Z","waiting_days":9.4,"by_default":false,"rules":[{"id":"DOLS-H2","level":"high","because":"the person objects, is unsettled or tries to leave"},{"id":"DOLS-H3","level":"high","because":"physical restraint is used regularly"}]}"#,
+                #"{"id":"OT-7","kind":"ot","team":"ot","policy":"ot-priority","policy_version":"2026.1","level":"p2","rank":2,"due":"2024-06-08T08:00:00Z","received":"2024-06-01T08:00:00Z","at":"2024-09-10T09:30:00Z","waiting_days":101.1,"by_default":false,"rules":[{"id":"OT-AGE1","level":"p2","because":"non-urgent but waiting over 12 weeks"}]}"#,
+            ])
+        // Every line is a JSON object with the contract's fields.
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            for key in ["id", "kind", "policy", "level", "rank", "due", "rules"] { #expect(object?[key] != nil, "\(key)") }
+        }
+    }
+
+    @Test func explainTableForManagers() throws {
+        let file = try tempFile("r.jsonl", Self.referrals)
+        let r = Run(["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z"])
+        #expect(r.code == 0)
+        #expect(
+            r.out == """
+                REFERRAL  KIND  LEVEL  DUE                   WAITING  RULE     BECAUSE
+                DOLS-1    dols  high   2024-09-07T23:00:00Z  9.4d     DOLS-H2  the person objects, is unsettled or tries to leave
+                                                                      DOLS-H3  physical restraint is used regularly
+                OT-7      ot    p2     2024-06-08T08:00:00Z  101.1d   OT-AGE1  non-urgent but waiting over 12 weeks
+
+                """)
+        // A narrow terminal truncates with an ellipsis; colour only on a terminal.
+        let narrow = Run(
+            ["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z"],
+            width: 80, terminal: true)
+        for line in narrow.out.split(separator: "\n") {
+            let visible = line.replacingOccurrences(of: "\u{1B}[31m", with: "").replacingOccurrences(of: "\u{1B}[33m", with: "")
+                .replacingOccurrences(of: "\u{1B}[0m", with: "")
+            #expect(visible.count <= 80)
+        }
+        #expect(narrow.out.contains("…"))
+        #expect(narrow.out.contains("\u{1B}[31mhigh"))
+        let noColour = Run(
+            ["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z"],
+            environment: ["NO_COLOR": "1"], width: 200, terminal: true)
+        #expect(!noColour.out.contains("\u{1B}["))
+    }
+
+    @Test func explainReportsBadRecordsAndExits65() throws {
+        let file = try tempFile(
+            "r.jsonl",
+            Self.referrals + "\n" + #"{"id":"X-1","person":"P-9","kind":"dolls","received":"2024-13-01"}"#)
+        let r = Run(["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10", "--format", "json"])
+        #expect(r.code == 65)
+        #expect(r.out.split(separator: "\n").count == 2)
+        #expect(
+            r.err == """
+                \(file): line 3: kind: unknown kind 'dolls': no team handles it; did you mean 'dols'?
+                \(file): line 3: received: '2024-13-01' is not an ISO 8601 date or date-time (2024-09-10 or 2024-09-10T09:30:00Z)
+                duty: 1 referral in \(file) could not be rated: see above
+
+                """)
+    }
+
+    @Test func explainMissingFileIsNotFound() {
+        let r = Run(["policy", "explain", "/nonexistent/r.json", "--policies", policies])
+        #expect(r.code == 66)
+        #expect(r.err == "duty: referrals file '/nonexistent/r.json' not found\n")
+    }
+}
+
+@Suite struct TextTableTests {
+    @Test func alignsAndTruncates() {
+        var t = TextTable(["ID", "COUNT", "NOTE"])
+        t.rightAligned = [1]
+        t.add(["a", "1", "short"])
+        t.add(["bbbb", "12345", "a much longer note that will not fit"])
+        #expect(
+            t.render(width: nil) == [
+                "ID    COUNT  NOTE", "a         1  short", "bbbb  12345  a much longer note that will not fit",
+            ])
+        let narrow = t.render(width: 30)
+        #expect(narrow.allSatisfy { $0.count <= 30 })
+        #expect(narrow[2] == "bbbb  12345  a much longer no…")
+    }
+}
+
+@Suite struct TimeArgumentTests {
+    let now = ISOTime.parse("2024-09-10T09:30:00Z", timeZone: TimeZone(identifier: "UTC")!)!
+    let london = TimeZone(identifier: "Europe/London")!
+
+    @Test(arguments: [
+        ("now", "2024-09-10T09:30:00Z"), ("today", "2024-09-09T23:00:00Z"), ("yesterday", "2024-09-08T23:00:00Z"),
+        ("-2d", "2024-09-08T09:30:00Z"), ("-4h", "2024-09-10T05:30:00Z"), ("+1w", "2024-09-17T09:30:00Z"),
+        ("2024-09-01", "2024-08-31T23:00:00Z"), ("2024-09-01T12:00:00Z", "2024-09-01T12:00:00Z"),
+    ])
+    func parses(text: String, expected: String) throws {
+        #expect(ISOTime.format(try TimeArgument.parse(text, now: now, timeZone: london)) == expected)
+    }
+}
