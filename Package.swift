@@ -20,7 +20,7 @@ let package = Package(
         .testTarget(name: "DutyCoreTests", dependencies: ["DutyCore"]),
         .testTarget(name: "DutyPolicyTests", dependencies: ["DutyCore", "DutyPolicy"]),
         .testTarget(name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DutyCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DutyCore", "duty", "dutyd"]),
     ],
     swiftLanguageModes: [.v6]
 )
