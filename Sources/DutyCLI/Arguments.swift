@@ -105,7 +105,8 @@ enum ArgumentParser {
                     }
                 } else {
                     let short = arg.dropFirst()
-                    guard short.count == 1, let o = (spec.options + globalOptions).first(where: { $0.short == short.first })
+                    guard short.count == 1,
+                        let o = (spec.options + globalOptions).first(where: { $0.short == short.first })
                     else {
                         if Double(arg) != nil {  // a negative number or relative time as a positional
                             positionals.append(arg)
@@ -118,7 +119,9 @@ enum ArgumentParser {
                 let known = spec.options + globalOptions
                 guard let option = known.first(where: { $0.long == name }) else {
                     var message = "unknown option '--\(name)'"
-                    if let guess = closestMatch(name, in: known.map(\.long)) { message += "; did you mean '--\(guess)'?" }
+                    if let guess = closestMatch(name, in: known.map(\.long)) {
+                        message += "; did you mean '--\(guess)'?"
+                    }
                     throw usageError(message)
                 }
                 if option.value == nil {
@@ -145,7 +148,10 @@ enum ArgumentParser {
             // A word: a subcommand while we are at a group, else a positional.
             if positionals.isEmpty && !spec.subcommands.isEmpty && !optionsEnded {
                 guard let sub = spec.subcommands.first(where: { $0.name == arg }) else {
-                    var message = path.isEmpty ? "unknown command '\(arg)'" : "unknown subcommand '\(arg)' for '\(path.joined(separator: " "))'"
+                    var message =
+                        path.isEmpty
+                        ? "unknown command '\(arg)'"
+                        : "unknown subcommand '\(arg)' for '\(path.joined(separator: " "))'"
                     if let guess = closestMatch(arg, in: spec.subcommands.map(\.name)) {
                         message += "; did you mean '\((path + [guess]).joined(separator: " "))'?"
                     }

@@ -66,7 +66,8 @@ extension Invocation {
         let f = value("format") ?? "table"
         guard allowed.contains(f) else {
             throw DutyError(
-                .usage, "invalid format '\(f)': use \(allowed.joined(separator: " or "))", cause: path.joined(separator: " "))
+                .usage, "invalid format '\(f)': use \(allowed.joined(separator: " or "))",
+                cause: path.joined(separator: " "))
         }
         return f
     }

@@ -14,7 +14,8 @@ enum Help {
     static func usage(_ spec: CommandSpec, path: [String]) -> String {
         let name = (["duty"] + path).joined(separator: " ")
         if !spec.subcommands.isEmpty && spec.run == nil {
-            return path.isEmpty ? "usage: duty [--config PATH] COMMAND [ARGS...]" : "usage: \(name) SUBCOMMAND [ARGS...]"
+            return path.isEmpty
+                ? "usage: duty [--config PATH] COMMAND [ARGS...]" : "usage: \(name) SUBCOMMAND [ARGS...]"
         }
         var parts = [name]
         for p in spec.positionals { parts.append(p.optional ? "[\(p.name)]" : p.name) }
@@ -58,7 +59,9 @@ enum Help {
             section("commands", rows)
         }
         section("arguments", spec.positionals.map { ($0.name, $0.help) })
-        let options = spec.run == nil && path.isEmpty ? globalOptions + [OptionSpec(long: "version", help: "print the version")] : spec.options + globalOptions
+        let options =
+            spec.run == nil && path.isEmpty
+            ? globalOptions + [OptionSpec(long: "version", help: "print the version")] : spec.options + globalOptions
         section(spec.run == nil && path.isEmpty ? "global options" : "options", options.map { ($0.label, $0.help) })
         if !spec.examples.isEmpty {
             lines.append("")

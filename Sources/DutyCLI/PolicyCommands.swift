@@ -11,7 +11,8 @@ enum PolicyCommands {
             OptionSpec(long: "policies", value: "DIR", help: "policies folder (default: the config's 'policies')"),
             OptionSpec(long: "roster", value: "FILE", help: "roster file (default: the config's 'roster')"),
             OptionSpec(
-                long: "sample", value: "FILE", help: "referrals file: warn about facts rules use that no referral carries"),
+                long: "sample", value: "FILE",
+                help: "referrals file: warn about facts rules use that no referral carries"),
             OptionSpec(long: "format", value: "FORMAT", help: "text or json (diagnostics as JSON lines)"),
         ],
         discussion: """
@@ -54,7 +55,8 @@ enum PolicyCommands {
         let explicitPolicies = inv.value("policies")
         let config = try inv.loadConfig(required: explicitPolicies == nil)
         guard let policies = explicitPolicies ?? config?.policiesDir else {
-            throw DutyError(.usage, "no policies folder: give --policies DIR or a config", cause: inv.path.joined(separator: " "))
+            throw DutyError(
+                .usage, "no policies folder: give --policies DIR or a config", cause: inv.path.joined(separator: " "))
         }
         return (config, policies, inv.value("roster") ?? config?.rosterPath)
     }
@@ -82,13 +84,15 @@ enum PolicyCommands {
             for d in diagnostics { inv.console.err(d.description) }
         }
         if errors > 0 {
-            throw DutyError(.invalidData, "policy check failed: \(plural(errors, "error")), \(plural(warnings, "warning"))")
+            throw DutyError(
+                .invalidData, "policy check failed: \(plural(errors, "error")), \(plural(warnings, "warning"))")
         }
         if format != "json", let p = deployment.policies {
             var summary =
                 "ok: \(plural(p.triage.count, "triage policy", "triage policies")) (\(p.triage.map(\.id).joined(separator: ", "))) and the allocation policy in \(policiesDir)"
             if let r = deployment.roster {
-                summary += "; roster \(rosterPath ?? ""): \(plural(r.workers.count, "worker")) in \(plural(r.teams.count, "team")), every kind has exactly one policy"
+                summary +=
+                    "; roster \(rosterPath ?? ""): \(plural(r.workers.count, "worker")) in \(plural(r.teams.count, "team")), every kind has exactly one policy"
             } else {
                 summary += "; no roster given, so kinds were not checked"
             }
@@ -101,7 +105,8 @@ enum PolicyCommands {
     static func sampleWarnings(
         _ path: String, policies: PolicySet, inv: Invocation, config: DutyConfig?
     ) throws(DutyError) -> [Diagnostic] {
-        let records = try readReferrals(path, timeZone: config?.timeZone ?? defaultZone, roster: nil, console: inv.console)
+        let records = try readReferrals(
+            path, timeZone: config?.timeZone ?? defaultZone, roster: nil, console: inv.console)
         let carried = Set(records.referrals.flatMap { $0.facts.keys })
         var out: [Diagnostic] = []
         var seen = Set<String>()
@@ -110,7 +115,9 @@ enum PolicyCommands {
             out.append(
                 Diagnostic(
                     file: file, position: position.line > 0 ? position : nil, key: "facts.\(fact)", severity: .warning,
-                    message: "rule uses facts.\(fact), which no referral in \(path) carries: check the name with the case-system integration"))
+                    message:
+                        "rule uses facts.\(fact), which no referral in \(path) carries: check the name with the case-system integration"
+                ))
         }
         return out
     }
@@ -135,7 +142,8 @@ enum PolicyCommands {
             text = try SourceFile.read(path, what: "referrals file")
         }
         let decoder = ReferralDecoder(
-            timeZone: timeZone, knownKinds: roster.map { Set($0.kinds) }, knownTeams: roster.map { Set($0.teams.map(\.id)) })
+            timeZone: timeZone, knownKinds: roster.map { Set($0.kinds) },
+            knownTeams: roster.map { Set($0.teams.map(\.id)) })
         let records: [DecodedRecord]
         do {
             records = try ReferralFile.decode(text, format: format, decoder: decoder)
@@ -164,7 +172,10 @@ enum PolicyCommands {
         let format = try inv.format(["table", "json"])
         let (config, policiesDir, rosterPath) = try sources(inv)
         let zone = config?.timeZone ?? defaultZone
-        let at = try inv.value("at").map { v throws(DutyError) in try TimeArgument.parse(v, now: inv.console.now(), timeZone: zone) }
+        let at =
+            try inv.value("at").map { v throws(DutyError) in
+                try TimeArgument.parse(v, now: inv.console.now(), timeZone: zone)
+            }
             ?? inv.console.now()
         let deployment = Deployment.load(config: config, policiesDir: policiesDir, rosterPath: rosterPath)
         guard let policies = deployment.policies, !deployment.diagnostics.hasErrors else {
@@ -196,7 +207,10 @@ enum PolicyCommands {
                         "rules",
                         .array(
                             result.rules.map {
-                                .object([("id", .string($0.id)), ("level", .string($0.level)), ("because", .string($0.because))])
+                                .object([
+                                    ("id", .string($0.id)), ("level", .string($0.level)),
+                                    ("because", .string($0.because)),
+                                ])
                             })
                     ),
                 ])
@@ -217,15 +231,19 @@ enum PolicyCommands {
         }
         if format == "table" && !table.rows.isEmpty {
             let colour = inv.console.useColour
-            for line in table.render(width: inv.console.width, paint: { row, column, text in
-                guard column == 2, ranksByRow[row].0 >= 0 else { return text }
-                return LevelColour.paint(text, rank: ranksByRow[row].0, ranks: ranksByRow[row].1, enabled: colour)
-            }) {
+            for line in table.render(
+                width: inv.console.width,
+                paint: { row, column, text in
+                    guard column == 2, ranksByRow[row].0 >= 0 else { return text }
+                    return LevelColour.paint(text, rank: ranksByRow[row].0, ranks: ranksByRow[row].1, enabled: colour)
+                })
+            {
                 inv.console.out(line)
             }
         }
         if bad > 0 || unrated > 0 {
-            throw DutyError(.invalidData, "\(plural(bad + unrated, "referral")) in \(file) could not be rated: see above")
+            throw DutyError(
+                .invalidData, "\(plural(bad + unrated, "referral")) in \(file) could not be rated: see above")
         }
         return 0
     }

@@ -35,7 +35,8 @@ public struct DutyConfig: Sendable {
 
     public static func parse(_ text: String, file: String) -> (DutyConfig?, [Diagnostic]) {
         let sink = DiagnosticSink(file: file)
-        guard let root = NodeDecoding.parse(text, sink: sink), let o = ObjectFields(root, what: "the config", sink: sink)
+        guard let root = NodeDecoding.parse(text, sink: sink),
+            let o = ObjectFields(root, what: "the config", sink: sink)
         else { return (nil, sink.diagnostics) }
         let base = SourceFile.directory(of: file)
         func path(_ key: String, required: Bool) -> String? {
@@ -59,7 +60,9 @@ public struct DutyConfig: Sendable {
             if let z = TimeZone(identifier: name) {
                 zone = z
             } else {
-                sink.error(o.node("timezone")!.position, "unknown time zone '\(name)': use an IANA name like \"Europe/London\"")
+                sink.error(
+                    o.node("timezone")!.position, "unknown time zone '\(name)': use an IANA name like \"Europe/London\""
+                )
             }
         }
         var notify: [String]?

@@ -290,7 +290,8 @@ public struct JSON5Parser {
                 break
             }
             if b == 0x0A || b == 0x0D {
-                throw JSONParseError(position: start, message: "unterminated string: line ends before the closing quote")
+                throw JSONParseError(
+                    position: start, message: "unterminated string: line ends before the closing quote")
             }
             let charStart = here
             if b == UInt8(ascii: "\\") {

@@ -81,7 +81,9 @@ public struct ReferralDecoder: Sendable {
     /// When set, `team` must be one of these.
     public var knownTeams: Set<String>?
 
-    public static let fields = ["id", "person", "kind", "team", "received", "flags", "facts", "complexity", "skills", "status"]
+    public static let fields = [
+        "id", "person", "kind", "team", "received", "flags", "facts", "complexity", "skills", "status",
+    ]
 
     public init(timeZone: TimeZone, knownKinds: Set<String>? = nil, knownTeams: Set<String>? = nil) {
         self.timeZone = timeZone
@@ -92,7 +94,10 @@ public struct ReferralDecoder: Sendable {
     /// Decodes one JSON object; every bad field is reported, not just the first.
     public func decode(_ node: JSONNode) -> RecordResult {
         guard case .object(let members) = node.value else {
-            return .invalid([FieldError(field: "", message: "a referral must be an object, not \(node.typeName)", position: node.position)])
+            return .invalid([
+                FieldError(
+                    field: "", message: "a referral must be an object, not \(node.typeName)", position: node.position)
+            ])
         }
         var errors: [FieldError] = []
         var seen: [String: JSONNode] = [:]
@@ -117,7 +122,9 @@ public struct ReferralDecoder: Sendable {
             guard let n = seen[key] else { return [] }
             if case .null = n.value { return [] }
             guard case .array(let items) = n.value else {
-                errors.append(FieldError(field: key, message: "must be a list of strings, not \(n.typeName)", position: n.position))
+                errors.append(
+                    FieldError(
+                        field: key, message: "must be a list of strings, not \(n.typeName)", position: n.position))
                 return []
             }
             var out: [String] = []
@@ -125,7 +132,10 @@ public struct ReferralDecoder: Sendable {
                 if case .string(let s) = item.value {
                     out.append(s)
                 } else {
-                    errors.append(FieldError(field: key, message: "must hold only strings, not \(item.typeName)", position: item.position))
+                    errors.append(
+                        FieldError(
+                            field: key, message: "must hold only strings, not \(item.typeName)", position: item.position
+                        ))
                 }
             }
             return out
@@ -138,7 +148,9 @@ public struct ReferralDecoder: Sendable {
             case .number(_, let i?): fields.complexity = i
             case .null: break
             default:
-                errors.append(FieldError(field: "complexity", message: "must be a whole number from 1 to 5", position: n.position))
+                errors.append(
+                    FieldError(field: "complexity", message: "must be a whole number from 1 to 5", position: n.position)
+                )
                 fields.complexityInvalid = true
             }
         }
@@ -160,7 +172,8 @@ public struct ReferralDecoder: Sendable {
                     }
                 }
             default:
-                errors.append(FieldError(field: "facts", message: "must be an object, not \(n.typeName)", position: n.position))
+                errors.append(
+                    FieldError(field: "facts", message: "must be an object, not \(n.typeName)", position: n.position))
             }
         }
         return validate(fields, errors: errors, positions: seen.mapValues(\.position))
@@ -230,7 +243,9 @@ public struct ReferralDecoder: Sendable {
         var received: Date?
         if let text = f.received {
             received = ISOTime.parse(text, timeZone: timeZone)
-            if received == nil { fail("received", "'\(text)' is not an ISO 8601 date or date-time (2024-09-10 or 2024-09-10T09:30:00Z)") }
+            if received == nil {
+                fail("received", "'\(text)' is not an ISO 8601 date or date-time (2024-09-10 or 2024-09-10T09:30:00Z)")
+            }
         } else if !errors.contains(where: { $0.field == "received" }) {
             fail("received", "is required")
         }
@@ -243,18 +258,30 @@ public struct ReferralDecoder: Sendable {
         var facts: [String: FactValue] = [:]
         for (name, value, position) in f.facts {
             if !Self.isValidFactName(name) {
-                errors.append(FieldError(field: "facts.\(name)", message: "fact names must be letters, digits and _, starting with a letter", position: position))
+                errors.append(
+                    FieldError(
+                        field: "facts.\(name)",
+                        message: "fact names must be letters, digits and _, starting with a letter", position: position)
+                )
             } else {
                 facts[name] = value
             }
         }
         var complexity = 3
         if let c = f.complexity {
-            if (1...5).contains(c) { complexity = Int(c) } else { fail("complexity", "must be a whole number from 1 to 5, not \(c)") }
+            if (1...5).contains(c) {
+                complexity = Int(c)
+            } else {
+                fail("complexity", "must be a whole number from 1 to 5, not \(c)")
+            }
         }
         var status = Referral.Status.open
         if let s = f.status {
-            if let st = Referral.Status(rawValue: s) { status = st } else { fail("status", "must be 'open' or 'closed', not '\(s)'") }
+            if let st = Referral.Status(rawValue: s) {
+                status = st
+            } else {
+                fail("status", "must be 'open' or 'closed', not '\(s)'")
+            }
         }
         guard errors.isEmpty, let id = f.id, let person = f.person, let kind = f.kind, let received else {
             return .invalid(errors)
@@ -279,9 +306,12 @@ public struct ReferralDecoder: Sendable {
     }
 
     public static func isValidFactName(_ s: String) -> Bool {
-        guard let first = s.utf8.first, (first >= 65 && first <= 90) || (first >= 97 && first <= 122) else { return false }
-        return s.utf8.count <= 64 && s.utf8.allSatisfy { b in
-            (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+        guard let first = s.utf8.first, (first >= 65 && first <= 90) || (first >= 97 && first <= 122) else {
+            return false
         }
+        return s.utf8.count <= 64
+            && s.utf8.allSatisfy { b in
+                (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+            }
     }
 }

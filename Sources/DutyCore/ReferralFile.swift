@@ -41,7 +41,9 @@ public enum ReferralFile {
 
     /// Decodes every record. Throws when the file cannot be parsed at all (a JSON syntax error; in JSONL a bad
     /// line is a bad record, not a bad file).
-    public static func decode(_ text: String, format: Format, decoder: ReferralDecoder) throws(JSONParseError) -> [DecodedRecord] {
+    public static func decode(_ text: String, format: Format, decoder: ReferralDecoder) throws(JSONParseError)
+        -> [DecodedRecord]
+    {
         switch format {
         case .json:
             let root = try JSON5Parser.parse(text, recordStringPositions: false)
@@ -65,7 +67,11 @@ public enum ReferralFile {
                     out.append(
                         DecodedRecord(
                             location: location,
-                            result: .invalid([FieldError(field: "", message: "not valid JSON at column \(error.position.column): \(error.message)")])))
+                            result: .invalid([
+                                FieldError(
+                                    field: "",
+                                    message: "not valid JSON at column \(error.position.column): \(error.message)")
+                            ])))
                 }
             }
             return out

@@ -11,7 +11,8 @@ extension Roster {
     /// Parses and validates roster text; the roster is nil only when the file cannot be read as a roster at all.
     public static func parse(_ text: String, file: String) -> (Roster?, [Diagnostic]) {
         let sink = DiagnosticSink(file: file)
-        guard let root = NodeDecoding.parse(text, sink: sink), let top = ObjectFields(root, what: "the roster", sink: sink)
+        guard let root = NodeDecoding.parse(text, sink: sink),
+            let top = ObjectFields(root, what: "the roster", sink: sink)
         else { return (nil, sink.diagnostics) }
         var services: [Service] = []
         var teams: [Team] = []
@@ -41,7 +42,8 @@ extension Roster {
             }
             return list
         }
-        func ref(_ o: ObjectFields, _ key: String, _ what: String, _ mustBe: RefKind, required: Bool = false) -> String? {
+        func ref(_ o: ObjectFields, _ key: String, _ what: String, _ mustBe: RefKind, required: Bool = false) -> String?
+        {
             guard let id = o.string(key, required: required) else { return nil }
             refs.append((id, o.node(key)!.position, what, mustBe))
             return id
@@ -75,7 +77,8 @@ extension Roster {
                 }
             }
             if manager == nil && deputies.isEmpty {
-                sink.warning(node.position, "team '\(id)' has no manager or deputies: its allocations fall to the service")
+                sink.warning(
+                    node.position, "team '\(id)' has no manager or deputies: its allocations fall to the service")
             }
             o.finish()
             teams.append(Team(id: id, name: name, service: service, manager: manager, deputies: deputies, kinds: kinds))
@@ -143,7 +146,8 @@ extension Roster {
         for (kind, handlers) in teamKindPositions.sorted(by: { $0.key < $1.key }) where handlers.count > 1 {
             let names = handlers.map { "'\($0.0)'" }.joined(separator: " and ")
             for (_, position) in handlers.dropFirst() {
-                sink.error(position, "kind '\(kind)' is handled by more than one team (\(names)): each kind needs exactly one")
+                sink.error(
+                    position, "kind '\(kind)' is handled by more than one team (\(names)): each kind needs exactly one")
             }
         }
         return (roster, sink.diagnostics)

@@ -65,7 +65,9 @@ public enum DaemonCommand {
                 config: config, policiesDir: config.policiesDir, rosterPath: config.rosterPath)
             for d in deployment.diagnostics.sortedForDisplay() { err(d.description) }
             guard deployment.isValid else {
-                err("dutyd: configuration is not valid: \(deployment.diagnostics.filter { $0.severity == .error }.count) errors")
+                err(
+                    "dutyd: configuration is not valid: \(deployment.diagnostics.filter { $0.severity == .error }.count) errors"
+                )
                 return DutyError.Code.invalidData.exitCode
             }
             out("ok: config \(path), roster \(config.rosterPath), policies \(config.policiesDir)")

@@ -146,8 +146,11 @@ public struct AllocationPolicy: Sendable {
         if let n = o.node("acknowledge"), let ao = ObjectFields(n, what: "'acknowledge'", sink: sink) {
             if let rn = ao.node("min_rank", required: true) {
                 switch rn.value {
-                case .number(_, let i?): ackRank = resolveRank(String(i), at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
-                case .string(let s): ackRank = resolveRank(s, at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
+                case .number(_, let i?):
+                    ackRank = resolveRank(
+                        String(i), at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
+                case .string(let s):
+                    ackRank = resolveRank(s, at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
                 default: sink.error(rn.position, "'min_rank' must be a rank number or a level name")
                 }
             }

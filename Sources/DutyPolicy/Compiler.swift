@@ -151,13 +151,16 @@ struct Compiler {
             case .number(let f): return (.number, .number { -f($0) })
             case .duration(let f): return (.duration, .duration { -f($0) })
             case .dynamic(let f):
-                return (.fact, .dynamic { c in
-                    switch f(c) {
-                    case .number(let n): .number(-n)
-                    case .duration(let d): .duration(-d)
-                    default: .missing
+                return (
+                    .fact,
+                    .dynamic { c in
+                        switch f(c) {
+                        case .number(let n): .number(-n)
+                        case .duration(let d): .duration(-d)
+                        default: .missing
+                        }
                     }
-                })
+                )
             default: throw RuleError(offset: start, message: "'-' needs a number or a duration, not \(t)")
             }
         case .arithmetic(let op, let l, let r, let opStart):
@@ -225,8 +228,12 @@ struct Compiler {
     ) throws(RuleError) -> BoolFn {
         let (lt, lc) = try compile(l)
         let (rt, rc) = try compile(r)
-        if case .list = lt { throw RuleError(offset: l.start, message: "cannot compare a list with '\(op.rawValue)': use 'in'") }
-        if case .list = rt { throw RuleError(offset: r.start, message: "cannot compare a list with '\(op.rawValue)': use 'in'") }
+        if case .list = lt {
+            throw RuleError(offset: l.start, message: "cannot compare a list with '\(op.rawValue)': use 'in'")
+        }
+        if case .list = rt {
+            throw RuleError(offset: r.start, message: "cannot compare a list with '\(op.rawValue)': use 'in'")
+        }
         if lt != .fact && rt != .fact && lt != rt {
             var message = "cannot compare \(lt) with \(rt)"
             if (lt == .duration && rt == .number) || (lt == .number && rt == .duration) {

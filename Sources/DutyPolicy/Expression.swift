@@ -30,7 +30,8 @@ indirect enum Expression {
         case .number(_, let s), .string(_, let s), .bool(_, let s), .duration(_, let s), .list(_, let s),
             .name(_, let s), .not(_, let s), .negate(_, let s):
             s
-        case .and(let l, _), .or(let l, _), .compare(_, let l, _, _), .member(let l, _, _, _), .arithmetic(_, let l, _, _):
+        case .and(let l, _), .or(let l, _), .compare(_, let l, _, _), .member(let l, _, _, _),
+            .arithmetic(_, let l, _, _):
             l.start
         }
     }
@@ -55,7 +56,9 @@ struct Parser {
             if t.kind == .rparen { throw RuleError(offset: t.start, message: "unexpected ')' without a matching '('") }
             throw RuleError(
                 offset: t.start,
-                message: "unexpected \(describe(t)) after \(describe(parser.tokens[parser.p - 1])): expected 'and', 'or' or the end")
+                message:
+                    "unexpected \(describe(t)) after \(describe(parser.tokens[parser.p - 1])): expected 'and', 'or' or the end"
+            )
         }
         return e
     }
@@ -187,7 +190,8 @@ struct Parser {
                 let previous = tokens[p - 1]
                 throw RuleError(
                     offset: peek.start,
-                    message: "expected ')' after '\(previous.text)'" + (peek.kind == .end ? "" : ", found \(Self.describe(peek))"))
+                    message: "expected ')' after '\(previous.text)'"
+                        + (peek.kind == .end ? "" : ", found \(Self.describe(peek))"))
             }
             _ = advance()
             return inner
@@ -216,7 +220,8 @@ struct Parser {
         case .end:
             let after = p > 0 ? tokens[p - 1] : t
             if after.start == t.start && p == 0 { throw RuleError(offset: t.start, message: "empty expression") }
-            throw RuleError(offset: t.start, message: "unexpected end of expression: expected a value after '\(after.text)'")
+            throw RuleError(
+                offset: t.start, message: "unexpected end of expression: expected a value after '\(after.text)'")
         default:
             throw RuleError(offset: t.start, message: "expected a value, found \(Self.describe(t))")
         }

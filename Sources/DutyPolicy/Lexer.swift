@@ -153,7 +153,8 @@ struct Lexer {
                 return Token(kind: .duration(d), start: start, end: i, text: word)
             }
             if sawDot, unitStart == i - 1, Duration.Unit(rawValue: Character(UnicodeScalar(bytes[unitStart]))) != nil {
-                throw RuleError(offset: start, message: "duration '\(word)' must be a whole number: write \"36h\", not \"1.5d\"")
+                throw RuleError(
+                    offset: start, message: "duration '\(word)' must be a whole number: write \"36h\", not \"1.5d\"")
             }
             throw RuleError(
                 offset: unitStart, message: "invalid duration '\(word)': the unit must be one of s, m, h, d, w")

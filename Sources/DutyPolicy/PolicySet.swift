@@ -62,7 +62,11 @@ public struct PolicySet: Sendable {
             let sink = DiagnosticSink(file: file)
             do {
                 let text = try SourceFile.read(file, what: "policy")
-                if let p = TriagePolicy.parse(text, file: file, sink: sink) { policies.append(p) } else { unreadable += 1 }
+                if let p = TriagePolicy.parse(text, file: file, sink: sink) {
+                    policies.append(p)
+                } else {
+                    unreadable += 1
+                }
             } catch {
                 sink.error(nil, error.message)
                 unreadable += 1
@@ -74,7 +78,10 @@ public struct PolicySet: Sendable {
         var ruleIDs: [String: String] = [:]
         for p in policies {
             if let other = policyIDs[p.id] {
-                diagnostics.append(Diagnostic(file: p.file, position: nil, key: "id", message: "duplicate policy id '\(p.id)' (also in \(other))"))
+                diagnostics.append(
+                    Diagnostic(
+                        file: p.file, position: nil, key: "id",
+                        message: "duplicate policy id '\(p.id)' (also in \(other))"))
             }
             policyIDs[p.id] = p.file
             for r in p.rules {
@@ -119,7 +126,8 @@ public struct PolicySet: Sendable {
             var used = Set<Int>()
             for kind in roster.kinds {
                 let team = roster.teamForKind[kind]
-                let probe = Referral(id: "probe", person: "probe", kind: kind, team: team, received: Date(timeIntervalSince1970: 0))
+                let probe = Referral(
+                    id: "probe", person: "probe", kind: kind, team: team, received: Date(timeIntervalSince1970: 0))
                 let context = RuleContext(referral: probe, now: probe.received)
                 let matches = policies.indices.filter { policies[$0].appliesTo.evaluate(context) }
                 used.formUnion(matches)
@@ -129,14 +137,18 @@ public struct PolicySet: Sendable {
                     diagnostics.append(
                         Diagnostic(
                             file: rosterFile, position: roster.kindPositions[kind],
-                            message: "no triage policy applies to kind '\(kind)' (handled by team '\(team ?? "?")'): add one to \(triageDir)"))
+                            message:
+                                "no triage policy applies to kind '\(kind)' (handled by team '\(team ?? "?")'): add one to \(triageDir)"
+                        ))
                 } else if matches.count > 1 {
                     let names = matches.map { "\(policies[$0].id) (\(policies[$0].file))" }.joined(separator: ", ")
                     for i in matches.dropFirst() {
                         diagnostics.append(
                             Diagnostic(
                                 file: policies[i].file, position: policies[i].appliesToPosition, key: "applies_to",
-                                message: "more than one triage policy applies to kind '\(kind)': \(names); exactly one must"))
+                                message:
+                                    "more than one triage policy applies to kind '\(kind)': \(names); exactly one must")
+                        )
                     }
                 } else {
                     policyForKind[kind] = matches[0]
@@ -146,7 +158,9 @@ public struct PolicySet: Sendable {
                 diagnostics.append(
                     Diagnostic(
                         file: p.file, position: p.appliesToPosition, key: "applies_to", severity: .warning,
-                        message: "policy '\(p.id)' applies to no kind the roster names (\(roster.kinds.joined(separator: ", ")))"))
+                        message:
+                            "policy '\(p.id)' applies to no kind the roster names (\(roster.kinds.joined(separator: ", ")))"
+                    ))
             }
         }
 

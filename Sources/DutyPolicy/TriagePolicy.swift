@@ -108,12 +108,14 @@ extension TriagePolicy {
                     guard let name, let rank else { continue }
                     let within = parsedWithin ?? Duration(0, .seconds)
                     if !ReferralDecoder.isValidFlag(name) {
-                        sink.error(lo.node("name")!.position, "level name '\(name)' must be lower-case letters, digits and _")
+                        sink.error(
+                            lo.node("name")!.position, "level name '\(name)' must be lower-case letters, digits and _")
                     }
                     if levels.contains(where: { $0.name == name }) {
                         sink.error(lo.node("name")!.position, "duplicate level '\(name)'")
                     } else if let other = levels.first(where: { $0.rank == rank }) {
-                        sink.error(lo.node("rank")!.position, "level '\(name)' has the same rank \(rank) as '\(other.name)'")
+                        sink.error(
+                            lo.node("rank")!.position, "level '\(name)' has the same rank \(rank) as '\(other.name)'")
                     } else if let previous = levels.last, previous.rank < rank {
                         sink.error(
                             lo.node("rank")!.position,
@@ -155,10 +157,13 @@ extension TriagePolicy {
                     ro.finish()
                     if let rid {
                         if !ReferralDecoder.isValidID(rid) {
-                            sink.error(ro.node("id")!.position, "rule id '\(rid)' must be 1-64 characters of A-Z a-z 0-9 . _ : / -")
+                            sink.error(
+                                ro.node("id")!.position,
+                                "rule id '\(rid)' must be 1-64 characters of A-Z a-z 0-9 . _ : / -")
                         }
                         if let first = ruleIDs[rid] {
-                            sink.error(ro.node("id")!.position, "duplicate rule id '\(rid)' (first at line \(first.line))")
+                            sink.error(
+                                ro.node("id")!.position, "duplicate rule id '\(rid)' (first at line \(first.line))")
                         } else {
                             ruleIDs[rid] = ro.node("id")!.position
                         }
@@ -170,7 +175,9 @@ extension TriagePolicy {
                     if let level { levelOK = checkLevel(level, at: ro.node("level")!.position) }
                     if let rid, let level, levelOK, let when, let because {
                         rules.append(
-                            TriageRule(id: rid, level: level, condition: when, because: because, position: ro.node("when")!.position))
+                            TriageRule(
+                                id: rid, level: level, condition: when, because: because,
+                                position: ro.node("when")!.position))
                     }
                 }
             } else {

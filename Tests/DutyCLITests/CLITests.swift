@@ -108,10 +108,19 @@ func tempFile(_ name: String, _ text: String) throws -> String {
 
 @Suite struct UsageErrorTests {
     @Test(arguments: [
-        (["frobnicate"], "duty: unknown command 'frobnicate'\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"),
-        (["polcy", "check"], "duty: unknown command 'polcy'; did you mean 'policy'?\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"),
+        (
+            ["frobnicate"],
+            "duty: unknown command 'frobnicate'\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"
+        ),
+        (
+            ["polcy", "check"],
+            "duty: unknown command 'polcy'; did you mean 'policy'?\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"
+        ),
         ([], "duty: missing command\nusage: duty [--config PATH] COMMAND [ARGS...]\nSee 'duty help'.\n"),
-        (["policy"], "duty: missing subcommand for 'policy'\nusage: duty policy SUBCOMMAND [ARGS...]\nSee 'duty help policy'.\n"),
+        (
+            ["policy"],
+            "duty: missing subcommand for 'policy'\nusage: duty policy SUBCOMMAND [ARGS...]\nSee 'duty help policy'.\n"
+        ),
         (
             ["policy", "chek"],
             "duty: unknown subcommand 'chek' for 'policy'; did you mean 'policy check'?\nusage: duty policy SUBCOMMAND [ARGS...]\nSee 'duty help policy'.\n"
@@ -187,7 +196,8 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         let dols = dir + "/triage/dols-adass.json5"
         var text = try String(contentsOfFile: dols, encoding: .utf8)
         text = text.replacingOccurrences(of: "when: \"'objection' in flags\"", with: "when: \"('objection' in flags\"")
-        text = text.replacingOccurrences(of: "when: \"'covert_medication' in flags\"", with: "when: \"'covert_medication' in flag\"")
+        text = text.replacingOccurrences(
+            of: "when: \"'covert_medication' in flags\"", with: "when: \"'covert_medication' in flag\"")
         try text.write(toFile: dols, atomically: true, encoding: .utf8)
         let r = Run(["policy", "check", "--policies", dir, "--roster", roster])
         #expect(r.code == 65)
@@ -224,7 +234,10 @@ func tempFile(_ name: String, _ text: String) throws -> String {
 
     @Test func explainJSONShape() throws {
         let file = try tempFile("r.jsonl", Self.referrals)
-        let r = Run(["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z", "--format", "json"])
+        let r = Run([
+            "policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z",
+            "--format", "json",
+        ])
         #expect(r.code == 0, "\(r.err)")
         let lines = r.out.split(separator: "\n").map(String.init)
         #expect(
@@ -235,13 +248,17 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         // Every line is a JSON object with the contract's fields.
         for line in lines {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            for key in ["id", "kind", "policy", "level", "rank", "due", "rules"] { #expect(object?[key] != nil, "\(key)") }
+            for key in ["id", "kind", "policy", "level", "rank", "due", "rules"] {
+                #expect(object?[key] != nil, "\(key)")
+            }
         }
     }
 
     @Test func explainTableForManagers() throws {
         let file = try tempFile("r.jsonl", Self.referrals)
-        let r = Run(["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z"])
+        let r = Run([
+            "policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z",
+        ])
         #expect(r.code == 0)
         #expect(
             r.out == """
@@ -256,8 +273,10 @@ func tempFile(_ name: String, _ text: String) throws -> String {
             ["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z"],
             width: 80, terminal: true)
         for line in narrow.out.split(separator: "\n") {
-            let visible = line.replacingOccurrences(of: "\u{1B}[31m", with: "").replacingOccurrences(of: "\u{1B}[33m", with: "")
-                .replacingOccurrences(of: "\u{1B}[0m", with: "")
+            let visible = line.replacingOccurrences(of: "\u{1B}[31m", with: "").replacingOccurrences(
+                of: "\u{1B}[33m", with: ""
+            )
+            .replacingOccurrences(of: "\u{1B}[0m", with: "")
             #expect(visible.count <= 80)
         }
         #expect(narrow.out.contains("…"))
@@ -272,7 +291,10 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         let file = try tempFile(
             "r.jsonl",
             Self.referrals + "\n" + #"{"id":"X-1","person":"P-9","kind":"dolls","received":"2024-13-01"}"#)
-        let r = Run(["policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10", "--format", "json"])
+        let r = Run([
+            "policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10", "--format",
+            "json",
+        ])
         #expect(r.code == 65)
         #expect(r.out.split(separator: "\n").count == 2)
         #expect(

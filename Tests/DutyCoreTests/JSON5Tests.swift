@@ -76,7 +76,9 @@ import Testing
     }
 
     @Test func serialisesCanonically() {
-        let v = JSONValue.object([("b", .int(1)), ("a", .array([.string("x\"y\n"), .null, .bool(true), .number(2.5)]))])
+        let v = JSONValue.object([
+            ("b", .int(1)), ("a", .array([.string("x\"y\n"), .null, .bool(true), .number(2.5)])),
+        ])
         #expect(v.serialized() == #"{"b":1,"a":["x\"y\n",null,true,2.5]}"#)
         #expect(v.serialized(sortedKeys: true) == #"{"a":["x\"y\n",null,true,2.5],"b":1}"#)
     }

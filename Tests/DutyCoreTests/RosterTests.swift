@@ -170,7 +170,10 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             Issue.record("expected invalid")
             return
         }
-        #expect(Set(errors.map(\.description)) == ["id: is required", "person: is required", "kind: is required", "received: is required"])
+        #expect(
+            Set(errors.map(\.description)) == [
+                "id: is required", "person: is required", "kind: is required", "received: is required",
+            ])
     }
 
     @Test func readsJSONLLineByLine() throws {

@@ -20,13 +20,15 @@ func holds(
     scope: RuleScope = .allocation
 ) throws -> Bool {
     let c = try Condition(source, scope: scope)
-    return c.evaluate(RuleContext(referral: r, now: r.received.addingTimeInterval(waiting.timeInterval), worker: worker))
+    return c.evaluate(
+        RuleContext(referral: r, now: r.received.addingTimeInterval(waiting.timeInterval), worker: worker))
 }
 
 @Suite struct EvaluatorTests {
     @Test func comparesNumbersStringsAndBooleans() throws {
         #expect(try holds("complexity == 3"))
-        #expect(try holds("complexity != 4 and complexity >= 3 and complexity <= 3 and complexity > 2 and complexity < 4"))
+        #expect(
+            try holds("complexity != 4 and complexity >= 3 and complexity <= 3 and complexity > 2 and complexity < 4"))
         #expect(try holds("kind == 'dols'"))
         #expect(try holds("kind < 'ot'"))
         #expect(try !holds("kind == \"ot\""))

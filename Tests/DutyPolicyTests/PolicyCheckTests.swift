@@ -11,7 +11,9 @@ final class PolicyFixture {
     init(triage: [String: String], allocation: String = "{}", roster: String = PolicyFixture.roster) throws {
         dir = NSTemporaryDirectory() + "duty-policy-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir + "/policies/triage", withIntermediateDirectories: true)
-        for (name, text) in triage { try text.write(toFile: dir + "/policies/triage/" + name, atomically: true, encoding: .utf8) }
+        for (name, text) in triage {
+            try text.write(toFile: dir + "/policies/triage/" + name, atomically: true, encoding: .utf8)
+        }
         try allocation.write(toFile: dir + "/policies/allocation.json5", atomically: true, encoding: .utf8)
         try roster.write(toFile: dir + "/roster.json5", atomically: true, encoding: .utf8)
     }

@@ -27,7 +27,8 @@ struct Sample: CustomTestStringConvertible, Sendable {
     static let samples: [Sample] = [
         // Safeguarding (RAG)
         Sample(kind: "safeguarding", flags: ["risk_to_life"], level: "red", rules: ["SG-R1"]),
-        Sample(kind: "safeguarding", flags: ["immediate_harm", "carer_strain"], level: "red", rules: ["SG-R1", "SG-A2"]),
+        Sample(
+            kind: "safeguarding", flags: ["immediate_harm", "carer_strain"], level: "red", rules: ["SG-R1", "SG-A2"]),
         Sample(kind: "safeguarding", flags: ["neglect_in_progress"], level: "red", rules: ["SG-R2"]),
         Sample(kind: "safeguarding", flags: ["care_breakdown"], level: "red", rules: ["SG-R3"]),
         Sample(kind: "safeguarding", flags: ["discharge_blocked"], level: "red", rules: ["SG-R4"]),
@@ -50,12 +51,16 @@ struct Sample: CustomTestStringConvertible, Sendable {
         Sample(kind: "dols", flags: ["restraint_occasional"], level: "medium", rules: ["DOLS-M1"]),
         Sample(kind: "dols", flags: ["new_placement"], level: "medium", rules: ["DOLS-M2"]),
         Sample(kind: "dols", flags: ["less_restrictive_option"], level: "medium", rules: ["DOLS-M3"]),
-        Sample(kind: "dols", flags: ["renewal"], facts: ["days_to_expiry": .number(20)], level: "medium", rules: ["DOLS-M4"]),
+        Sample(
+            kind: "dols", flags: ["renewal"], facts: ["days_to_expiry": .number(20)], level: "medium",
+            rules: ["DOLS-M4"]),
         Sample(kind: "dols", flags: ["renewal"], level: "low", rules: []),
         Sample(kind: "dols", flags: ["end_of_life"], level: "low", rules: ["DOLS-L1"]),
         Sample(kind: "dols", flags: ["end_of_life", "objection"], level: "high", rules: ["DOLS-H2", "DOLS-L1"]),
         Sample(kind: "dols", flags: ["renewal_no_change"], level: "low", rules: ["DOLS-L2"]),
-        Sample(kind: "dols", flags: ["renewal_no_change"], waitingDays: 181, level: "medium", rules: ["DOLS-L2", "DOLS-AGE1"]),
+        Sample(
+            kind: "dols", flags: ["renewal_no_change"], waitingDays: 181, level: "medium",
+            rules: ["DOLS-L2", "DOLS-AGE1"]),
         Sample(kind: "dols", waitingDays: 366, level: "high", rules: ["DOLS-AGE1", "DOLS-AGE2"]),
         // Care Act assessments (RAG)
         Sample(kind: "care_act_assessment", flags: ["no_care_in_place"], level: "red", rules: ["CA-R1"]),
@@ -63,7 +68,9 @@ struct Sample: CustomTestStringConvertible, Sendable {
         Sample(kind: "care_act_assessment", flags: ["hospital_discharge"], level: "red", rules: ["CA-R3"]),
         Sample(kind: "care_act_assessment", flags: ["deteriorating"], level: "amber", rules: ["CA-A1"]),
         Sample(kind: "care_act_assessment", flags: ["carer_strain"], level: "amber", rules: ["CA-A2"]),
-        Sample(kind: "care_act_assessment", flags: ["lives_alone"], facts: ["age": .number(88)], level: "amber", rules: ["CA-A3"]),
+        Sample(
+            kind: "care_act_assessment", flags: ["lives_alone"], facts: ["age": .number(88)], level: "amber",
+            rules: ["CA-A3"]),
         Sample(kind: "care_act_assessment", flags: ["lives_alone"], complexity: 4, level: "amber", rules: ["CA-A3"]),
         Sample(kind: "care_act_assessment", flags: ["lives_alone"], level: "green", rules: []),
         Sample(kind: "care_act_assessment", waitingDays: 29, level: "amber", rules: ["CA-AGE1"]),
@@ -73,7 +80,9 @@ struct Sample: CustomTestStringConvertible, Sendable {
         Sample(kind: "review", flags: ["first_review"], level: "amber", rules: ["RV-A1"]),
         Sample(kind: "review", flags: ["needs_changed"], level: "amber", rules: ["RV-A2"]),
         Sample(kind: "review", flags: ["carer_strain"], level: "amber", rules: ["RV-A3"]),
-        Sample(kind: "review", flags: ["annual_review"], facts: ["months_since_review": .number(14)], level: "amber", rules: ["RV-A4", "RV-G1"]),
+        Sample(
+            kind: "review", flags: ["annual_review"], facts: ["months_since_review": .number(14)], level: "amber",
+            rules: ["RV-A4", "RV-G1"]),
         Sample(kind: "review", flags: ["annual_review"], level: "green", rules: ["RV-G1"]),
         Sample(kind: "review", flags: ["annual_review"], waitingDays: 85, level: "amber", rules: ["RV-G1", "RV-AGE1"]),
         Sample(kind: "review", waitingDays: 183, level: "red", rules: ["RV-AGE1", "RV-AGE2"]),
@@ -107,7 +116,8 @@ struct Sample: CustomTestStringConvertible, Sendable {
     func rates(sample: Sample) throws {
         let policies = try #require(shipped.policies)
         let r = referral(kind: sample.kind, flags: sample.flags, facts: sample.facts, complexity: sample.complexity)
-        let result = try #require(policies.triage(r, now: r.received.addingTimeInterval(Double(sample.waitingDays) * 86_400)))
+        let result = try #require(
+            policies.triage(r, now: r.received.addingTimeInterval(Double(sample.waitingDays) * 86_400)))
         #expect(result.level.name == sample.level)
         #expect(result.rules.map(\.id) == sample.rules)
         #expect(result.byDefault == sample.rules.isEmpty)
@@ -123,7 +133,8 @@ struct Sample: CustomTestStringConvertible, Sendable {
                 #expect(rule.because.count >= 15, "\(rule.id) needs a reason a manager understands")
             }
             // Low priority must still move: each policy raises long waits.
-            #expect(policy.rules.contains { $0.condition.source.contains("waiting >") }, "\(policy.id) has no aging rule")
+            #expect(
+                policy.rules.contains { $0.condition.source.contains("waiting >") }, "\(policy.id) has no aging rule")
         }
     }
 
@@ -138,7 +149,9 @@ struct Sample: CustomTestStringConvertible, Sendable {
         let aide = WorkerView(
             worker: Worker(id: "w-520", name: "n", team: "ot", role: "ot_aide", capacity: 24, experience: 2), load: 0)
         let rule = a.eligible.first { $0.id == "OT-AIDE" }!
-        #expect(rule.condition.evaluate(RuleContext(referral: referral(kind: "ot", complexity: 2), now: t0, worker: aide)))
-        #expect(!rule.condition.evaluate(RuleContext(referral: referral(kind: "ot", complexity: 3), now: t0, worker: aide)))
+        #expect(
+            rule.condition.evaluate(RuleContext(referral: referral(kind: "ot", complexity: 2), now: t0, worker: aide)))
+        #expect(
+            !rule.condition.evaluate(RuleContext(referral: referral(kind: "ot", complexity: 3), now: t0, worker: aide)))
     }
 }

@@ -23,7 +23,8 @@ struct Result {
 }
 
 /// Runs a built binary with arguments and optional stdin, and waits for it.
-func run(_ binary: String, _ args: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
+func run(_ binary: String, _ args: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result
+{
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binDir + "/" + binary)
     p.arguments = args
@@ -44,7 +45,8 @@ func run(_ binary: String, _ args: [String], stdin: String? = nil, environment: 
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    return Result(
+        code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
 }
 
 func tempDir() throws -> String {
@@ -81,7 +83,8 @@ func tempDir() throws -> String {
         #expect(ok.code == 0, "\(ok.err)")
         #expect(ok.out == "ok: config \(conf), roster \(roster), policies \(policies)\n")
 
-        let badText = "{ state_dir: 'state', spool_dir: 'spool', policies: 'nowhere', roster: '\(roster)', cycle: '1 min' }"
+        let badText =
+            "{ state_dir: 'state', spool_dir: 'spool', policies: 'nowhere', roster: '\(roster)', cycle: '1 min' }"
         try badText.write(toFile: conf, atomically: true, encoding: .utf8)
         let column = badText.distance(from: badText.startIndex, to: badText.range(of: "'1 min'")!.lowerBound) + 1
         let bad = try run("dutyd", ["--check"], environment: ["DUTY_CONFIG": conf])
@@ -92,9 +95,14 @@ func tempDir() throws -> String {
     }
 
     @Test func explainFromStandardInput() throws {
-        let referral = #"[{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-10T08:00:00Z","flags":["care_breakdown"]}]"#
+        let referral =
+            #"[{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-10T08:00:00Z","flags":["care_breakdown"]}]"#
         let r = try run(
-            "duty", ["policy", "explain", "-", "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:00:00Z", "--format", "json"],
+            "duty",
+            [
+                "policy", "explain", "-", "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:00:00Z",
+                "--format", "json",
+            ],
             stdin: referral)
         #expect(r.code == 0, "\(r.err)")
         let object = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
