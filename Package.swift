@@ -17,6 +17,7 @@ let package = Package(
         .target(name: "DutyCLI", dependencies: ["DutyCore", "DutyPolicy"]),
         .executableTarget(name: "duty", dependencies: ["DutyCLI"]),
         .executableTarget(name: "dutyd", dependencies: ["DutyDaemon"]),
+        .executableTarget(name: "duty-bench", dependencies: ["DutyCore", "DutyPolicy"]),
         .testTarget(name: "DutyCoreTests", dependencies: ["DutyCore"]),
         .testTarget(name: "DutyPolicyTests", dependencies: ["DutyCore", "DutyPolicy"]),
         .testTarget(name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy"]),

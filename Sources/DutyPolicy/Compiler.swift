@@ -52,17 +52,17 @@ public enum RuleScope: Sendable {
     }
 }
 
-typealias BoolFn = (RuleContext) -> Bool
-typealias ValueFn = (RuleContext) -> RuntimeValue
+typealias BoolFn = @Sendable (RuleContext) -> Bool
+typealias ValueFn = @Sendable (RuleContext) -> RuntimeValue
 
 /// A typed, compiled sub-expression: closures specialised by static type, so evaluation never re-parses
 /// and rarely boxes values.
 enum Compiled {
     case bool(BoolFn)
-    case number((RuleContext) -> Double)
-    case string((RuleContext) -> String?)
-    case duration((RuleContext) -> Int64)
-    case strings((RuleContext) -> [String])
+    case number(@Sendable (RuleContext) -> Double)
+    case string(@Sendable (RuleContext) -> String?)
+    case duration(@Sendable (RuleContext) -> Int64)
+    case strings(@Sendable (RuleContext) -> [String])
     /// A constant list literal.
     case constList([RuntimeValue])
     case dynamic(ValueFn)
@@ -167,7 +167,8 @@ struct Compiler {
             return try compileArithmetic(op, l, r, opStart: opStart)
         case .member(let l, let r, let negated, let opStart):
             let f = try compileMember(l, r, opStart: opStart)
-            return (.bool, .bool(negated ? { !f($0) } : f))
+            if negated { return (.bool, .bool { !f($0) }) }
+            return (.bool, .bool(f))
         }
     }
 
@@ -245,6 +246,7 @@ struct Compiler {
         if ordering && (lt == .bool || rt == .bool) {
             throw RuleError(offset: opStart, message: "'\(op.rawValue)' cannot order booleans: use '==' or '!='")
         }
+        if let fast = constantComparison(op, l, r) { return fast }
         // Typed fast paths.
         switch (lc, rc) {
         case (.number(let a), .number(let b)):
@@ -272,7 +274,8 @@ struct Compiler {
                 return Self.order(op, x, y)
             }
         case (.bool(let a), .bool(let b)):
-            return op == .eq ? { a($0) == b($0) } : { a($0) != b($0) }
+            if op == .eq { return { a($0) == b($0) } }
+            return { a($0) != b($0) }
         default:
             let a = lc.boxed
             let b = rc.boxed
@@ -325,6 +328,29 @@ struct Compiler {
         }
     }
 
+    /// Comparisons of a name with a literal, the shape of most rules, compiled without boxing.
+    private func constantComparison(_ op: Expression.Comparison, _ l: Expression, _ r: Expression) -> BoolFn? {
+        guard case .name(let name, _) = l else { return nil }
+        switch r {
+        case .duration(let d, _) where name == "waiting":
+            let s = d.seconds
+            return { Self.order(op, $0.waiting, s) }
+        case .number(let n, _) where name.hasPrefix("facts."):
+            let key = String(name.dropFirst(6))
+            return { c in
+                guard case .number(let v) = c.referral.facts[key] else { return false }
+                return Self.order(op, v, n)
+            }
+        case .number(let n, _) where name == "complexity":
+            let k = Int(exactly: n)
+            if let k { return { Self.order(op, $0.referral.complexity, k) } }
+            return { Self.order(op, Double($0.referral.complexity), n) }
+        case .string(let s, _) where name == "kind":
+            return { Self.order(op, $0.referral.kind, s) }
+        default: return nil
+        }
+    }
+
     private static func order<T: Comparable>(_ op: Expression.Comparison, _ x: T, _ y: T) -> Bool {
         switch op {
         case .eq: x == y
@@ -368,6 +394,15 @@ struct Compiler {
         if lt != .fact && element != .fact && lt != element {
             throw RuleError(offset: opStart, message: "'in' compares \(lt) with \(rt): the types must match")
         }
+        // Fast path for the commonest rule shape: 'flag' in flags.
+        if case .string(let literal, _) = l, case .name(let name, _) = r {
+            switch name {
+            case "flags": return { $0.referral.flags.contains(literal) }
+            case "skills": return { $0.referral.skills.contains(literal) }
+            case "worker.skills": return { $0.worker?.skills.contains(literal) ?? false }
+            default: break
+            }
+        }
         switch (lc, rc) {
         case (.string(let a), .strings(let b)):
             return { c in
@@ -390,8 +425,7 @@ struct Compiler {
 }
 
 /// A compiled rule condition: parse once, evaluate many times.
-public struct Condition: @unchecked Sendable {
-    // The closures capture only immutable values; they are safe to share across threads.
+public struct Condition: Sendable {
     let fn: BoolFn
     /// The expression's text, for explanations.
     public let source: String

@@ -38,7 +38,7 @@ public struct RuleContext: Sendable {
 }
 
 /// A value during evaluation of a fact-dependent (dynamically typed) expression.
-enum RuntimeValue: Equatable {
+enum RuntimeValue: Equatable, Sendable {
     case missing
     case bool(Bool)
     case number(Double)

@@ -5,6 +5,8 @@ import Foundation
 public struct TriageRule: Sendable {
     public var id: String
     public var level: String
+    /// Index of `level` in the policy's `levels`.
+    public var levelIndex: Int
     public var condition: Condition
     public var because: String
     /// Where the rule's `when` starts in its file.
@@ -59,23 +61,23 @@ extension TriagePolicy {
     /// else `otherwise`.
     public func triage(_ context: RuleContext) -> TriageResult {
         var matched: [MatchedRule] = []
-        var best: Level?
-        for rule in rules where rule.condition.evaluate(context) {
+        var best = -1  // index into levels; levels are highest rank first, so a lower index is a higher rank
+        for i in rules.indices where rules[i].condition.fn(context) {
+            let rule = rules[i]
             matched.append(MatchedRule(id: rule.id, level: rule.level, because: rule.because))
-            let level = self.level(named: rule.level)!
-            if best == nil || level.rank > best!.rank { best = level }
+            if best < 0 || rule.levelIndex < best { best = rule.levelIndex }
         }
-        let level = best ?? self.level(named: otherwise)!
+        let level = best >= 0 ? levels[best] : self.level(named: otherwise)!
         return TriageResult(
             policy: id, policyVersion: version, level: level,
             due: context.referral.received.addingTimeInterval(level.allocateWithin.timeInterval), rules: matched,
-            byDefault: best == nil)
+            byDefault: best < 0)
     }
 
     /// Counts the rules that match, without building a result: the benchmark's unit of work.
     public func countMatches(_ context: RuleContext) -> Int {
         var n = 0
-        for rule in rules where rule.condition.evaluate(context) { n += 1 }
+        for i in rules.indices where rules[i].condition.fn(context) { n += 1 }
         return n
     }
 }
@@ -176,8 +178,8 @@ extension TriagePolicy {
                     if let rid, let level, levelOK, let when, let because {
                         rules.append(
                             TriageRule(
-                                id: rid, level: level, condition: when, because: because,
-                                position: ro.node("when")!.position))
+                                id: rid, level: level, levelIndex: levels.firstIndex { $0.name == level }!,
+                                condition: when, because: because, position: ro.node("when")!.position))
                     }
                 }
             } else {

@@ -1,0 +1,162 @@
+import DutyCore
+import DutyPolicy
+import Foundation
+
+// duty-bench SCENARIO: measures real work on generated data and prints one JSON object per measurement.
+// Run it from a release build: swift build -c release && .build/release/duty-bench rules
+
+/// A small deterministic PRNG (SplitMix64), so every run measures the same data.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Flags each kind's referrals may carry, as the shipped policies name them, plus some no rule uses.
+let flagsByKind: [String: [String]] = [
+    "safeguarding": [
+        "risk_to_life", "immediate_harm", "abuse_in_progress", "neglect_in_progress", "care_breakdown",
+        "discharge_blocked", "deteriorating", "carer_strain", "risk_managed", "repeat_concern", "below_s42_threshold",
+        "self_neglect",
+    ],
+    "dols": [
+        "urgent_authorisation", "objection", "restraint_regular", "family_objects", "sedation_frequent",
+        "contact_restricted", "safeguarding_linked", "best_interests_dispute", "covert_medication",
+        "restraint_occasional", "new_placement", "less_restrictive_option", "renewal", "end_of_life",
+        "renewal_no_change", "hospital",
+    ],
+    "care_act_assessment": [
+        "risk_to_life", "no_care_in_place", "carer_breakdown", "hospital_discharge", "deteriorating", "carer_strain",
+        "lives_alone",
+    ],
+    "review": [
+        "safeguarding_concern", "care_breakdown", "first_review", "needs_changed", "carer_strain", "annual_review",
+    ],
+    "ot": [
+        "unsafe_transfers", "carer_cannot_manage", "hospital_discharge", "end_of_life", "recent_falls", "carer_strain",
+        "deteriorating",
+    ],
+    "financial_assessment": [
+        "financial_abuse_suspected", "placement_at_risk", "hospital_discharge", "hardship", "property_disregard_ending",
+    ],
+]
+
+func generate(_ n: Int, kinds: [String], seed: UInt64, now: Date) -> [Referral] {
+    var rng = SplitMix64(state: seed)
+    var out: [Referral] = []
+    out.reserveCapacity(n)
+    for i in 0..<n {
+        let kind = kinds[Int(rng.next() % UInt64(kinds.count))]
+        let pool = flagsByKind[kind] ?? []
+        var flags: [String] = []
+        for f in pool where rng.next() % 100 < 8 { flags.append(f) }
+        var facts: [String: FactValue] = [:]
+        if rng.next() % 2 == 0 { facts["age"] = .number(Double(18 + rng.next() % 85)) }
+        if rng.next() % 3 == 0 { facts["concerns_12m"] = .number(Double(rng.next() % 6)) }
+        if rng.next() % 3 == 0 { facts["falls_3m"] = .number(Double(rng.next() % 4)) }
+        if rng.next() % 3 == 0 { facts["months_since_review"] = .number(Double(rng.next() % 24)) }
+        if rng.next() % 4 == 0 { facts["days_to_expiry"] = .number(Double(rng.next() % 120)) }
+        let waited = Double(rng.next() % (400 * 86_400))
+        out.append(
+            Referral(
+                id: "B-\(i)", person: "P-\(rng.next() % 1_000_000)", kind: kind,
+                received: now.addingTimeInterval(-waited),
+                flags: flags, facts: facts, complexity: 1 + Int(rng.next() % 5)))
+    }
+    return out
+}
+
+func measure(runs: Int, _ body: () -> Void) -> [Double] {
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = ContinuousClock.now
+        body()
+        let d = ContinuousClock.now - start
+        times.append(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+    return times.sorted()
+}
+
+func report(_ bench: String, _ times: [Double], _ extra: [(String, JSONValue)]) {
+    let median = times[times.count / 2]
+    var fields: [(String, JSONValue)] = [("bench", .string(bench))]
+    fields += extra
+    fields += [
+        ("runs", .int(Int64(times.count))), ("median_s", .number((median * 1e6).rounded() / 1e6)),
+        ("min_s", .number((times.first! * 1e6).rounded() / 1e6)),
+        ("max_s", .number((times.last! * 1e6).rounded() / 1e6)),
+    ]
+    print(JSONValue.object(fields).serialized())
+}
+
+func rulesBenchmark(policiesDir: String, rosterPath: String, count: Int, runs: Int) throws -> Int32 {
+    let deployment = Deployment.load(config: nil, policiesDir: policiesDir, rosterPath: rosterPath)
+    guard let policies = deployment.policies else {
+        for d in deployment.diagnostics { FileHandle.standardError.write(Data("\(d)\n".utf8)) }
+        return 65
+    }
+    let now = Date(timeIntervalSince1970: 1_725_960_600)
+    let referrals = generate(count, kinds: policies.policyForKind.keys.sorted(), seed: 42, now: now)
+    let contexts = referrals.map { RuleContext(referral: $0, now: now) }
+    let policyIndex = referrals.map { policies.policyForKind[$0.kind]! }
+    let ruleCount = zip(contexts, policyIndex).reduce(0) { $0 + policies.triage[$1.1].rules.count }
+    var sink = 0
+    // Rule evaluation alone: every rule of the referral's policy, counting matches.
+    let evalTimes = measure(runs: runs) {
+        for i in contexts.indices { sink &+= policies.triage[policyIndex[i]].countMatches(contexts[i]) }
+    }
+    let median = evalTimes[evalTimes.count / 2]
+    report(
+        "rules", evalTimes,
+        [
+            ("referrals", .int(Int64(count))), ("rule_evaluations", .int(Int64(ruleCount))),
+            ("evaluations_per_s", .number((Double(ruleCount) / median).rounded())),
+        ])
+    // Full triage: policy lookup, every rule, the level, the due time and the explanation.
+    let triageTimes = measure(runs: runs) {
+        for r in referrals { sink &+= policies.triage(r, now: now)!.rules.count }
+    }
+    let tm = triageTimes[triageTimes.count / 2]
+    report(
+        "triage", triageTimes,
+        [
+            ("referrals", .int(Int64(count))), ("rule_evaluations", .int(Int64(ruleCount))),
+            ("referrals_per_s", .number((Double(count) / tm).rounded())),
+            ("evaluations_per_s", .number((Double(ruleCount) / tm).rounded())),
+        ])
+    if sink == -1 { print("") }  // keeps the work observable
+    return 0
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+let usage = "usage: duty-bench rules [--referrals N] [--runs N] [--policies DIR] [--roster FILE]"
+guard let scenario = args.first, !scenario.hasPrefix("-") else {
+    FileHandle.standardError.write(Data("duty-bench: missing scenario\n\(usage)\n".utf8))
+    exit(64)
+}
+args.removeFirst()
+var options: [String: String] = [:]
+while let a = args.first {
+    args.removeFirst()
+    guard a.hasPrefix("--"), let v = args.first else {
+        FileHandle.standardError.write(Data("duty-bench: unexpected '\(a)'\n\(usage)\n".utf8))
+        exit(64)
+    }
+    args.removeFirst()
+    options[String(a.dropFirst(2))] = v
+}
+switch scenario {
+case "rules":
+    exit(
+        try rulesBenchmark(
+            policiesDir: options["policies"] ?? "policies", rosterPath: options["roster"] ?? "systemd/roster.json5",
+            count: Int(options["referrals"] ?? "") ?? 100_000, runs: Int(options["runs"] ?? "") ?? 5))
+default:
+    FileHandle.standardError.write(Data("duty-bench: unknown scenario '\(scenario)'\n\(usage)\n".utf8))
+    exit(64)
+}
