@@ -1,0 +1,125 @@
+import DutyCore
+import DutyPolicy
+import Foundation
+
+/// The engine: a snapshot and `now` in, decisions out. It never touches files, SQLite, sockets or the clock,
+/// so the daemon, `duty policy diff`, the simulator and the benchmark all drive the same code.
+///
+/// A cycle runs, in order: triage (rate new and updated referrals, re-rate every waiting one), allocation
+/// (highest rank first, then earliest due, earliest received, id), and oversight (acknowledgements, waits and
+/// managers to escalate, reviews due). The same snapshot and `now` always give the same plan.
+public enum Engine {
+    public static func plan(_ snapshot: Snapshot, now: Date) -> Plan {
+        let presence = Presence(absences: snapshot.absences, now: now)
+        var decisions: [Decision] = []
+        let ratings = triage(snapshot, now: now, into: &decisions)
+        var allocator = Allocator(snapshot: snapshot, ratings: ratings, presence: presence, now: now)
+        allocator.run()
+        decisions += allocator.decisions
+        decisions += allocator.escalationDecisions.map { .escalated($0) }
+        let oversight = Oversight(snapshot: snapshot, ratings: ratings, presence: presence, now: now)
+        decisions += oversight.escalations(assigned: allocator.assignedThisCycle, raisedNow: allocator.escalationKeys)
+        return Plan(decisions: decisions, reviewsDue: oversight.reviewsDue(assigned: allocator.assignedThisCycle))
+    }
+
+    /// Every candidate worker for one referral, with score parts or the check that excluded it, against the
+    /// snapshot's loads (or `loads`, by worker id, where given): what `duty why` shows for a waiting referral.
+    /// Nil when the referral is not open or cannot be rated.
+    public static func candidates(
+        for id: String, in snapshot: Snapshot, now: Date, loads: [String: Double] = [:]
+    ) -> [Candidate]? {
+        guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }) else { return nil }
+        var ignored: [Decision] = []
+        let ratings = triage(snapshot, now: now, into: &ignored)
+        guard let rank = ratings[i]?.rank else { return nil }
+        var allocator = Allocator(
+            snapshot: snapshot, ratings: ratings, presence: Presence(absences: snapshot.absences, now: now), now: now)
+        for (worker, load) in loads.sorted(by: { $0.key < $1.key }) { allocator.setLoad(worker: worker, to: load) }
+        return allocator.candidates(i, rank: rank)
+    }
+
+    /// Rates what needs rating and returns every open referral's effective rating (nil when none can be given).
+    static func triage(_ snapshot: Snapshot, now: Date, into decisions: inout [Decision]) -> [Rating?] {
+        var ratings: [Rating?] = snapshot.referrals.map(\.rating)
+        let order = snapshot.referrals.indices.sorted {
+            snapshot.referrals[$0].referral.id < snapshot.referrals[$1].referral.id
+        }
+        for i in order {
+            let open = snapshot.referrals[i]
+            guard open.needsRating || open.isWaiting || open.rating == nil else { continue }
+            var referral = open.referral
+            if referral.team == nil { referral.team = snapshot.roster.teamForKind[referral.kind] }
+            guard let policy = snapshot.policies.policy(for: referral) else { continue }
+            let result = policy.triage(RuleContext(referral: referral, now: now))
+            var level = result.level
+            var pinRaised = false
+            if let pin = open.pin {
+                if result.level.rank > pin.rank && result.level.rank > pin.policyRank {
+                    pinRaised = true
+                } else if let pinned = policy.level(named: pin.level)
+                    ?? policy.levels.first(where: { $0.rank == pin.rank })
+                {
+                    level = pinned
+                }
+            }
+            let rating = Rating(
+                policy: policy.id, policyVersion: policy.version, level: level.name, rank: level.rank,
+                rules: result.rules.map(\.id),
+                due: referral.received.addingTimeInterval(level.allocateWithin.timeInterval))
+            ratings[i] = rating
+            if let old = open.rating {
+                if old != rating {
+                    decisions.append(.rerated(referral: referral.id, from: old, to: rating, pinRaised: pinRaised))
+                }
+            } else {
+                decisions.append(.rated(referral: referral.id, rating: rating, explanation: rating.rules))
+            }
+        }
+        return ratings
+    }
+}
+
+/// Who is away at `now`, and when each worker's next absence starts.
+struct Presence {
+    let now: Date
+    private var absentNow: Set<String> = []
+    private var nextStart: [String: Date] = [:]
+
+    init(absences: [Absence], now: Date) {
+        self.now = now
+        for a in absences where a.to > now {
+            if a.covers(now) { absentNow.insert(a.worker) }
+            let start = max(a.from, now)
+            if let s = nextStart[a.worker], s <= start { continue }
+            nextStart[a.worker] = start
+        }
+    }
+
+    func isAbsent(_ worker: String) -> Bool { absentNow.contains(worker) }
+
+    /// Whether an absence covers any moment in `[now, now + within)`.
+    func isLeaving(_ worker: String, within: Duration) -> Bool {
+        guard let s = nextStart[worker] else { return false }
+        return s < now.addingTimeInterval(within.timeInterval)
+    }
+
+    /// The first present person of a team's chain (SPEC "Accountable manager").
+    func accountable(team: String, roster: Roster) -> Accountable {
+        let chain = roster.chain(forTeam: team)
+        let teamManager = roster.teamByID[team]?.manager
+        var skipped: [String] = []
+        for (i, person) in chain.enumerated() {
+            if isAbsent(person) {
+                skipped.append(person)
+                continue
+            }
+            let fallback = person != teamManager
+            let reason: String? = fallback ? (teamManager == nil ? "no_team_manager" : "manager_absent") : nil
+            return Accountable(
+                manager: person, position: i, fallback: fallback, fallbackReason: reason, skipped: skipped)
+        }
+        return Accountable(
+            manager: nil, position: chain.count, fallback: true, fallbackReason: "no_manager_available",
+            skipped: skipped)
+    }
+}
