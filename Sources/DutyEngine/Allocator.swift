@@ -5,22 +5,26 @@ import Foundation
 /// One cycle's allocation pass over the waiting list.
 ///
 /// Referrals are taken highest rank first, then earliest due, earliest received, id. For each, every worker of
-/// the referral's team is checked in this order, the first failure excluding them: absent now, an absence within
-/// the level's `absence_lookahead`, capacity (`load + points <= capacity`), required skills, then each `eligible`
-/// rule in file order. The eligible worker with the highest `prefer` score wins, ties to the lower worker id;
-/// loads change as the pass assigns, so later referrals see earlier assignments.
+/// the referral's team (managers without a caseload aside) is checked in this order, the first failure excluding
+/// them: absent now, an absence within the level's `absence_lookahead`, capacity (`load + points <= capacity`),
+/// required skills, then each `eligible` rule in file order. The eligible worker with the highest `prefer` score
+/// wins, ties to the lower worker id; loads change as the pass assigns, so later referrals see earlier
+/// assignments.
 ///
 /// When nobody is eligible, an augmenting path is tried: a referral assigned earlier in this cycle moves to
 /// another eligible worker with room, freeing the capacity the blocked one needs (possibly through a chain of
 /// such moves, each moving out a referral no bigger in points than the one moving in, so no load ever falls).
-/// Nobody assigned is ever unassigned. The search has a per-cycle budget of eligibility checks. With equal points for every referral this makes the number
-/// allocated at each rank, highest first, the largest possible; with unequal points it is a good, not a proven,
-/// answer (that problem is a multiple knapsack).
+/// Nobody assigned is ever unassigned. The search has a per-cycle budget of eligibility checks. With equal
+/// points for every referral this makes the number allocated at each rank, highest first, the largest possible
+/// (tested against exhaustive search); with unequal points it is a good, not a proven, answer (that problem is
+/// a multiple knapsack).
 ///
 /// **No priority inversion.** Invariant: when a referral L is assigned to worker w, w is not eligible (every
 /// check above, at w's load at that moment) for any referral of L's team that ranks above L and is still waiting.
-/// Processing in rank order gives this whenever eligibility can only be lost as load grows; `guardInversion`
-/// makes it hold for any rules, by giving w the higher-rank referral first.
+/// Processing in rank order with loads that never fall gives this whenever eligibility can only be lost as load
+/// grows; `guardInversion` makes it hold for any rules, by giving w the higher-rank referral first.
+///
+/// Everything on the hot path is indexed by position (referrals, workers, teams): no string hashing per check.
 struct Allocator {
     let snapshot: Snapshot
     let ratings: [Rating?]
@@ -29,23 +33,28 @@ struct Allocator {
     let policy: AllocationPolicy
     let eligible: [EligibilityRule]
 
-    // Workers, indexed in roster id order; `views[w].load` is the live load.
+    // Workers, in roster id order; `views[w].load` is the live load.
     private var workerIDs: [String] = []
     private var workerIndex: [String: Int] = [:]
     private var views: [WorkerView] = []
     private var skillSets: [Set<String>] = []
     private var absentNow: [Bool] = []
-    private var teams: [String: TeamState] = [:]
+    /// Seconds since 1970 when the worker's next absence starts (infinity when none).
+    private var nextAbsence: [Double] = []
+    /// By rank: the look-ahead in seconds, or -1.
+    private var lookahead: [Double] = []
+
+    private var teamIDs: [String] = []
+    private var teams: [TeamState] = []
 
     // Per referral (index into snapshot.referrals).
-    private var contexts: [Int: RuleContext] = [:]
-    private var assignedTo: [Int: Int] = [:]
+    private var refTeam: [Int] = []
+    private var refPoints: [Double] = []
+    private var assignedTo: [Int] = []
     private var assignments: [Int: AssignmentDecision] = [:]
     private var assignmentOrder: [Int] = []
     private var blockedOrder: [Int] = []
-    /// Referral index -> block reason at the end of the pass.
-    private(set) var blockReasons: [Int: BlockReason] = [:]
-    private var augmentBudget = 200_000
+    private var augmentBudget = 50_000
 
     private(set) var decisions: [Decision] = []
     /// Referral index -> worker id, for everything assigned in this pass.
@@ -58,7 +67,10 @@ struct Allocator {
         var accountable: Accountable
         var absentCount: Int
         /// By rank: present now but leaving within that rank's look-ahead.
-        var leavingCount: [Int: Int]
+        var leavingCount: [Int]
+        /// Workers present now with free capacity, in worker order: the only ones a referral with points can go
+        /// to, so the search walks these rather than the whole team.
+        var roomy: [Int] = []
         /// The most free capacity of any worker present now.
         var maxFree: Double
         /// Referral indices assigned in this pass, by worker.
@@ -85,6 +97,8 @@ struct Allocator {
         self.now = now
         policy = snapshot.policies.allocation
         eligible = policy.eligible
+        let maxRank = snapshot.policies.triage.flatMap { $0.levels.map(\.rank) }.max() ?? 0
+        lookahead = (0...maxRank).map { policy.absenceLookahead[$0].map(\.timeInterval) ?? -1 }
         let workers = snapshot.roster.workers.sorted { $0.id < $1.id }
         for (i, w) in workers.enumerated() {
             workerIDs.append(w.id)
@@ -92,266 +106,298 @@ struct Allocator {
             views.append(WorkerView(worker: w, load: 0))
             skillSets.append(Set(w.skills))
             absentNow.append(presence.isAbsent(w.id))
+            nextAbsence.append(presence.nextAbsence(w.id)?.timeIntervalSince1970 ?? .infinity)
         }
         for open in snapshot.referrals {
             guard let a = open.allocation, let w = workerIndex[a.worker] else { continue }
             views[w].load += policy.points(kind: open.referral.kind, complexity: open.referral.complexity)
         }
         // Candidates: everyone of the team except managers without a caseload.
-        var byTeam: [String: [Int]] = [:]
-        for (i, w) in workers.enumerated() where !(w.isManager && w.capacity <= 0) {
-            byTeam[w.team, default: []].append(i)
+        var teamIndex: [String: Int] = [:]
+        for (t, team) in snapshot.roster.teams.enumerated() {
+            teamIndex[team.id] = t
+            teamIDs.append(team.id)
         }
-        let ranks = Set(snapshot.policies.triage.flatMap { $0.levels.map(\.rank) })
-        for team in snapshot.roster.teams {
-            let members = byTeam[team.id] ?? []
-            var leaving: [Int: Int] = [:]
-            for rank in ranks {
-                guard let within = policy.absenceLookahead[rank] else { continue }
-                leaving[rank] =
-                    members.filter { !absentNow[$0] && presence.isLeaving(workerIDs[$0], within: within) }.count
+        var members = Array(repeating: [Int](), count: teamIDs.count)
+        for (i, w) in workers.enumerated() where !(w.isManager && w.capacity <= 0) {
+            if let t = teamIndex[w.team] { members[t].append(i) }
+        }
+        for (t, id) in teamIDs.enumerated() {
+            let list = members[t]
+            let leaving = lookahead.map { within in
+                within < 0
+                    ? 0 : list.filter { !absentNow[$0] && nextAbsence[$0] < now.timeIntervalSince1970 + within }.count
             }
             var state = TeamState(
-                workers: members, accountable: presence.accountable(team: team.id, roster: snapshot.roster),
-                absentCount: members.filter { absentNow[$0] }.count, leavingCount: leaving, maxFree: 0)
-            state.maxFree = maxFree(members)
-            teams[team.id] = state
+                workers: list, accountable: presence.accountable(team: id, roster: snapshot.roster),
+                absentCount: list.filter { absentNow[$0] }.count, leavingCount: leaving, maxFree: 0)
+            state.roomy = list.filter { !absentNow[$0] && free($0) > Self.epsilon }
+            state.maxFree = maxFree(state.roomy)
+            teams.append(state)
         }
+        for open in snapshot.referrals {
+            let r = open.referral
+            refTeam.append((r.team ?? snapshot.roster.teamForKind[r.kind]).flatMap { teamIndex[$0] } ?? -1)
+            refPoints.append(policy.points(kind: r.kind, complexity: r.complexity))
+        }
+        assignedTo = Array(repeating: -1, count: snapshot.referrals.count)
     }
 
     private func free(_ w: Int) -> Double { views[w].capacity - views[w].load }
 
     private func maxFree(_ members: [Int]) -> Double {
-        var m = -Double.infinity
+        var m = 0.0
         for w in members where !absentNow[w] { m = max(m, free(w)) }
         return m
     }
 
-    private func points(_ i: Int) -> Double {
-        let r = snapshot.referrals[i].referral
-        return policy.points(kind: r.kind, complexity: r.complexity)
+    /// Keeps a team's `roomy` list and `maxFree` right after worker `w`'s load changed.
+    private mutating func updateRoom(team t: Int, worker w: Int) {
+        let hasRoom = !absentNow[w] && free(w) > Self.epsilon
+        if let k = teams[t].roomy.firstIndex(of: w) {
+            if !hasRoom { teams[t].roomy.remove(at: k) }
+        } else if hasRoom {
+            let k = teams[t].roomy.firstIndex { $0 > w } ?? teams[t].roomy.count
+            teams[t].roomy.insert(w, at: k)
+        }
+        teams[t].maxFree = maxFree(teams[t].roomy)
     }
 
-    private func team(of i: Int) -> String? {
-        let r = snapshot.referrals[i].referral
-        return r.team ?? snapshot.roster.teamForKind[r.kind]
-    }
+    private func rank(_ i: Int) -> Int { ratings[i]?.rank ?? 0 }
 
-    private mutating func context(_ i: Int) -> RuleContext {
-        if let c = contexts[i] { return c }
+    private func context(_ i: Int) -> RuleContext {
         var r = snapshot.referrals[i].referral
         if r.team == nil { r.team = snapshot.roster.teamForKind[r.kind] }
-        let c = RuleContext(referral: r, now: now)
-        contexts[i] = c
-        return c
+        return RuleContext(referral: r, now: now)
     }
 
-    /// The first check worker `w` fails for referral `i`, or nil when eligible.
+    private func isLeaving(_ w: Int, rank: Int) -> Bool {
+        let within = rank < lookahead.count ? lookahead[rank] : -1
+        return within >= 0 && nextAbsence[w] < now.timeIntervalSince1970 + within
+    }
+
+    /// The first check worker `w` fails for the referral in `context`, or nil when eligible.
     private func exclusion(
         _ context: inout RuleContext, worker w: Int, rank: Int, points: Double, ignoreCapacity: Bool = false
     ) -> Exclusion? {
         if absentNow[w] { return .absent }
-        if let within = policy.absenceLookahead[rank], presence.isLeaving(workerIDs[w], within: within) {
-            return .leavingSoon
-        }
+        if isLeaving(w, rank: rank) { return .leavingSoon }
         if !ignoreCapacity && views[w].load + points > views[w].capacity + Self.epsilon { return .capacity }
         for skill in context.referral.skills where !skillSets[w].contains(skill) { return .skills }
+        if eligible.isEmpty { return nil }
         context.worker = views[w]
-        for rule in eligible where !rule.condition.evaluate(context) { return .rule(rule.id) }
+        if let k = policy.firstFailingRule(context) { return .rule(eligible[k].id) }
         return nil
     }
 
-    private func score(_ context: RuleContext, worker w: Int) -> ScoreParts {
+    private func score(_ context: RuleContext, worker w: Int, lastWorker: Int) -> ScoreParts {
         let p = policy.prefer
-        let continuity = snapshot.lastWorker[context.referral.person] == workerIDs[w] ? p.continuity : 0
         let cap = views[w].capacity
         let leastLoaded = cap > 0 ? p.leastLoaded * max(0, 1 - views[w].load / cap) : 0
         var special = false
-        for flag in context.referral.flags where skillSets[w].contains(flag) {
-            special = true
-            break
+        if p.specialism != 0 {
+            for flag in context.referral.flags where skillSets[w].contains(flag) {
+                special = true
+                break
+            }
         }
-        return ScoreParts(continuity: continuity, leastLoaded: leastLoaded, specialism: special ? p.specialism : 0)
+        return ScoreParts(
+            continuity: w == lastWorker ? p.continuity : 0, leastLoaded: leastLoaded,
+            specialism: special ? p.specialism : 0)
+    }
+
+    private func lastWorker(_ i: Int) -> Int {
+        snapshot.lastWorker[snapshot.referrals[i].referral.person].flatMap { workerIndex[$0] } ?? -1
     }
 
     /// Sets a worker's load (for explanations against a hypothetical load).
     mutating func setLoad(worker id: String, to load: Double) {
         guard let w = workerIndex[id] else { return }
         views[w].load = load
-        if let team = snapshot.roster.workerByID[id]?.team, teams[team] != nil {
-            teams[team]!.maxFree = maxFree(teams[team]!.workers)
-        }
+        for t in teams.indices where teams[t].workers.contains(w) { updateRoom(team: t, worker: w) }
     }
 
     /// Every worker of the team with score parts or exclusion, for the explanation.
-    mutating func candidates(_ i: Int, rank: Int) -> [Candidate] {
-        guard let team = team(of: i), let state = teams[team] else { return [] }
+    func candidates(_ i: Int, rank: Int) -> [Candidate] {
+        let t = refTeam[i]
+        guard t >= 0 else { return [] }
         var ctx = context(i)
-        let p = points(i)
+        let p = refPoints[i]
+        let last = lastWorker(i)
         var out: [Candidate] = []
-        out.reserveCapacity(state.workers.count)
-        for w in state.workers {
+        out.reserveCapacity(teams[t].workers.count)
+        for w in teams[t].workers {
             if let e = exclusion(&ctx, worker: w, rank: rank, points: p) {
                 out.append(Candidate(worker: workerIDs[w], parts: nil, excludedBy: e))
             } else {
-                out.append(Candidate(worker: workerIDs[w], parts: score(ctx, worker: w), excludedBy: nil))
+                out.append(
+                    Candidate(worker: workerIDs[w], parts: score(ctx, worker: w, lastWorker: last), excludedBy: nil))
             }
         }
         return out
     }
 
     mutating func run() {
+        // Sort keys in arrays, so the sort compares numbers and only falls back to ids on full ties.
         var order: [Int] = []
-        for i in snapshot.referrals.indices where snapshot.referrals[i].isWaiting && ratings[i] != nil {
+        var rankKey = Array(repeating: 0, count: snapshot.referrals.count)
+        var dueKey = Array(repeating: 0.0, count: snapshot.referrals.count)
+        var receivedKey = Array(repeating: 0.0, count: snapshot.referrals.count)
+        for i in snapshot.referrals.indices where snapshot.referrals[i].allocation == nil {
+            guard let r = ratings[i] else { continue }
             order.append(i)
+            rankKey[i] = r.rank
+            dueKey[i] = r.due.timeIntervalSince1970
+            receivedKey[i] = snapshot.referrals[i].referral.received.timeIntervalSince1970
         }
         let refs = snapshot.referrals
-        let rs = ratings
         order.sort { a, b in
-            let ra = rs[a]!
-            let rb = rs[b]!
-            if ra.rank != rb.rank { return ra.rank > rb.rank }
-            if ra.due != rb.due { return ra.due < rb.due }
-            let ea = refs[a].referral
-            let eb = refs[b].referral
-            if ea.received != eb.received { return ea.received < eb.received }
-            return ea.id < eb.id
+            if rankKey[a] != rankKey[b] { return rankKey[a] > rankKey[b] }
+            if dueKey[a] != dueKey[b] { return dueKey[a] < dueKey[b] }
+            if receivedKey[a] != receivedKey[b] { return receivedKey[a] < receivedKey[b] }
+            return refs[a].referral.id < refs[b].referral.id
         }
         for i in order { allocate(i) }
         for i in assignmentOrder { decisions.append(.assigned(assignments[i]!)) }
-        for i in blockedOrder {
-            let (reason, excluded, count) = explainBlock(i)
-            blockReasons[i] = reason
+        for i in blockedOrder where assignedTo[i] < 0 {
+            let reason = blockReason(i)
             guard snapshot.referrals[i].blocked != reason else { continue }
+            let (excluded, count) = exclusions(i)
             decisions.append(
                 .blocked(
                     referral: snapshot.referrals[i].referral.id, reason: reason, excluded: excluded, candidates: count))
         }
     }
 
-    /// Counts of exclusions over a team, in a fixed order: absent, look-ahead, capacity, skills, rules.
-    private struct Counts {
-        var absent = 0
-        var leaving = 0
-        var capacity = 0
-        var skills = 0
-        var rules: [Int]
-
-        mutating func add(_ e: Exclusion, ruleIndex: [String: Int]) {
-            switch e {
-            case .absent: absent += 1
-            case .leavingSoon: leaving += 1
-            case .capacity: capacity += 1
-            case .skills: skills += 1
-            case .rule(let id): rules[ruleIndex[id]!] += 1
-            }
-        }
-    }
-
     private mutating func allocate(_ i: Int) {
-        let rank = ratings[i]!.rank
-        guard let teamID = team(of: i), teams[teamID] != nil else {
-            markBlocked(i, team: nil)
+        let rank = rank(i)
+        let t = refTeam[i]
+        guard t >= 0 else {
+            markBlocked(i)
             return
         }
-        let p = points(i)
+        let p = refPoints[i]
         while true {
-            if p > teams[teamID]!.maxFree + Self.epsilon {
+            if p > teams[t].maxFree + Self.epsilon {
                 // Nobody present has room: no rule needs evaluating.
-                if !augment(i, team: teamID) { markBlocked(i, team: teamID) }
+                if !augment(i, team: t) { markBlocked(i) }
                 return
             }
             var ctx = context(i)
+            let last = lastWorker(i)
             var best = -1
             var bestScore = -Double.infinity
-            for w in teams[teamID]!.workers where exclusion(&ctx, worker: w, rank: rank, points: p) == nil {
-                let s = score(ctx, worker: w).total
+            // Only workers with room can be eligible (a referral of no points could go to anyone).
+            let pool = p > Self.epsilon ? teams[t].roomy : teams[t].workers
+            for w in pool where exclusion(&ctx, worker: w, rank: rank, points: p) == nil {
+                let s = score(ctx, worker: w, lastWorker: last).total
                 if s > bestScore {
                     best = w
                     bestScore = s
                 }
             }
             if best >= 0 {
-                if let higher = guardInversion(worker: best, rank: rank, team: teamID) {
+                if let higher = guardInversion(worker: best, rank: rank, team: t) {
                     // A higher-rank blocked referral this worker can now take goes first; then try again.
-                    teams[teamID]!.blocked.removeAll { $0 == higher }
+                    teams[t].blocked.removeAll { $0 == higher }
                     blockedOrder.removeAll { $0 == higher }
                     allocate(higher)
                     continue
                 }
-                assign(i, to: best, team: teamID, rank: rank, moved: nil)
+                assign(i, to: best, team: t, moved: nil)
                 return
             }
-            if !augment(i, team: teamID) { markBlocked(i, team: teamID) }
+            if !augment(i, team: t) { markBlocked(i) }
             return
         }
     }
 
-    private var ruleIndex: [String: Int] {
-        var out: [String: Int] = [:]
-        for (k, r) in eligible.enumerated() { out[r.id] = k }
-        return out
-    }
-
-    private mutating func markBlocked(_ i: Int, team: String?) {
+    private mutating func markBlocked(_ i: Int) {
         blockedOrder.append(i)
-        if let team { teams[team]!.blocked.append(i) }
+        if refTeam[i] >= 0 { teams[refTeam[i]].blocked.append(i) }
     }
 
     /// Why referral `i` is blocked, from the loads at the end of the pass (so that a second pass over the
-    /// resulting state finds the same reason and logs nothing).
-    private mutating func explainBlock(_ i: Int) -> (BlockReason, [(String, Int)], Int) {
-        let rank = ratings[i]!.rank
-        guard let teamID = team(of: i), let state = teams[teamID], !state.workers.isEmpty else {
-            return (.noEligibleWorker, [], 0)
+    /// resulting state finds the same reason and logs nothing). Cheap when nobody present has room.
+    private func blockReason(_ i: Int) -> BlockReason {
+        let t = refTeam[i]
+        guard t >= 0, !teams[t].workers.isEmpty else { return .noEligibleWorker }
+        let state = teams[t]
+        let rank = rank(i)
+        let p = refPoints[i]
+        let leaving = rank < state.leavingCount.count ? state.leavingCount[rank] : 0
+        let staying = state.workers.count - state.absentCount - leaving
+        guard staying > 0 else { return .allAbsent }
+        if p > state.maxFree + Self.epsilon { return .noCapacity }
+        if p <= Self.epsilon {
+            // A referral of no points fits anyone: the reason comes from skills and rules alone.
+            var ctx = context(i)
+            return state.workers.contains { exclusion(&ctx, worker: $0, rank: rank, points: p) == .capacity }
+                ? .noCapacity : .noEligibleWorker
         }
-        let p = points(i)
-        var counts = Counts(rules: Array(repeating: 0, count: eligible.count))
-        if p > state.maxFree + Self.epsilon {
-            counts.absent = state.absentCount
-            counts.leaving = state.leavingCount[rank] ?? 0
-            counts.capacity = state.workers.count - counts.absent - counts.leaving
+        // Workers without room who stay fail on capacity; those with room are checked one by one.
+        var stayingRoomy = 0
+        var roomyFull = false
+        var ctx = context(i)
+        for w in state.roomy where !isLeaving(w, rank: rank) {
+            stayingRoomy += 1
+            if exclusion(&ctx, worker: w, rank: rank, points: p) == .capacity { roomyFull = true }
+        }
+        return staying - stayingRoomy > 0 || roomyFull ? .noCapacity : .noEligibleWorker
+    }
+
+    /// Counts of the check that excluded each worker, in a fixed order: absent, look-ahead, capacity, skills,
+    /// then the rules in file order.
+    private func exclusions(_ i: Int) -> ([(String, Int)], Int) {
+        let t = refTeam[i]
+        guard t >= 0 else { return ([], 0) }
+        let state = teams[t]
+        let rank = rank(i)
+        // absent, look-ahead, capacity, skills, then one per rule.
+        var counts = Array(repeating: 0, count: 4 + eligible.count)
+        if refPoints[i] > state.maxFree + Self.epsilon {
+            counts[0] = state.absentCount
+            counts[1] = rank < state.leavingCount.count ? state.leavingCount[rank] : 0
+            counts[2] = state.workers.count - counts[0] - counts[1]
         } else {
             var ctx = context(i)
-            let index = ruleIndex
             for w in state.workers {
-                if let e = exclusion(&ctx, worker: w, rank: rank, points: p) { counts.add(e, ruleIndex: index) }
+                switch exclusion(&ctx, worker: w, rank: rank, points: refPoints[i]) {
+                case nil: break
+                case .absent?: counts[0] += 1
+                case .leavingSoon?: counts[1] += 1
+                case .capacity?: counts[2] += 1
+                case .skills?: counts[3] += 1
+                case .rule(let id)?: counts[4 + eligible.firstIndex { $0.id == id }!] += 1
+                }
             }
         }
-        var excluded: [(String, Int)] = []
-        if counts.absent > 0 { excluded.append(("absent", counts.absent)) }
-        if counts.leaving > 0 { excluded.append(("absence_lookahead", counts.leaving)) }
-        if counts.capacity > 0 { excluded.append(("capacity", counts.capacity)) }
-        if counts.skills > 0 { excluded.append(("skills", counts.skills)) }
-        for (k, rule) in eligible.enumerated() where counts.rules[k] > 0 { excluded.append((rule.id, counts.rules[k])) }
-        let present = state.workers.count - counts.absent - counts.leaving
-        let reason: BlockReason = present == 0 ? .allAbsent : counts.capacity > 0 ? .noCapacity : .noEligibleWorker
-        return (reason, excluded, state.workers.count)
+        let names = ["absent", "absence_lookahead", "capacity", "skills"] + eligible.map(\.id)
+        return (zip(names, counts).filter { $0.1 > 0 }.map { ($0.0, $0.1) }, state.workers.count)
     }
 
     /// A referral blocked earlier in this pass, ranking above `rank`, that `worker` is now eligible for.
-    private mutating func guardInversion(worker w: Int, rank: Int, team: String) -> Int? {
-        for h in teams[team]!.blocked {
-            let hr = ratings[h]!.rank
+    private func guardInversion(worker w: Int, rank: Int, team t: Int) -> Int? {
+        for h in teams[t].blocked {
+            let hr = self.rank(h)
             guard hr > rank else { continue }
-            let hp = points(h)
-            if views[w].load + hp > views[w].capacity + Self.epsilon { continue }
+            if views[w].load + refPoints[h] > views[w].capacity + Self.epsilon { continue }
             var ctx = context(h)
-            if exclusion(&ctx, worker: w, rank: hr, points: hp) == nil { return h }
+            if exclusion(&ctx, worker: w, rank: hr, points: refPoints[h]) == nil { return h }
         }
         return nil
     }
 
-    private mutating func assign(_ i: Int, to w: Int, team: String, rank: Int, moved: String?) {
-        let parts = score(context(i), worker: w)
-        let accountable = teams[team]!.accountable
+    private mutating func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
+        let accountable = teams[t].accountable
         let decision = AssignmentDecision(
-            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings[i]!.level, rank: rank,
-            points: points(i), accountable: accountable, parts: parts, candidates: candidates(i, rank: rank),
-            moved: moved)
+            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings[i]!.level, rank: rank(i),
+            points: refPoints[i], accountable: accountable,
+            parts: score(context(i), worker: w, lastWorker: lastWorker(i)),
+            candidates: candidates(i, rank: rank(i)), moved: moved)
         if assignments[i] == nil { assignmentOrder.append(i) }
         assignments[i] = decision
-        place(i, on: w, team: team)
+        place(i, on: w, team: t)
         if accountable.manager == nil {
             let key = EscalationKey(
                 referral: decision.referral, reason: .noManagerAvailable, position: accountable.position)
@@ -367,39 +413,39 @@ struct Allocator {
     }
 
     /// Puts referral `i` on worker `w`: load, movable lists, team free capacity.
-    private mutating func place(_ i: Int, on w: Int, team: String) {
-        let p = points(i)
+    private mutating func place(_ i: Int, on w: Int, team t: Int) {
+        let p = refPoints[i]
         views[w].load += p
         assignedTo[i] = w
         assignedThisCycle[i] = workerIDs[w]
-        teams[team]!.movable[w, default: []].append(i)
-        teams[team]!.movableCount += 1
-        teams[team]!.minMovablePoints = min(teams[team]!.minMovablePoints, p)
-        teams[team]!.maxFree = maxFree(teams[team]!.workers)
+        teams[t].movable[w, default: []].append(i)
+        teams[t].movableCount += 1
+        teams[t].minMovablePoints = min(teams[t].minMovablePoints, p)
+        updateRoom(team: t, worker: w)
     }
 
-    private mutating func unplace(_ i: Int, team: String) {
-        guard let w = assignedTo[i] else { return }
-        views[w].load -= points(i)
-        assignedTo[i] = nil
-        teams[team]!.movable[w]?.removeAll { $0 == i }
-        teams[team]!.movableCount -= 1
-        teams[team]!.maxFree = maxFree(teams[team]!.workers)
+    private mutating func unplace(_ i: Int, team t: Int) {
+        let w = assignedTo[i]
+        guard w >= 0 else { return }
+        views[w].load -= refPoints[i]
+        assignedTo[i] = -1
+        teams[t].movable[w]?.removeAll { $0 == i }
+        teams[t].movableCount -= 1
+        updateRoom(team: t, worker: w)
     }
 
     /// Searches for a chain of moves of referrals assigned in this pass that frees room for referral `h`.
-    private mutating func augment(_ h: Int, team: String) -> Bool {
-        guard let state = teams[team], state.movableCount > 0, augmentBudget > 0,
-            state.maxFree + Self.epsilon >= state.minMovablePoints
+    private mutating func augment(_ h: Int, team t: Int) -> Bool {
+        guard teams[t].movableCount > 0, augmentBudget > 0, teams[t].maxFree + Self.epsilon >= teams[t].minMovablePoints
         else { return false }
+        let members = teams[t].workers
         var nodes: [PathNode] = []
         var visited = Set<Int>()
-        let hRank = ratings[h]!.rank
-        let hPoints = points(h)
+        let hRank = rank(h)
         var hctx = context(h)
-        for w in state.workers {
+        for w in members {
             augmentBudget -= 1
-            if exclusion(&hctx, worker: w, rank: hRank, points: hPoints, ignoreCapacity: true) == nil {
+            if exclusion(&hctx, worker: w, rank: hRank, points: refPoints[h], ignoreCapacity: true) == nil {
                 nodes.append(PathNode(worker: w, incoming: h, parent: -1))
                 visited.insert(w)
             }
@@ -408,13 +454,12 @@ struct Allocator {
         while head < nodes.count && augmentBudget > 0 {
             let node = nodes[head]
             head += 1
-            let need = points(node.incoming)
+            let need = refPoints[node.incoming]
             // A move never lowers a worker's load (the referral moved out is no bigger than the one moved in), so
             // loads only grow during a pass and a referral blocked earlier stays blocked: see the invariant above.
-            for r in teams[team]!.movable[node.worker] ?? []
-            where points(r) <= need + Self.epsilon && free(node.worker) + points(r) + Self.epsilon >= need {
-                let rRank = ratings[r]!.rank
-                let rPoints = points(r)
+            for r in teams[t].movable[node.worker] ?? []
+            where refPoints[r] <= need + Self.epsilon && free(node.worker) + refPoints[r] + Self.epsilon >= need {
+                let rRank = rank(r)
                 var rctx = context(r)
                 // Workers already on this path cannot take part again; any other worker may end it.
                 var onPath = Set<Int>()
@@ -423,15 +468,14 @@ struct Allocator {
                     onPath.insert(nodes[k].worker)
                     k = nodes[k].parent
                 }
-                for w2 in state.workers where !onPath.contains(w2) {
-                    let roomy = free(w2) + Self.epsilon >= rPoints
+                for w2 in members where !onPath.contains(w2) {
+                    let roomy = free(w2) + Self.epsilon >= refPoints[r]
                     guard roomy || !visited.contains(w2) else { continue }
                     augmentBudget -= 1
-                    guard exclusion(&rctx, worker: w2, rank: rRank, points: rPoints, ignoreCapacity: true) == nil else {
-                        continue
-                    }
+                    guard exclusion(&rctx, worker: w2, rank: rRank, points: refPoints[r], ignoreCapacity: true) == nil
+                    else { continue }
                     if roomy {
-                        apply(path: nodes, last: head - 1, moving: r, to: w2, team: team, for: h)
+                        apply(path: nodes, last: head - 1, moving: r, to: w2, team: t, for: h)
                         return true
                     }
                     visited.insert(w2)
@@ -444,7 +488,7 @@ struct Allocator {
 
     /// Carries out an augmenting path: `moving` goes to `final`, each node's incoming referral goes to its
     /// worker, and the root's incoming referral `h` is assigned.
-    private mutating func apply(path nodes: [PathNode], last: Int, moving: Int, to final: Int, team: String, for h: Int)
+    private mutating func apply(path nodes: [PathNode], last: Int, moving: Int, to final: Int, team t: Int, for h: Int)
     {
         var chain: [PathNode] = []
         var k = last
@@ -456,19 +500,18 @@ struct Allocator {
         var moves: [(Int, Int)] = [(moving, final)]
         moves += chain.filter { $0.incoming != h }.map { ($0.incoming, $0.worker) }
         for (r, w) in moves {
-            unplace(r, team: team)
-            place(r, on: w, team: team)
+            unplace(r, team: t)
+            place(r, on: w, team: t)
         }
-        let root = chain.last!
-        assign(h, to: root.worker, team: team, rank: ratings[h]!.rank, moved: nil)
+        assign(h, to: chain.last!.worker, team: t, moved: nil)
         for (r, w) in moves {
             var decision = assignments[r]!
             decision.worker = workerIDs[w]
             decision.moved = "moved to make room for \(hID)"
-            views[w].load -= points(r)
-            decision.candidates = candidates(r, rank: ratings[r]!.rank)
-            decision.parts = score(context(r), worker: w)
-            views[w].load += points(r)
+            views[w].load -= refPoints[r]
+            decision.candidates = candidates(r, rank: rank(r))
+            decision.parts = score(context(r), worker: w, lastWorker: lastWorker(r))
+            views[w].load += refPoints[r]
             assignments[r] = decision
         }
     }

@@ -120,9 +120,9 @@ public struct ReviewDue: Sendable, Hashable {
 
 /// One decision of a cycle; the store turns each into one event.
 public enum Decision: Sendable {
-    case rated(referral: String, rating: Rating, explanation: [String])
-    case rerated(referral: String, from: Rating, to: Rating, pinRaised: Bool)
-    case assigned(AssignmentDecision)
+    indirect case rated(referral: String, rating: Rating, explanation: [String])
+    indirect case rerated(referral: String, from: Rating, to: Rating, pinRaised: Bool)
+    indirect case assigned(AssignmentDecision)
     case blocked(referral: String, reason: BlockReason, excluded: [(String, Int)], candidates: Int)
     case escalated(EscalationDecision)
 

@@ -39,42 +39,54 @@ public enum Engine {
     }
 
     /// Rates what needs rating and returns every open referral's effective rating (nil when none can be given).
+    /// Decisions come out in referral id order.
     static func triage(_ snapshot: Snapshot, now: Date, into decisions: inout [Decision]) -> [Rating?] {
         var ratings: [Rating?] = snapshot.referrals.map(\.rating)
-        let order = snapshot.referrals.indices.sorted {
-            snapshot.referrals[$0].referral.id < snapshot.referrals[$1].referral.id
-        }
-        for i in order {
-            let open = snapshot.referrals[i]
-            guard open.needsRating || open.isWaiting || open.rating == nil else { continue }
+        var changed: [Decision] = []
+        var matched: [Int] = []
+        matched.reserveCapacity(16)
+        let referrals = snapshot.referrals
+        for i in referrals.indices {
+            guard referrals[i].needsRating || referrals[i].allocation == nil || referrals[i].rating == nil else {
+                continue
+            }
+            let open = referrals[i]
             var referral = open.referral
             if referral.team == nil { referral.team = snapshot.roster.teamForKind[referral.kind] }
             guard let policy = snapshot.policies.policy(for: referral) else { continue }
-            let result = policy.triage(RuleContext(referral: referral, now: now))
-            var level = result.level
+            let policyLevel = policy.evaluate(RuleContext(referral: referral, now: now), matched: &matched)
+            var levelIndex = policyLevel
             var pinRaised = false
             if let pin = open.pin {
-                if result.level.rank > pin.rank && result.level.rank > pin.policyRank {
+                let policyRank = policy.levels[policyLevel].rank
+                if policyRank > pin.rank && policyRank > pin.policyRank {
                     pinRaised = true
-                } else if let pinned = policy.level(named: pin.level)
-                    ?? policy.levels.first(where: { $0.rank == pin.rank })
+                } else if let pinned = policy.levels.firstIndex(where: { $0.name == pin.level })
+                    ?? policy.levels.firstIndex(where: { $0.rank == pin.rank })
                 {
-                    level = pinned
+                    levelIndex = pinned
                 }
+            }
+            let level = policy.levels[levelIndex]
+            let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
+            if let old = open.rating, !pinRaised, old.level == level.name, old.rank == level.rank, old.due == due,
+                old.policy == policy.id, old.policyVersion == policy.version, old.rules.count == matched.count,
+                zip(old.rules, matched).allSatisfy({ $0.0 == policy.rules[$0.1].id })
+            {
+                continue  // unchanged: nothing to log, nothing allocated
             }
             let rating = Rating(
                 policy: policy.id, policyVersion: policy.version, level: level.name, rank: level.rank,
-                rules: result.rules.map(\.id),
-                due: referral.received.addingTimeInterval(level.allocateWithin.timeInterval))
+                rules: matched.map { policy.rules[$0].id }, due: due)
             ratings[i] = rating
             if let old = open.rating {
-                if old != rating {
-                    decisions.append(.rerated(referral: referral.id, from: old, to: rating, pinRaised: pinRaised))
-                }
+                changed.append(.rerated(referral: referral.id, from: old, to: rating, pinRaised: pinRaised))
             } else {
-                decisions.append(.rated(referral: referral.id, rating: rating, explanation: rating.rules))
+                changed.append(.rated(referral: referral.id, rating: rating, explanation: rating.rules))
             }
         }
+        changed.sort { $0.referral < $1.referral }
+        decisions += changed
         return ratings
     }
 }
@@ -96,6 +108,9 @@ struct Presence {
     }
 
     func isAbsent(_ worker: String) -> Bool { absentNow.contains(worker) }
+
+    /// When the worker's current or next absence starts (now, when absent now); nil when none is recorded.
+    func nextAbsence(_ worker: String) -> Date? { nextStart[worker] }
 
     /// Whether an absence covers any moment in `[now, now + within)`.
     func isLeaving(_ worker: String, within: Duration) -> Bool {

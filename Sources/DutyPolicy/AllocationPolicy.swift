@@ -23,7 +23,9 @@ public struct AllocationPolicy: Sendable {
     public var kindPoints: [String: Double]
     /// Multiplier by complexity 1-5.
     public var complexityFactor: [Int: Double]
-    public var eligible: [EligibilityRule]
+    public let eligible: [EligibilityRule]
+    /// The eligibility conditions alone, for evaluation without copying rules.
+    let eligibleConditions: [Condition]
     public var prefer: Preference
     /// By level rank: don't allocate to someone whose absence starts within this time.
     public var absenceLookahead: [Int: Duration]
@@ -32,6 +34,12 @@ public struct AllocationPolicy: Sendable {
     public var acknowledgeWithin: Duration?
     /// By level rank: waiting longer than this escalates.
     public var escalateUnallocated: [Int: Duration]
+
+    /// Index of the first `eligible` rule the context fails, or nil when it passes them all.
+    public func firstFailingRule(_ context: RuleContext) -> Int? {
+        for i in eligibleConditions.indices where !eligibleConditions[i].fn(context) { return i }
+        return nil
+    }
 
     /// Caseload points of a referral: the kind's points times the complexity factor.
     public func points(kind: String, complexity: Int) -> Double {
@@ -160,7 +168,8 @@ public struct AllocationPolicy: Sendable {
         o.finish()
         return AllocationPolicy(
             file: file, defaultPoints: defaultPoints, kindPoints: kindPoints, complexityFactor: complexity,
-            eligible: eligible, prefer: prefer, absenceLookahead: lookahead, acknowledgeMinRank: ackRank,
+            eligible: eligible, eligibleConditions: eligible.map(\.condition), prefer: prefer,
+            absenceLookahead: lookahead, acknowledgeMinRank: ackRank,
             acknowledgeWithin: ackWithin, escalateUnallocated: escalate)
     }
 

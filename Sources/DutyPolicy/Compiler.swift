@@ -425,7 +425,10 @@ struct Compiler {
 }
 
 /// A compiled rule condition: parse once, evaluate many times.
-public struct Condition: Sendable {
+///
+/// A class: compiled conditions are shared, never copied, and a call through a stored reference needs no
+/// reabstraction thunk (closures held directly in arrays do).
+public final class Condition: Sendable {
     let fn: BoolFn
     /// The expression's text, for explanations.
     public let source: String

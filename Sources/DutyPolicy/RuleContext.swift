@@ -24,10 +24,14 @@ public struct WorkerView: Sendable {
 }
 
 /// The values a rule is evaluated against: one referral at one moment, and for allocation rules one worker.
-public struct RuleContext: Sendable {
-    public var referral: Referral
+///
+/// A class, so that compiled rules receive one reference rather than a copy of the referral: evaluation is the
+/// engine's hot path. Each evaluator makes its own; none is shared between threads.
+public final class RuleContext {
+    public let referral: Referral
     /// `waiting`: seconds from `received` to now.
-    public var waiting: Int64
+    public let waiting: Int64
+    /// The worker being considered (allocation rules); changed as the allocator walks a team.
     public var worker: WorkerView?
 
     public init(referral: Referral, now: Date, worker: WorkerView? = nil) {

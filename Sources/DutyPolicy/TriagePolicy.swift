@@ -24,7 +24,11 @@ public struct TriagePolicy: Sendable {
     public var appliesToPosition: SourcePosition?
     /// Highest rank first.
     public var levels: [Level]
-    public var rules: [TriageRule]
+    public let rules: [TriageRule]
+    /// The rules' conditions alone, for evaluation without copying rules.
+    let ruleConditions: [Condition]
+    /// Each rule's level index.
+    let ruleLevels: [Int]
     public var otherwise: String
 
     public func level(named name: String) -> Level? { levels.first { $0.name == name } }
@@ -74,10 +78,25 @@ extension TriagePolicy {
             byDefault: best < 0)
     }
 
+    /// Evaluates every rule, writing the indices of those that match into `matched` (cleared first, so one buffer
+    /// serves many referrals without allocating), and returns the index into `levels` of the resulting level.
+    public func evaluate(_ context: RuleContext, matched: inout [Int]) -> Int {
+        matched.removeAll(keepingCapacity: true)
+        var best = -1
+        for i in ruleConditions.indices where ruleConditions[i].fn(context) {
+            matched.append(i)
+            if best < 0 || ruleLevels[i] < best { best = ruleLevels[i] }
+        }
+        return best >= 0 ? best : otherwiseIndex
+    }
+
+    /// Index of `otherwise` in `levels`.
+    public var otherwiseIndex: Int { levels.firstIndex { $0.name == otherwise }! }
+
     /// Counts the rules that match, without building a result: the benchmark's unit of work.
     public func countMatches(_ context: RuleContext) -> Int {
         var n = 0
-        for i in rules.indices where rules[i].condition.fn(context) { n += 1 }
+        for i in ruleConditions.indices where ruleConditions[i].fn(context) { n += 1 }
         return n
     }
 }
@@ -193,7 +212,7 @@ extension TriagePolicy {
         return TriagePolicy(
             id: id, version: version, title: title, file: file, appliesTo: appliesTo,
             appliesToPosition: o.node("applies_to")?.position, levels: levels, rules: rules,
-            otherwise: otherwise)
+            ruleConditions: rules.map(\.condition), ruleLevels: rules.map(\.levelIndex), otherwise: otherwise)
     }
 
     /// Compiles the expression in string member `key`, reporting errors at the offending character in the file.

@@ -1,4 +1,5 @@
 import DutyCore
+import DutyEngine
 import DutyPolicy
 import Foundation
 
@@ -133,8 +134,132 @@ func rulesBenchmark(policiesDir: String, rosterPath: String, count: Int, runs: I
     return 0
 }
 
+/// A regional service of 50 teams: the six kinds' home teams and 44 more that take referrals routed to them by
+/// `team`; workers spread evenly with realistic capacities, skills and roles; 80% of capacity already allocated.
+func engineSnapshot(waiting: Int, workers: Int, policiesDir: String, seed: UInt64, now: Date) -> Snapshot? {
+    var rng = SplitMix64(state: seed)
+    let kinds = ["safeguarding", "dols", "care_act_assessment", "review", "ot", "financial_assessment"]
+    var teams: [Team] = []
+    var people: [Worker] = [
+        Worker(id: "head", name: "Head", team: "t00", role: "head_of_service"),
+        Worker(id: "duty1", name: "Duty 1", team: "t00", role: "service_manager"),
+        Worker(id: "duty2", name: "Duty 2", team: "t01", role: "service_manager"),
+    ]
+    for t in 0..<50 {
+        let id = "t" + (t < 10 ? "0\(t)" : "\(t)")
+        teams.append(
+            Team(
+                id: id, name: id, service: "svc", manager: "\(id)-m", deputies: ["\(id)-d"],
+                kinds: t < kinds.count ? [kinds[t]] : []))
+        people.append(Worker(id: "\(id)-m", name: "M", team: id, role: "team_manager"))
+        people.append(Worker(id: "\(id)-d", name: "D", team: id, role: "deputy_manager"))
+    }
+    for n in 0..<workers {
+        let t = n % 50
+        let kind = kinds[t % kinds.count]
+        var skills: [String] = []
+        var role = "social_worker"
+        if kind == "dols" && rng.next() % 10 < 8 { skills.append("bia") }
+        if kind == "ot" && rng.next() % 10 < 3 { role = "ot_aide" }
+        if rng.next() % 4 == 0 {
+            skills.append((flagsByKind[kind] ?? ["x"])[Int(rng.next() % UInt64((flagsByKind[kind] ?? ["x"]).count))])
+        }
+        people.append(
+            Worker(
+                id: "w\(100_000 + n)", name: "W", team: teams[t].id, role: role, skills: skills,
+                capacity: Double(12 + rng.next() % 19), experience: 1 + Int(rng.next() % 5), asye: rng.next() % 10 == 0)
+        )
+    }
+    let roster = Roster(
+        services: [Service(id: "svc", name: "S", head: "head", dutyManagers: ["duty1", "duty2"])], teams: teams,
+        workers: people)
+    let (set, diagnostics) = PolicySet.load(directory: policiesDir, roster: roster)
+    guard let policies = set else {
+        for d in diagnostics { FileHandle.standardError.write(Data("\(d)\n".utf8)) }
+        return nil
+    }
+    var referrals: [OpenReferral] = []
+    for (k, r) in generate(waiting, kinds: kinds, seed: seed &+ 1, now: now).enumerated() {
+        var r = r
+        let t = Int(UInt64(k) &* 2_654_435_761 % 50)
+        r.team = teams[t].id
+        r.kind = kinds[t % kinds.count]
+        referrals.append(OpenReferral(referral: r, needsRating: true))
+    }
+    // Existing caseloads: fill each worker to about 80% with allocated referrals of the team's kind.
+    var n = 0
+    for w in people where !w.isManager {
+        var load = 0.0
+        let kind = kinds[(teams.firstIndex { $0.id == w.team } ?? 0) % kinds.count]
+        while true {
+            let complexity = 1 + Int(rng.next() % min(5, UInt64(w.experience + 1)))
+            let p = policies.allocation.points(kind: kind, complexity: complexity)
+            if load + p > w.capacity * 0.8 { break }
+            load += p
+            n += 1
+            let referral = Referral(
+                id: "A-\(n)", person: "P-\(rng.next() % 1_000_000)", kind: kind, team: w.team,
+                received: now.addingTimeInterval(-Double(rng.next() % (200 * 86_400))), complexity: complexity)
+            referrals.append(
+                OpenReferral(
+                    referral: referral,
+                    rating: policies.triage(referral, now: now).map {
+                        Rating(
+                            policy: $0.policy, policyVersion: $0.policyVersion, level: $0.level.name,
+                            rank: $0.level.rank,
+                            rules: $0.rules.map(\.id), due: $0.due)
+                    },
+                    allocation: AllocationRecord(worker: w.id, manager: "\(w.team)-m", at: now, acknowledged: now)))
+        }
+    }
+    return Snapshot(referrals: referrals, roster: roster, absences: [], policies: policies)
+}
+
+func engineBenchmark(policiesDir: String, runs: Int, sizes: [(Int, Int)]) -> Int32 {
+    let now = Date(timeIntervalSince1970: 1_725_960_600)
+    for (waiting, workers) in sizes {
+        guard
+            var snapshot = engineSnapshot(
+                waiting: waiting, workers: workers, policiesDir: policiesDir, seed: 7, now: now)
+        else { return 65 }
+        // 5% of workers and one in ten managers away.
+        var rng = SplitMix64(state: 99)
+        for w in snapshot.roster.workers where rng.next() % 20 == 0 || (w.isManager && rng.next() % 10 == 0) {
+            snapshot.absences.append(
+                Absence(
+                    id: "AB-\(w.id)", worker: w.id, from: now.addingTimeInterval(-86_400),
+                    to: now.addingTimeInterval(5 * 86_400)))
+        }
+        // First cycle: the whole backlog is new and must be rated, allocated and explained.
+        var plan: Plan?
+        let times = measure(runs: runs) { plan = Engine.plan(snapshot, now: now) }
+        func fields(_ cycle: String, _ s: Snapshot, _ p: Plan) -> [(String, JSONValue)] {
+            [
+                ("cycle", .string(cycle)), ("waiting", .int(Int64(s.referrals.filter(\.isWaiting).count))),
+                ("workers", .int(Int64(workers))), ("teams", .int(50)),
+                ("open_referrals", .int(Int64(s.referrals.count))),
+                ("decisions", .int(Int64(p.decisions.count))),
+                ("assigned", .int(Int64(p.decisions.filter { $0.eventType == "allocation.assigned" }.count))),
+            ]
+        }
+        report("engine", times, fields("first", snapshot, plan!))
+        // Steady cycle: an hour later the rated backlog is re-rated and re-allocated, with 1% new referrals.
+        var steady = snapshot.applying(plan!, now: now)
+        let later = now.addingTimeInterval(3_600)
+        for (k, r) in generate(max(1, waiting / 100), kinds: ["safeguarding"], seed: 11, now: later).enumerated() {
+            var r = r
+            r.id = "N-\(k)"
+            r.team = "t00"
+            steady.referrals.append(OpenReferral(referral: r, needsRating: true))
+        }
+        let steadyTimes = measure(runs: runs) { plan = Engine.plan(steady, now: later) }
+        report("engine", steadyTimes, fields("steady", steady, plan!))
+    }
+    return 0
+}
+
 var args = Array(CommandLine.arguments.dropFirst())
-let usage = "usage: duty-bench rules [--referrals N] [--runs N] [--policies DIR] [--roster FILE]"
+let usage = "usage: duty-bench rules|engine [--referrals N] [--runs N] [--policies DIR] [--roster FILE]"
 guard let scenario = args.first, !scenario.hasPrefix("-") else {
     FileHandle.standardError.write(Data("duty-bench: missing scenario\n\(usage)\n".utf8))
     exit(64)
@@ -156,6 +281,11 @@ case "rules":
         try rulesBenchmark(
             policiesDir: options["policies"] ?? "policies", rosterPath: options["roster"] ?? "systemd/roster.json5",
             count: Int(options["referrals"] ?? "") ?? 100_000, runs: Int(options["runs"] ?? "") ?? 5))
+case "engine":
+    exit(
+        engineBenchmark(
+            policiesDir: options["policies"] ?? "policies", runs: Int(options["runs"] ?? "") ?? 5,
+            sizes: [(1_000, 100), (10_000, 1_000), (100_000, 5_000)]))
 default:
     FileHandle.standardError.write(Data("duty-bench: unknown scenario '\(scenario)'\n\(usage)\n".utf8))
     exit(64)
