@@ -55,6 +55,10 @@ struct Allocator {
     private var assignmentOrder: [Int] = []
     private var blockedOrder: [Int] = []
     private var augmentBudget = 50_000
+    private let ruleCache: RuleCache
+    /// Names of the exclusion counters: absent, look-ahead, capacity, skills, then the rules.
+    private let exclusionNames: [String]
+    private let ruleIndex: [String: Int]
 
     private(set) var decisions: [Decision] = []
     /// Referral index -> worker id, for everything assigned in this pass.
@@ -97,6 +101,11 @@ struct Allocator {
         self.now = now
         policy = snapshot.policies.allocation
         eligible = policy.eligible
+        exclusionNames = ["absent", "absence_lookahead", "capacity", "skills"] + policy.eligible.map(\.id)
+        ruleIndex = Dictionary(
+            policy.eligible.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        ruleCache = RuleCache(
+            policy: policy, referralCount: snapshot.referrals.count, workerCount: snapshot.roster.workers.count)
         let maxRank = snapshot.policies.triage.flatMap { $0.levels.map(\.rank) }.max() ?? 0
         lookahead = (0...maxRank).map { policy.absenceLookahead[$0].map(\.timeInterval) ?? -1 }
         let workers = snapshot.roster.workers.sorted { $0.id < $1.id }
@@ -108,9 +117,18 @@ struct Allocator {
             absentNow.append(presence.isAbsent(w.id))
             nextAbsence.append(presence.nextAbsence(w.id)?.timeIntervalSince1970 ?? .infinity)
         }
-        for open in snapshot.referrals {
-            guard let a = open.allocation, let w = workerIndex[a.worker] else { continue }
-            views[w].load += policy.points(kind: open.referral.kind, complexity: open.referral.complexity)
+        let referrals = snapshot.referrals
+        // Points by kind and complexity, worked out once per kind rather than once per referral.
+        var pointsByKind: [String: [Double]] = [:]
+        func points(_ kind: String, _ complexity: Int) -> Double {
+            if let table = pointsByKind[kind] { return table[max(0, min(5, complexity))] }
+            let table = (0...5).map { policy.points(kind: kind, complexity: $0) }
+            pointsByKind[kind] = table
+            return table[max(0, min(5, complexity))]
+        }
+        for i in referrals.indices {
+            guard let worker = referrals[i].allocation?.worker, let w = workerIndex[worker] else { continue }
+            views[w].load += points(referrals[i].referral.kind, referrals[i].referral.complexity)
         }
         // Candidates: everyone of the team except managers without a caseload.
         var teamIndex: [String: Int] = [:]
@@ -135,10 +153,14 @@ struct Allocator {
             state.maxFree = maxFree(state.roomy)
             teams.append(state)
         }
-        for open in snapshot.referrals {
-            let r = open.referral
-            refTeam.append((r.team ?? snapshot.roster.teamForKind[r.kind]).flatMap { teamIndex[$0] } ?? -1)
-            refPoints.append(policy.points(kind: r.kind, complexity: r.complexity))
+        refTeam.reserveCapacity(referrals.count)
+        refPoints.reserveCapacity(referrals.count)
+        var teamOfKind: [String: Int] = [:]
+        for (kind, team) in snapshot.roster.teamForKind { teamOfKind[kind] = teamIndex[team] }
+        for i in referrals.indices {
+            let kind = referrals[i].referral.kind
+            refTeam.append(referrals[i].referral.team.map { teamIndex[$0] ?? -1 } ?? teamOfKind[kind] ?? -1)
+            refPoints.append(points(kind, referrals[i].referral.complexity))
         }
         assignedTo = Array(repeating: -1, count: snapshot.referrals.count)
     }
@@ -168,7 +190,9 @@ struct Allocator {
     private func context(_ i: Int) -> RuleContext {
         var r = snapshot.referrals[i].referral
         if r.team == nil { r.team = snapshot.roster.teamForKind[r.kind] }
-        return RuleContext(referral: r, now: now)
+        let context = RuleContext(referral: r, now: now)
+        context.ruleClass = ruleCache.classOf(i, r)
+        return context
     }
 
     private func isLeaving(_ w: Int, rank: Int) -> Bool {
@@ -185,9 +209,14 @@ struct Allocator {
         if !ignoreCapacity && views[w].load + points > views[w].capacity + Self.epsilon { return .capacity }
         for skill in context.referral.skills where !skillSets[w].contains(skill) { return .skills }
         if eligible.isEmpty { return nil }
+        let c = context.ruleClass
+        if c >= 0, let known = ruleCache.outcome(class: c, worker: w) {
+            return known < 0 ? nil : .rule(eligible[known].id)
+        }
         context.worker = views[w]
-        if let k = policy.firstFailingRule(context) { return .rule(eligible[k].id) }
-        return nil
+        let failing = policy.firstFailingRule(context)
+        if c >= 0 { ruleCache.remember(class: c, worker: w, failing: failing) }
+        return failing.map { .rule(eligible[$0].id) }
     }
 
     private func score(_ context: RuleContext, worker w: Int, lastWorker: Int) -> ScoreParts {
@@ -214,6 +243,7 @@ struct Allocator {
     mutating func setLoad(worker id: String, to load: Double) {
         guard let w = workerIndex[id] else { return }
         views[w].load = load
+        ruleCache.loadChanged(worker: w)
         for t in teams.indices where teams[t].workers.contains(w) { updateRoom(team: t, worker: w) }
     }
 
@@ -368,12 +398,13 @@ struct Allocator {
                 case .leavingSoon?: counts[1] += 1
                 case .capacity?: counts[2] += 1
                 case .skills?: counts[3] += 1
-                case .rule(let id)?: counts[4 + eligible.firstIndex { $0.id == id }!] += 1
+                case .rule(let id)?: counts[4 + (ruleIndex[id] ?? 0)] += 1
                 }
             }
         }
-        let names = ["absent", "absence_lookahead", "capacity", "skills"] + eligible.map(\.id)
-        return (zip(names, counts).filter { $0.1 > 0 }.map { ($0.0, $0.1) }, state.workers.count)
+        var out: [(String, Int)] = []
+        for k in counts.indices where counts[k] > 0 { out.append((exclusionNames[k], counts[k])) }
+        return (out, state.workers.count)
     }
 
     /// A referral blocked earlier in this pass, ranking above `rank`, that `worker` is now eligible for.
@@ -416,6 +447,7 @@ struct Allocator {
     private mutating func place(_ i: Int, on w: Int, team t: Int) {
         let p = refPoints[i]
         views[w].load += p
+        ruleCache.loadChanged(worker: w)
         assignedTo[i] = w
         assignedThisCycle[i] = workerIDs[w]
         teams[t].movable[w, default: []].append(i)
@@ -428,6 +460,7 @@ struct Allocator {
         let w = assignedTo[i]
         guard w >= 0 else { return }
         views[w].load -= refPoints[i]
+        ruleCache.loadChanged(worker: w)
         assignedTo[i] = -1
         teams[t].movable[w]?.removeAll { $0 == i }
         teams[t].movableCount -= 1
@@ -509,9 +542,11 @@ struct Allocator {
             decision.worker = workerIDs[w]
             decision.moved = "moved to make room for \(hID)"
             views[w].load -= refPoints[r]
+            ruleCache.loadChanged(worker: w)
             decision.candidates = candidates(r, rank: rank(r))
             decision.parts = score(context(r), worker: w, lastWorker: lastWorker(r))
             views[w].load += refPoints[r]
+            ruleCache.loadChanged(worker: w)
             assignments[r] = decision
         }
     }

@@ -440,19 +440,22 @@ public final class Condition: Sendable {
         let expression = try Parser.parse(source)
         fn = try Compiler(scope: scope).compileCondition(expression)
         self.source = source
-        facts = Self.factNames(expression)
+        names = Self.names(expression)
+        facts = Set(names.filter { $0.hasPrefix("facts.") }.map { String($0.dropFirst(6)) })
     }
+
+    /// Every name the expression reads (`kind`, `facts.age`, `worker.load`...): what its value depends on.
+    public let names: Set<String>
 
     public func evaluate(_ context: RuleContext) -> Bool { fn(context) }
 
-    private static func factNames(_ e: Expression) -> Set<String> {
+    private static func names(_ e: Expression) -> Set<String> {
         switch e {
-        case .name(let n, _) where n.hasPrefix("facts."): [String(n.dropFirst(6))]
-        case .not(let x, _): factNames(x)
+        case .name(let n, _): [n]
+        case .not(let x, _), .negate(let x, _): names(x)
         case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b, _), .member(let a, let b, _, _),
             .arithmetic(_, let a, let b, _):
-            factNames(a).union(factNames(b))
-        case .negate(let x, _): factNames(x)
+            names(a).union(names(b))
         default: []
         }
     }

@@ -33,6 +33,8 @@ public final class RuleContext {
     public let waiting: Int64
     /// The worker being considered (allocation rules); changed as the allocator walks a team.
     public var worker: WorkerView?
+    /// The engine's rule-cache class for this referral (-1: none).
+    public var ruleClass = -1
 
     public init(referral: Referral, now: Date, worker: WorkerView? = nil) {
         self.referral = referral
