@@ -22,7 +22,9 @@ import Foundation
 /// **No priority inversion.** Invariant: when a referral L is assigned to worker w, w is not eligible (every
 /// check above, at w's load at that moment) for any referral of L's team that ranks above L and is still waiting.
 /// Processing in rank order with loads that never fall gives this whenever eligibility can only be lost as load
-/// grows; `guardInversion` makes it hold for any rules, by giving w the higher-rank referral first.
+/// grows; `guardInversion` makes it hold for any rules, by giving w the higher-rank referral first. And at the
+/// end of the pass no waiting referral can be assigned to anyone (with rules that read `worker.load`, the blocked
+/// ones are retried until that holds), so a second cycle at the same moment decides nothing.
 ///
 /// Everything on the hot path is indexed by position (referrals, workers, teams): no string hashing per check.
 struct Allocator {
@@ -288,6 +290,19 @@ struct Allocator {
             return refs[a].referral.id < refs[b].referral.id
         }
         for i in order { allocate(i) }
+        // Rules that read `worker.load` can make a worker eligible as its load grows: pass over what is still
+        // blocked, in the same order, until nothing changes, so that the cycle ends at a fixpoint (a second cycle
+        // on its result assigns nothing). Other rules cannot gain eligibility as loads grow: one pass suffices.
+        var passes = 0
+        while ruleCache.readsLoad && passes < 16 {
+            passes += 1
+            let before = assignmentOrder.count
+            let retry = blockedOrder.filter { assignedTo[$0] < 0 }
+            blockedOrder = []
+            for t in teams.indices { teams[t].blocked = [] }
+            for i in retry { allocate(i) }
+            if assignmentOrder.count == before { break }
+        }
         for i in assignmentOrder { decisions.append(.assigned(assignments[i]!)) }
         for i in blockedOrder where assignedTo[i] < 0 {
             let reason = blockReason(i)

@@ -124,10 +124,42 @@ func loads(_ s: Snapshot) -> [String: Double] {
     static let seeds: [UInt64] = Array(1...1500)
 
     @Test func invariantsHoldOnRandomSnapshots() {
+        let (assigned, blocked) = Self.check(seeds: Self.seeds, policies: nil)
+        // The generator must exercise both outcomes, or the properties prove little.
+        #expect(assigned > 5_000)
+        #expect(blocked > 1_000)
+    }
+
+    /// Rules that read the worker's load (eligibility can be gained as load grows) and `waiting` (no rule
+    /// caching): the invariants must hold for any rules, not only monotone ones.
+    @Test func invariantsHoldWithLoadDependentRules() throws {
+        let dir = NSTemporaryDirectory() + "duty-load-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/policies/triage", toPath: dir + "/triage")
+        try """
+        {
+          points: { default: 1, kinds: { safeguarding: 3, dols: 2, ot: 1.5 } },
+          eligible: [
+            { id: "LOAD", when: "worker.load >= 3 or complexity <= 3", because: "busy workers take the complex cases" },
+            { id: "WAIT", when: "waiting < 40d or worker.experience >= 3", because: "old cases to experienced staff" },
+          ],
+          prefer: { continuity: 1, least_loaded: 2, specialism: 0.5 },
+          absence_lookahead: { "3": "3d" },
+        }
+        """.write(toFile: dir + "/allocation.json5", atomically: true, encoding: .utf8)
+        let (set, d) = PolicySet.load(directory: dir, roster: randomSnapshotRosterTemplate)
+        let policies = try #require(set, "\(d)")
+        let (assigned, _) = Self.check(seeds: Array(1...600), policies: policies, loadDependent: true)
+        #expect(assigned > 1_000)
+    }
+
+    /// With `loadDependent` rules, a worker may become eligible for a waiting referral only because of what it
+    /// took later, so the end-state check asks whether the worker could take it now (at its final load).
+    static func check(seeds: [UInt64], policies: PolicySet?, loadDependent: Bool = false) -> (Int, Int) {
         var assignmentsSeen = 0
         var blockedSeen = 0
-        for seed in Self.seeds {
-            let snapshot = randomSnapshot(seed: seed)
+        for seed in seeds {
+            let snapshot = randomSnapshot(seed: seed, policies: policies)
             let plan = Engine.plan(snapshot, now: t0)
             let after = snapshot.applying(plan, now: t0)
             let finalLoads = loads(after)
@@ -156,8 +188,8 @@ func loads(_ s: Snapshot) -> [String: Double] {
                 let team = open.referral.team ?? snapshot.roster.teamForKind[open.referral.kind]!
                 for h in after.referrals where h.isWaiting && (h.rating?.rank ?? 0) > a.rank {
                     guard (h.referral.team ?? snapshot.roster.teamForKind[h.referral.kind]) == team else { continue }
-                    let c = Engine.candidates(
-                        for: h.referral.id, in: after, now: t0, loads: [a.worker: finalLoads[a.worker, default: 0] - p])
+                    let load = finalLoads[a.worker, default: 0] - (loadDependent ? 0 : p)
+                    let c = Engine.candidates(for: h.referral.id, in: after, now: t0, loads: [a.worker: load])
                     let mine = c?.first { $0.worker == a.worker }
                     #expect(
                         mine?.eligible != true,
@@ -174,8 +206,6 @@ func loads(_ s: Snapshot) -> [String: Double] {
             let second = Engine.plan(after, now: t0)
             #expect(second.decisions.isEmpty, "seed \(seed): \(second.types)")
         }
-        // The generator must exercise both outcomes, or the properties above prove little.
-        #expect(assignmentsSeen > 5_000)
-        #expect(blockedSeen > 1_000)
+        return (assignmentsSeen, blockedSeen)
     }
 }
