@@ -1,0 +1,399 @@
+import DutyCore
+import Foundation
+
+/// A referral's current state, as the projections hold it.
+public struct ReferralRow: Sendable {
+    public var id: String
+    public var person: String
+    public var kind: String
+    public var team: String?
+    public var received: Date
+    public var flags: [String]
+    public var facts: [String: FactValue]
+    public var complexity: Int
+    public var skills: [String]
+    /// `waiting`, `allocated` or `closed`.
+    public var state: String
+    public var needsRating: Bool
+    public var policy: String?
+    public var policyVersion: String?
+    public var level: String?
+    public var rank: Int?
+    public var rules: [String]
+    public var due: Date?
+    /// When first rated.
+    public var rated: Date?
+    public var pinLevel: String?
+    public var pinRank: Int?
+    public var pinPolicyRank: Int?
+    public var worker: String?
+    public var manager: String?
+    public var fallback: Bool
+    public var allocated: Date?
+    /// The due time when it was allocated (for "% allocated within timescale").
+    public var allocatedDue: Date?
+    public var acknowledged: Date?
+    public var acknowledgedBy: String?
+    public var blocked: String?
+    public var lastReview: Date?
+    public var closed: Date?
+
+    public var referral: Referral {
+        Referral(
+            id: id, person: person, kind: kind, team: team, received: received, flags: flags, facts: facts,
+            complexity: complexity, skills: skills, status: state == "closed" ? .closed : .open)
+    }
+}
+
+/// An absence as recorded, with who recorded it and whether it was ended early.
+public struct AbsenceRow: Sendable, Hashable {
+    public var absence: Absence
+    public var by: String?
+    public var ended: Date?
+}
+
+public struct EscalationRow: Sendable, Hashable {
+    public var referral: String
+    public var reason: String
+    public var position: Int
+    public var to: String?
+    public var at: Date
+    public var seq: Int64
+}
+
+/// Filters for `duty waiting`.
+public struct WaitingFilter: Sendable {
+    public var team: String?
+    public var kind: String?
+    public var level: String?
+    public var blockedOnly = false
+    /// Only those whose due time is before this.
+    public var overdueAt: Date?
+
+    public init(
+        team: String? = nil, kind: String? = nil, level: String? = nil, blockedOnly: Bool = false,
+        overdueAt: Date? = nil
+    ) {
+        self.team = team
+        self.kind = kind
+        self.level = level
+        self.blockedOnly = blockedOnly
+        self.overdueAt = overdueAt
+    }
+}
+
+/// Filters for `duty log`.
+public struct LogFilter: Sendable {
+    public var since: Date?
+    public var until: Date?
+    public var type: String?
+    public var referral: String?
+    public var worker: String?
+    /// The last N matching events (still printed oldest first).
+    public var limit: Int?
+
+    public init(
+        since: Date? = nil, until: Date? = nil, type: String? = nil, referral: String? = nil, worker: String? = nil,
+        limit: Int? = nil
+    ) {
+        self.since = since
+        self.until = until
+        self.type = type
+        self.referral = referral
+        self.worker = worker
+        self.limit = limit
+    }
+}
+
+/// One group of `duty stats`.
+public struct StatsRow: Sendable, Equatable {
+    public var key: String
+    public var waiting: Int
+    public var medianDays: Double?
+    public var maxDays: Double?
+    public var allocated: Int
+    /// Of the referrals allocated by the time, the share allocated by their due time; nil when none were.
+    public var withinTimescalePct: Double?
+    public var overdue: Int
+    public var reviewsOverdue: Int
+}
+
+public enum StatsGrouping: String, Sendable, CaseIterable {
+    case kind, team, level
+}
+
+extension Store {
+    private static let referralColumns = """
+        id, person, kind, team, received, flags, facts, complexity, skills, state, needs_rating, policy, policy_version,
+        level, rank, rules, due, rated, pin_level, pin_rank, pin_policy_rank, worker, manager, fallback, allocated,
+        alloc_due, acknowledged, ack_by, blocked, last_review, closed
+        """
+
+    private static func date(_ v: Double?) -> Date? { v.map { Date(timeIntervalSince1970: $0) } }
+
+    private static func facts(_ text: String?) -> [String: FactValue] {
+        guard case .object(let members)? = text.flatMap(JSONValue.parse) else { return [:] }
+        var out: [String: FactValue] = [:]
+        for (k, v) in members {
+            switch v {
+            case .string(let s): out[k] = .string(s)
+            case .bool(let b): out[k] = .bool(b)
+            case .int(let i): out[k] = .number(Double(i))
+            case .number(let d): out[k] = .number(d)
+            default: break
+            }
+        }
+        return out
+    }
+
+    private static func referralRow(_ r: Row) -> ReferralRow {
+        ReferralRow(
+            id: r.string(0) ?? "", person: r.string(1) ?? "", kind: r.string(2) ?? "", team: r.string(3),
+            received: Date(timeIntervalSince1970: r.double(4) ?? 0),
+            flags: r.string(5).flatMap(JSONValue.parse)?.stringArray ?? [], facts: facts(r.string(6)),
+            complexity: Int(r.int(7) ?? 3), skills: r.string(8).flatMap(JSONValue.parse)?.stringArray ?? [],
+            state: r.string(9) ?? "waiting", needsRating: r.int(10) == 1, policy: r.string(11),
+            policyVersion: r.string(12),
+            level: r.string(13), rank: r.int(14).map(Int.init),
+            rules: r.string(15).flatMap(JSONValue.parse)?.stringArray ?? [],
+            due: date(r.double(16)), rated: date(r.double(17)), pinLevel: r.string(18),
+            pinRank: r.int(19).map(Int.init),
+            pinPolicyRank: r.int(20).map(Int.init), worker: r.string(21), manager: r.string(22),
+            fallback: r.int(23) == 1,
+            allocated: date(r.double(24)), allocatedDue: date(r.double(25)), acknowledged: date(r.double(26)),
+            acknowledgedBy: r.string(27), blocked: r.string(28), lastReview: date(r.double(29)),
+            closed: date(r.double(30)))
+    }
+
+    public func referral(_ id: String) throws -> ReferralRow? {
+        var out: ReferralRow?
+        try database.query("SELECT \(Self.referralColumns) FROM referrals WHERE id = ?", [.text(id)]) {
+            out = Self.referralRow($0)
+        }
+        return out
+    }
+
+    /// Every referral not closed: what the engine's snapshot is made of.
+    public func openReferrals() throws -> [ReferralRow] {
+        var out: [ReferralRow] = []
+        try database.query("SELECT \(Self.referralColumns) FROM referrals WHERE state != 'closed' ORDER BY id") {
+            out.append(Self.referralRow($0))
+        }
+        return out
+    }
+
+    /// The waiting list in allocation order: highest rank, earliest due, earliest received, id.
+    public func waiting(_ filter: WaitingFilter = WaitingFilter()) throws -> [ReferralRow] {
+        var sql = "SELECT \(Self.referralColumns) FROM referrals WHERE state = 'waiting'"
+        var params: [SQLValue] = []
+        if let t = filter.team {
+            sql += " AND team = ?"
+            params.append(.text(t))
+        }
+        if let k = filter.kind {
+            sql += " AND kind = ?"
+            params.append(.text(k))
+        }
+        if let l = filter.level {
+            sql += " AND level = ?"
+            params.append(.text(l))
+        }
+        if filter.blockedOnly { sql += " AND blocked IS NOT NULL" }
+        if let at = filter.overdueAt {
+            sql += " AND due < ?"
+            params.append(.double(at.timeIntervalSince1970))
+        }
+        sql += " ORDER BY rank DESC, due, received, id"
+        var out: [ReferralRow] = []
+        try database.query(sql, params) { out.append(Self.referralRow($0)) }
+        return out
+    }
+
+    /// Open allocations, for caseloads.
+    public func allocations(worker: String? = nil) throws -> [ReferralRow] {
+        var out: [ReferralRow] = []
+        if let worker {
+            try database.query(
+                "SELECT \(Self.referralColumns) FROM referrals WHERE state = 'allocated' AND worker = ? ORDER BY id",
+                [.text(worker)]
+            ) { out.append(Self.referralRow($0)) }
+        } else {
+            try database.query(
+                "SELECT \(Self.referralColumns) FROM referrals WHERE state = 'allocated' ORDER BY worker, id"
+            ) {
+                out.append(Self.referralRow($0))
+            }
+        }
+        return out
+    }
+
+    private static let eventColumns = "seq, at, type, referral, actor, data, hash"
+
+    private static func event(_ r: Row) -> StoredEvent {
+        StoredEvent(
+            seq: r.int(0) ?? 0, at: r.string(1) ?? "", type: r.string(2) ?? "", referral: r.string(3),
+            actor: r.string(4) ?? "", data: r.string(5) ?? "{}", hash: r.string(6) ?? "")
+    }
+
+    /// A referral's events, oldest first.
+    public func timeline(_ id: String) throws -> [StoredEvent] {
+        var out: [StoredEvent] = []
+        try database.query("SELECT \(Self.eventColumns) FROM events WHERE referral = ? ORDER BY seq", [.text(id)]) {
+            out.append(Self.event($0))
+        }
+        return out
+    }
+
+    /// Events matching the filter, oldest first (with a limit: the most recent N, still oldest first).
+    public func log(_ filter: LogFilter = LogFilter()) throws -> [StoredEvent] {
+        var clauses: [String] = []
+        var params: [SQLValue] = []
+        if let s = filter.since {
+            clauses.append("at >= ?")
+            params.append(.text(ISOTime.format(s)))
+        }
+        if let u = filter.until {
+            clauses.append("at < ?")
+            params.append(.text(ISOTime.format(u)))
+        }
+        if let t = filter.type {
+            if t.hasSuffix(".*") || !t.contains(".") {
+                clauses.append("type >= ? AND type < ?")
+                let prefix = (t.hasSuffix(".*") ? String(t.dropLast(2)) : t) + "."
+                params += [.text(prefix), .text(prefix + "\u{10FFFF}")]
+            } else {
+                clauses.append("type = ?")
+                params.append(.text(t))
+            }
+        }
+        if let r = filter.referral {
+            clauses.append("referral = ?")
+            params.append(.text(r))
+        }
+        if let w = filter.worker {
+            clauses.append("(worker = ? OR actor = ?)")
+            params += [.text(w), .text(w)]
+        }
+        var sql = "SELECT \(Self.eventColumns) FROM events"
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        if let n = filter.limit {
+            sql = "SELECT * FROM (\(sql) ORDER BY seq DESC LIMIT \(max(0, n))) ORDER BY seq"
+        } else {
+            sql += " ORDER BY seq"
+        }
+        var out: [StoredEvent] = []
+        try database.query(sql, params) { out.append(Self.event($0)) }
+        return out
+    }
+
+    /// Absences not ended before `after` (all when nil).
+    public func absences(endingAfter after: Date? = nil) throws -> [AbsenceRow] {
+        var out: [AbsenceRow] = []
+        try database.query(
+            "SELECT id, worker, start, finish, reason, by, ended FROM absences WHERE finish > ? ORDER BY start, id",
+            [.double(after?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)]
+        ) { r in
+            out.append(
+                AbsenceRow(
+                    absence: Absence(
+                        id: r.string(0) ?? "", worker: r.string(1) ?? "",
+                        from: Date(timeIntervalSince1970: r.double(2) ?? 0),
+                        to: Date(timeIntervalSince1970: r.double(3) ?? 0), reason: r.string(4)),
+                    by: r.string(5), ended: Self.date(r.double(6))))
+        }
+        return out
+    }
+
+    public func lastWorkers() throws -> [String: String] {
+        var out: [String: String] = [:]
+        try database.query("SELECT person, worker FROM last_worker") { out[$0.string(0)!] = $0.string(1)! }
+        return out
+    }
+
+    public func escalations(to person: String? = nil) throws -> [EscalationRow] {
+        var out: [EscalationRow] = []
+        let sql =
+            "SELECT referral, reason, position, to_person, at, seq FROM escalations"
+            + (person == nil ? "" : " WHERE to_person = ?") + " ORDER BY seq"
+        try database.query(sql, person.map { [.text($0)] } ?? []) { r in
+            out.append(
+                EscalationRow(
+                    referral: r.string(0) ?? "", reason: r.string(1) ?? "", position: Int(r.int(2) ?? 0),
+                    to: r.string(3),
+                    at: Date(timeIntervalSince1970: r.double(4) ?? 0), seq: r.int(5) ?? 0))
+        }
+        return out
+    }
+
+    /// Per group, as of `asOf`: waiting count, median and max days waiting, allocated (and still open), % of
+    /// those allocated by then that were allocated by their due time, overdue waiting, reviews overdue.
+    /// `reviewEvery` gives a level's review interval in seconds (from the policies), by policy id and level.
+    public func stats(
+        by grouping: StatsGrouping, asOf: Date, reviewEvery: (String, String) -> Double? = { _, _ in nil }
+    ) throws -> [StatsRow] {
+        let t = asOf.timeIntervalSince1970
+        struct Acc {
+            var waits: [Double] = []
+            var allocatedOpen = 0
+            var allocatedTotal = 0
+            var within = 0
+            var overdue = 0
+            var reviews = 0
+        }
+        var groups: [String: Acc] = [:]
+        let column =
+            grouping == .level
+            ? "coalesce(level, '(unrated)')" : grouping == .team ? "coalesce(team, '(none)')" : "kind"
+        try database.query(
+            """
+            SELECT \(column), received, allocated, alloc_due, closed, due, last_review, policy, level
+            FROM referrals WHERE received <= ?
+            """, [.double(t)]
+        ) { r in
+            let key = r.string(0) ?? ""
+            let received = r.double(1) ?? 0
+            let allocated = r.double(2)
+            let closed = r.double(4)
+            var acc = groups[key] ?? Acc()
+            defer { groups[key] = acc }
+            let closedBy = closed.map { $0 <= t } ?? false
+            if let a = allocated, a <= t {
+                acc.allocatedTotal += 1
+                if !closedBy { acc.allocatedOpen += 1 }
+                if let d = r.double(3), a <= d { acc.within += 1 }
+                return
+            }
+            guard !closedBy else { return }
+            acc.waits.append((t - received) / 86_400)
+            if let due = r.double(5), due < t { acc.overdue += 1 }
+            if let policy = r.string(7), let level = r.string(8), let every = reviewEvery(policy, level),
+                (r.double(6) ?? received) + every < t
+            {
+                acc.reviews += 1
+            }
+        }
+        return groups.sorted { $0.key < $1.key }.map { key, acc in
+            let sorted = acc.waits.sorted()
+            let median: Double? =
+                sorted.isEmpty
+                ? nil
+                : sorted.count % 2 == 1
+                    ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            return StatsRow(
+                key: key, waiting: sorted.count, medianDays: median, maxDays: sorted.last, allocated: acc.allocatedOpen,
+                withinTimescalePct: acc.allocatedTotal == 0
+                    ? nil : 100 * Double(acc.within) / Double(acc.allocatedTotal),
+                overdue: acc.overdue, reviewsOverdue: acc.reviews)
+        }
+    }
+
+    /// Referrals received since `since` (all when nil), with their timestamps, for BI tools.
+    public func export(since: Date? = nil) throws -> [ReferralRow] {
+        var out: [ReferralRow] = []
+        try database.query(
+            "SELECT \(Self.referralColumns) FROM referrals WHERE received >= ? ORDER BY received, id",
+            [.double(since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)]
+        ) { out.append(Self.referralRow($0)) }
+        return out
+    }
+}

@@ -1,0 +1,69 @@
+/// The database schema, by `user_version`. Each migration runs once, in order, in one transaction.
+enum Schema {
+    static let migrations: [String] = [
+        // 1: the log and the projections.
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            type TEXT NOT NULL,
+            referral TEXT,
+            actor TEXT NOT NULL,
+            data TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            worker TEXT
+        );
+        CREATE INDEX events_referral ON events(referral, seq) WHERE referral IS NOT NULL;
+        CREATE INDEX events_type ON events(type, seq);
+        CREATE INDEX events_at ON events(at, seq);
+        CREATE INDEX events_worker ON events(worker, seq) WHERE worker IS NOT NULL;
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the allocation log is append-only: events cannot be changed'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the allocation log is append-only: events cannot be deleted'); END;
+
+        CREATE TABLE referrals (
+            id TEXT PRIMARY KEY,
+            person TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            team TEXT,
+            received REAL NOT NULL,
+            flags TEXT NOT NULL,
+            facts TEXT NOT NULL,
+            complexity INTEGER NOT NULL,
+            skills TEXT NOT NULL,
+            source TEXT,
+            content TEXT NOT NULL,
+            state TEXT NOT NULL,
+            needs_rating INTEGER NOT NULL,
+            policy TEXT, policy_version TEXT, level TEXT, rank INTEGER, rules TEXT, due REAL, rated REAL,
+            pin_level TEXT, pin_rank INTEGER, pin_policy_rank INTEGER,
+            worker TEXT, manager TEXT, fallback INTEGER, allocated REAL, alloc_due REAL,
+            acknowledged REAL, ack_by TEXT,
+            blocked TEXT, last_review REAL, closed REAL
+        );
+        CREATE INDEX referrals_waiting ON referrals(state, rank DESC, due, received, id);
+        CREATE INDEX referrals_worker ON referrals(worker) WHERE worker IS NOT NULL;
+        CREATE INDEX referrals_kind ON referrals(kind);
+        CREATE INDEX referrals_team ON referrals(team);
+
+        CREATE TABLE absences (
+            id TEXT PRIMARY KEY, worker TEXT NOT NULL, start REAL NOT NULL, finish REAL NOT NULL,
+            reason TEXT, by TEXT, ended REAL
+        );
+        CREATE INDEX absences_worker ON absences(worker);
+
+        CREATE TABLE escalations (
+            referral TEXT NOT NULL, reason TEXT NOT NULL, position INTEGER NOT NULL, to_person TEXT, at REAL NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (referral, reason, position)
+        );
+        CREATE INDEX escalations_to ON escalations(to_person);
+
+        CREATE TABLE last_worker (person TEXT PRIMARY KEY, worker TEXT NOT NULL);
+        """
+    ]
+
+    /// The projection tables: what `rebuild` empties and refills from the log.
+    static let projections = ["referrals", "absences", "escalations", "last_worker"]
+}

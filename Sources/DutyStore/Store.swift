@@ -1,0 +1,240 @@
+import DutyCore
+import Foundation
+
+/// The allocation log and the current state derived from it. DutyStore owns every byte on disk.
+///
+/// Every change is an event appended to the hash-chained log, and the projections (referrals, absences,
+/// escalations, continuity) change only by applying events, in the same transaction: `rebuild` replays the log
+/// into empty projections and must give the same tables.
+public final class Store: @unchecked Sendable {
+    // Writes come from one queue (the daemon's cycle queue, or one test); the database has its own lock.
+    public let database: Database
+    public let readOnly: Bool
+    /// `seq` and hash of the last event.
+    public private(set) var head: (seq: Int64, hash: String) = (0, Store.genesis)
+    /// A checkpoint event is written after this many events, or an hour after the last one.
+    public var checkpointEvery: Int64 = 1_000
+    private var lastCheckpoint: (seq: Int64, at: Double) = (0, 0)
+    private var insert: Statement?
+
+    /// The `previous hash` of the first event.
+    public static let genesis = String(repeating: "0", count: 64)
+
+    /// Opens (creating when writable) the database at `path`. A writable open sets WAL, `synchronous=FULL`,
+    /// keeps the WAL files for readers, migrates the schema and runs `PRAGMA quick_check`.
+    public init(path: String, readOnly: Bool = false) throws(DutyError) {
+        self.readOnly = readOnly
+        do {
+            database = try Database(.file(path), readOnly: readOnly)
+        } catch {
+            throw Self.openError(error, path: path, readOnly: readOnly)
+        }
+        try setUp(path: path)
+    }
+
+    /// An in-memory store for tests and the simulator.
+    public init(inMemory: Void = ()) throws(DutyError) {
+        readOnly = false
+        do {
+            database = try Database(.memory)
+        } catch {
+            throw DutyError(.failure, "cannot open an in-memory database", cause: error.description)
+        }
+        try setUp(path: ":memory:")
+    }
+
+    private static func openError(_ error: SQLiteError, path: String, readOnly: Bool) -> DutyError {
+        if error.isAccess {
+            return DutyError(
+                .permissionDenied,
+                "cannot open the database '\(path)'\(readOnly ? " for reading" : ""): check that it exists and that you may read it (the socket_group)",
+                cause: error.description)
+        }
+        return DutyError(.failure, "cannot open the database '\(path)'", cause: error.description)
+    }
+
+    private func setUp(path: String) throws(DutyError) {
+        do {
+            if readOnly {
+                let version = try database.scalar("PRAGMA user_version").int ?? 0
+                guard version >= 1 else {
+                    throw DutyError(.notFound, "the database '\(path)' has no allocation log yet: has dutyd run?")
+                }
+            } else {
+                try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+                database.persistWAL()
+                try migrate()
+                let check = try database.scalar("PRAGMA quick_check").string ?? ""
+                guard check == "ok" else {
+                    throw DutyError(.invalidData, "the database '\(path)' is damaged: quick_check says \(check)")
+                }
+                insert = try database.prepare(
+                    "INSERT INTO events (seq, at, type, referral, actor, data, hash, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                )
+            }
+            try loadHead()
+        } catch let error as DutyError {
+            throw error
+        } catch {
+            throw DutyError(.failure, "cannot set up the database '\(path)'", cause: "\(error)")
+        }
+    }
+
+    private func migrate() throws {
+        let version = Int(try database.scalar("PRAGMA user_version").int ?? 0)
+        guard version < Schema.migrations.count else { return }
+        try database.transaction {
+            for v in version..<Schema.migrations.count {
+                try database.execute(Schema.migrations[v])
+            }
+            try database.execute("PRAGMA user_version = \(Schema.migrations.count)")
+        }
+    }
+
+    private func loadHead() throws {
+        var found = false
+        try database.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1") { row in
+            head = (row.int(0) ?? 0, row.string(1) ?? Self.genesis)
+            found = true
+        }
+        if !found { head = (0, Self.genesis) }
+        lastCheckpoint = (head.seq, 0)
+        try database.query("SELECT seq, at FROM events WHERE type = 'log.checkpoint' ORDER BY seq DESC LIMIT 1") {
+            row in
+            let at = row.string(1).flatMap { ISOTime.parse($0, timeZone: TimeZone(identifier: "UTC")!) }
+            lastCheckpoint = (row.int(0) ?? 0, at?.timeIntervalSince1970 ?? 0)
+        }
+    }
+
+    /// Runs `body` in one write transaction. Events appended through the transaction are chained, applied to the
+    /// projections and committed together, or not at all.
+    @discardableResult
+    public func write<T>(at now: Date, _ body: (Transaction) throws -> T) throws -> T {
+        guard !readOnly else { throw DutyError(.permissionDenied, "the database is open read-only") }
+        let saved = head
+        do {
+            return try database.transaction {
+                let tx = Transaction(store: self, at: now)
+                let result = try body(tx)
+                try checkpointIfDue(tx)
+                return result
+            }
+        } catch {
+            head = saved
+            throw Self.describe(error)
+        }
+    }
+
+    /// Appends events in one transaction.
+    @discardableResult
+    public func append(_ events: [NewEvent], at now: Date) throws -> [StoredEvent] {
+        try write(at: now) { tx in try events.map { try tx.append($0) } }
+    }
+
+    private func checkpointIfDue(_ tx: Transaction) throws {
+        let t = tx.atSeconds
+        guard head.seq > lastCheckpoint.seq,
+            head.seq - lastCheckpoint.seq >= checkpointEvery
+                || (lastCheckpoint.at > 0 && t - lastCheckpoint.at >= 3_600)
+        else {
+            if lastCheckpoint.at == 0 && head.seq > 0 { lastCheckpoint.at = t }
+            return
+        }
+        let covered = head
+        try tx.append(
+            NewEvent(
+                type: "log.checkpoint", data: .object([("seq", .int(covered.seq)), ("hash", .string(covered.hash))])))
+        lastCheckpoint = (head.seq, t)
+    }
+
+    static func describe(_ error: any Error) -> any Error {
+        if let e = error as? SQLiteError {
+            if e.isFull {
+                return DutyError(
+                    .failure, "the disk holding the database is full: nothing was written; free space to resume",
+                    cause: e.description)
+            }
+            if e.isBusy {
+                return DutyError(.unavailable, "the database is busy: try again", cause: e.description)
+            }
+            return DutyError(.failure, "database error", cause: e.description)
+        }
+        return error
+    }
+
+    /// One write transaction: appends events and applies each to the projections at once, so that reads later in
+    /// the same transaction see them.
+    public final class Transaction {
+        let store: Store
+        public let at: Date
+        let atText: String
+        let atSeconds: Double
+
+        init(store: Store, at: Date) {
+            self.store = store
+            self.at = at
+            atText = ISOTime.format(at)
+            atSeconds = at.timeIntervalSince1970.rounded(.down)
+        }
+
+        @discardableResult
+        public func append(_ event: NewEvent) throws -> StoredEvent {
+            let seq = store.head.seq + 1
+            let data = event.data.serialized(sortedKeys: true)
+            let canonical = StoredEvent.canonical(
+                seq: seq, at: atText, type: event.type, referral: event.referral, actor: event.actor, data: data)
+            let hash = StoredEvent.chain(previous: store.head.hash, canonical: canonical)
+            let worker = StoredEvent.worker(type: event.type, data: event.data)
+            try store.insert!.run([
+                .int(seq), .text(atText), .text(event.type), event.referral.map { .text($0) } ?? .null,
+                .text(event.actor),
+                .text(data), .text(hash), worker.map { .text($0) } ?? .null,
+            ])
+            store.head = (seq, hash)
+            let stored = StoredEvent(
+                seq: seq, at: atText, type: event.type, referral: event.referral, actor: event.actor, data: data,
+                hash: hash)
+            try Projector(database: store.database).apply(
+                type: event.type, referral: event.referral, actor: event.actor, at: atSeconds, seq: seq,
+                data: event.data)
+            return stored
+        }
+
+        public var database: Database { store.database }
+    }
+
+    /// Empties the projections and replays the whole log into them: the proof that they are the fold of the
+    /// events. Returns the number of events replayed.
+    @discardableResult
+    public func rebuild() throws -> Int {
+        try database.transaction {
+            for table in Schema.projections { try database.execute("DELETE FROM \(table)") }
+            var events: [(String, String?, String, String, Int64, String)] = []
+            try database.query("SELECT type, referral, actor, at, seq, data FROM events ORDER BY seq") { row in
+                events.append(
+                    (row.string(0)!, row.string(1), row.string(2)!, row.string(3)!, row.int(4)!, row.string(5)!))
+            }
+            let projector = Projector(database: database)
+            let utc = TimeZone(identifier: "UTC")!
+            for (type, referral, actor, at, seq, data) in events {
+                let t = ISOTime.parse(at, timeZone: utc)?.timeIntervalSince1970 ?? 0
+                try projector.apply(
+                    type: type, referral: referral, actor: actor, at: t, seq: seq,
+                    data: JSONValue.parse(data) ?? .object([]))
+            }
+            return events.count
+        }
+    }
+
+    /// Every projection table's rows, sorted: for comparing live state with a rebuild.
+    public func dumpProjections() throws -> [String: [[SQLValue]]] {
+        var out: [String: [[SQLValue]]] = [:]
+        let order = [
+            "referrals": "id", "absences": "id", "escalations": "referral, reason, position", "last_worker": "person",
+        ]
+        for table in Schema.projections {
+            out[table] = try database.rows("SELECT * FROM \(table) ORDER BY \(order[table] ?? "1")")
+        }
+        return out
+    }
+}

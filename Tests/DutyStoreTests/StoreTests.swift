@@ -1,0 +1,239 @@
+import DutyCore
+import Foundation
+import Testing
+
+@testable import DutyStore
+
+/// 2024-09-10T09:00:00Z.
+let t0 = Date(timeIntervalSince1970: 1_725_958_800)
+
+func tempDir() throws -> String {
+    let dir = NSTemporaryDirectory() + "duty-store-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func referral(
+    _ id: String, kind: String = "safeguarding", team: String? = "sg", received: Date = t0, flags: [String] = [],
+    complexity: Int = 3, status: Referral.Status = .open, facts: [String: FactValue] = [:]
+) -> Referral {
+    Referral(
+        id: id, person: "P-\(id)", kind: kind, team: team, received: received, flags: flags, facts: facts,
+        complexity: complexity, status: status)
+}
+
+func rated(_ id: String, level: String = "red", rank: Int = 3, due: Date = t0 + 86_400) -> NewEvent {
+    NewEvent(
+        type: "triage.rated", referral: id,
+        data: .object([
+            ("policy", .string("safeguarding-rag")), ("policy_version", .string("1")), ("level", .string(level)),
+            ("rank", .int(Int64(rank))), ("rules", .strings(["SG-R1"])), ("due", .time(due)),
+        ]))
+}
+
+func assigned(_ id: String, worker: String, manager: String? = "m") -> NewEvent {
+    NewEvent(
+        type: "allocation.assigned", referral: id,
+        data: .object([
+            ("worker", .string(worker)), ("manager", .string(manager)), ("fallback", .bool(false)),
+            ("fallback_reason", .null), ("candidates", .array([])),
+        ]))
+}
+
+extension Date {
+    static func + (d: Date, s: Double) -> Date { d.addingTimeInterval(s) }
+}
+
+@Suite struct EventLogTests {
+    @Test func appendsAChainThatVerifies() throws {
+        let store = try Store()
+        let stored = try store.append(
+            [NewEvent(type: "daemon.started", data: .object([("version", .string("0.1.0")), ("pid", .int(42))]))],
+            at: t0)
+        #expect(stored[0].seq == 1)
+        #expect(stored[0].at == "2024-09-10T09:00:00Z")
+        let canonical =
+            #"{"actor":"dutyd","at":"2024-09-10T09:00:00Z","data":{"pid":42,"version":"0.1.0"},"referral":null,"seq":1,"type":"daemon.started"}"#
+        #expect(stored[0].hash == SHA256.hex(Store.genesis + canonical))
+        #expect(
+            stored[0].json.serialized()
+                == #"{"seq":1,"at":"2024-09-10T09:00:00Z","type":"daemon.started","referral":null,"actor":"dutyd","data":{"pid":42,"version":"0.1.0"},"hash":"\#(stored[0].hash)"}"#
+        )
+        try store.write(at: t0 + 60) { tx in
+            _ = try tx.intake([referral("R-1"), referral("R-2")], source: "a.json")
+        }
+        let report = try store.verify()
+        #expect(report.ok && report.events == 3 && report.headSeq == 3 && report.headHash == store.head.hash)
+    }
+
+    @Test func sha256KnownAnswer() {
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func updateAndDeleteAreRefused() throws {
+        let store = try Store()
+        try store.append([NewEvent(type: "daemon.started")], at: t0)
+        #expect(throws: SQLiteError.self) { try store.database.execute("UPDATE events SET type = 'x'") }
+        #expect(throws: SQLiteError.self) { try store.database.execute("DELETE FROM events") }
+        let error = #expect(throws: SQLiteError.self) { try store.database.execute("DELETE FROM events WHERE seq = 1") }
+        #expect(error?.message.contains("append-only") == true)
+        #expect(try store.verify().ok)
+    }
+
+    @Test func writesCheckpoints() throws {
+        let store = try Store()
+        store.checkpointEvery = 10
+        for n in 0..<25 {
+            try store.append([NewEvent(type: "config.loaded", data: .object([("n", .int(Int64(n)))]))], at: t0)
+        }
+        let checkpoints = try store.log(LogFilter(type: "log.checkpoint"))
+        #expect(checkpoints.map(\.seq) == [11, 22])
+        #expect(checkpoints[0].dataValue["seq"]?.intValue == 10)
+        #expect(try store.verify().ok)
+    }
+
+    @Test func aFailedTransactionLeavesNothing() throws {
+        let store = try Store()
+        try store.append([NewEvent(type: "daemon.started")], at: t0)
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try store.write(at: t0) { tx in
+                try tx.intake([referral("R-1")], source: "a.json")
+                throw Boom()
+            }
+        }
+        #expect(store.head.seq == 1)
+        #expect(try store.referral("R-1") == nil)
+        try store.append([NewEvent(type: "daemon.stopped")], at: t0)
+        #expect(try store.verify().ok && store.head.seq == 2)
+    }
+}
+
+@Suite struct TamperTests {
+    /// A file database with 40 events, its triggers dropped so raw SQL can tamper with it.
+    func tampered(_ sql: String, expecting checkpoint: Checkpoint? = nil) throws -> VerifyReport {
+        let dir = try tempDir()
+        let store = try Store(path: dir + "/duty.db")
+        store.checkpointEvery = 1_000
+        for n in 1...20 {
+            try store.write(at: t0 + Double(n)) { tx in
+                _ = try tx.intake([referral("R-\(n)")], source: "f\(n).json")
+                try tx.append(rated("R-\(n)"))
+            }
+        }
+        try store.database.execute("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
+        if !sql.isEmpty { try store.database.execute(sql) }
+        return try store.verify(expecting: checkpoint)
+    }
+
+    @Test func anUntouchedLogVerifies() throws {
+        let report = try tampered("")
+        #expect(report.ok && report.events == 40 && report.problem == nil)
+    }
+
+    @Test(arguments: [
+        ("UPDATE events SET data = replace(data, '\"red\"', '\"green\"') WHERE seq = 14", 14 as Int64),
+        ("UPDATE events SET actor = 'w-1' WHERE seq = 7", 7),
+        ("UPDATE events SET at = '2024-09-10T09:00:30Z' WHERE seq = 30", 30),
+        ("DELETE FROM events WHERE seq = 9", 9),
+        ("DELETE FROM events WHERE seq = 1", 1),
+        // Insert a row in the middle: the rows after it are renumbered.
+        (
+            """
+            UPDATE events SET seq = seq + 1000 WHERE seq >= 25; UPDATE events SET seq = seq - 999 WHERE seq >= 1025;
+            INSERT INTO events (seq, at, type, referral, actor, data, hash) VALUES (25, '2024-09-10T09:00:12Z', 'override.assigned', 'R-12', 'w-100', '{}', 'x');
+            """, 25
+        ),
+        // Swap the contents of two rows, hashes and all.
+        (
+            """
+            CREATE TEMP TABLE s AS SELECT * FROM events WHERE seq IN (5, 6);
+            UPDATE events SET at = (SELECT at FROM s WHERE seq = 6), type = (SELECT type FROM s WHERE seq = 6), referral = (SELECT referral FROM s WHERE seq = 6), data = (SELECT data FROM s WHERE seq = 6), hash = (SELECT hash FROM s WHERE seq = 6) WHERE seq = 5;
+            UPDATE events SET at = (SELECT at FROM s WHERE seq = 5), type = (SELECT type FROM s WHERE seq = 5), referral = (SELECT referral FROM s WHERE seq = 5), data = (SELECT data FROM s WHERE seq = 5), hash = (SELECT hash FROM s WHERE seq = 5) WHERE seq = 6;
+            """, 5
+        ),
+        ("UPDATE events SET worker = 'w-9' WHERE seq = 3", 3),
+    ])
+    func tamperingIsFound(sql: String, firstBad: Int64) throws {
+        let report = try tampered(sql)
+        #expect(!report.ok)
+        #expect(report.firstBadSeq == firstBad, "\(report.problem ?? "")")
+    }
+
+    @Test func aTruncatedTailIsFoundAgainstAKeptCheckpoint() throws {
+        // Without a checkpoint, cutting the tail leaves a valid shorter chain...
+        let cut = try tampered("DELETE FROM events WHERE seq > 30")
+        #expect(cut.ok && cut.headSeq == 30)
+        // ...which a head kept elsewhere exposes.
+        let dir = try tempDir()
+        let store = try Store(path: dir + "/duty.db")
+        for n in 1...20 {
+            try store.write(at: t0 + Double(n)) { tx in
+                _ = try tx.intake([referral("R-\(n)")], source: "f\(n).json")
+                try tx.append(rated("R-\(n)"))
+            }
+        }
+        let kept = Checkpoint(seq: store.head.seq, hash: store.head.hash)
+        #expect(try store.verify(expecting: kept).ok)
+        #expect(Checkpoint(parsing: "\(kept.seq):\(kept.hash)") == kept)
+        try store.database.execute("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq > 30")
+        let report = try store.verify(expecting: kept)
+        #expect(report.firstBadSeq == 31)
+        #expect(report.problem?.contains("events have been removed from the end") == true)
+        // A forged tail with the right length is found too.
+        try store.database.execute(
+            "INSERT INTO events (seq, at, type, actor, data, hash) SELECT seq + 10, at, type, actor, data, hash FROM events WHERE seq BETWEEN 21 AND 30"
+        )
+        #expect(try store.verify(expecting: kept).firstBadSeq == 31)
+    }
+}
+
+@Suite struct IntakeTests {
+    @Test func newUpdatedClosedUnchanged() throws {
+        let store = try Store()
+        let first = try store.write(at: t0) { tx in
+            try tx.intake([referral("R-1"), referral("R-2"), referral("R-3", status: .closed)], source: "a.json")
+        }
+        #expect(first.new == ["R-1", "R-2", "R-3"] && first.closed == ["R-3"] && first.updated.isEmpty)
+        // The same file again (a crash between commit and moving the file): nothing changes, nothing is logged.
+        let seq = store.head.seq
+        let again = try store.write(at: t0 + 60) { tx in
+            try tx.intake([referral("R-1"), referral("R-2"), referral("R-3", status: .closed)], source: "a.json")
+        }
+        #expect(again.unchanged == ["R-1", "R-2", "R-3"] && again.changed == 0)
+        #expect(store.head.seq == seq)
+        // An update carries only what changed; a close; a reopen.
+        let next = try store.write(at: t0 + 120) { tx in
+            try tx.intake(
+                [
+                    referral("R-1", flags: ["risk_to_life"], complexity: 4), referral("R-2", status: .closed),
+                    referral("R-3"),
+                ],
+                source: "b.json")
+        }
+        #expect(next.updated == ["R-1", "R-3"] && next.closed == ["R-2"])
+        let update = try store.timeline("R-1").last!
+        #expect(update.type == "referral.updated")
+        #expect(update.data == #"{"complexity":4,"flags":["risk_to_life"],"source":"b.json"}"#)
+        #expect(try store.referral("R-1")?.needsRating == true)
+        #expect(try store.referral("R-2")?.state == "closed")
+        #expect(try store.referral("R-3")?.state == "waiting")
+        #expect(try store.timeline("R-3").map(\.type) == ["referral.received", "referral.closed", "referral.updated"])
+    }
+
+    @Test func receivedEventsHoldTheWholeRecord() throws {
+        let store = try Store()
+        try store.write(at: t0) { tx in
+            _ = try tx.intake(
+                [referral("R-1", flags: ["objection"], facts: ["age": .number(88), "settled": .bool(false)])],
+                source: "a.json")
+        }
+        #expect(
+            try store.timeline("R-1")[0].data
+                == #"{"complexity":3,"facts":{"age":88,"settled":false},"flags":["objection"],"kind":"safeguarding","person":"P-R-1","received":"2024-09-10T09:00:00Z","skills":[],"source":"a.json","team":"sg"}"#
+        )
+        let row = try #require(try store.referral("R-1"))
+        #expect(
+            row.referral == referral("R-1", flags: ["objection"], facts: ["age": .number(88), "settled": .bool(false)]))
+    }
+}
