@@ -52,6 +52,7 @@ extension Store.Transaction {
     /// Applies a batch of referrals from the intake spool: new ids become `referral.received`, changed ones
     /// `referral.updated` (with the changed fields), `status: closed` a `referral.closed`; an identical record is
     /// a no-op, so reading a file twice (a crash between commit and moving the file) changes nothing.
+    @discardableResult
     public func intake(_ referrals: [Referral], source: String) throws -> IntakeResult {
         var result = IntakeResult()
         for r in referrals {
