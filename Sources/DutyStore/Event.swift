@@ -33,20 +33,42 @@ public struct StoredEvent: Sendable, Hashable {
     public static func canonical(seq: Int64, at: String, type: String, referral: String?, actor: String, data: String)
         -> String
     {
-        var out = "{\"actor\":"
+        String(
+            decoding: canonicalBytes(seq: seq, at: at, type: type, referral: referral, actor: actor, data: data),
+            as: UTF8.self)
+    }
+
+    static func canonicalBytes(
+        seq: Int64, at: String, type: String, referral: String?, actor: String, data: String, prefix: String = ""
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(prefix.utf8.count + data.utf8.count + 160)
+        out.append(contentsOf: prefix.utf8)
+        out.append(contentsOf: #"{"actor":"#.utf8)
         JSONValue.string(actor).write(to: &out, sortedKeys: true)
-        out += ",\"at\":"
+        out.append(contentsOf: #","at":"#.utf8)
         JSONValue.string(at).write(to: &out, sortedKeys: true)
-        out += ",\"data\":" + data + ",\"referral\":"
+        out.append(contentsOf: #","data":"#.utf8)
+        out.append(contentsOf: data.utf8)
+        out.append(contentsOf: #","referral":"#.utf8)
         JSONValue.string(referral).write(to: &out, sortedKeys: true)
-        out += ",\"seq\":\(seq),\"type\":"
+        out.append(contentsOf: ",\"seq\":\(seq),\"type\":".utf8)
         JSONValue.string(type).write(to: &out, sortedKeys: true)
-        out += "}"
+        out.append(UInt8(ascii: "}"))
         return out
     }
 
     /// SHA-256 over the previous row's hash (lowercase hex) followed by this row's canonical JSON.
     public static func chain(previous: String, canonical: String) -> String { SHA256.hex(previous + canonical) }
+
+    /// The hash of a row, from its fields.
+    static func hash(
+        previous: String, seq: Int64, at: String, type: String, referral: String?, actor: String, data: String
+    ) -> String {
+        SHA256.hex(
+            canonicalBytes(seq: seq, at: at, type: type, referral: referral, actor: actor, data: data, prefix: previous)
+        )
+    }
 
     public var dataValue: JSONValue { JSONValue.parse(data) ?? .object([]) }
 

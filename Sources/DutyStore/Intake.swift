@@ -56,7 +56,6 @@ extension Store.Transaction {
     public func intake(_ referrals: [Referral], source: String) throws -> IntakeResult {
         var result = IntakeResult()
         for r in referrals {
-            let content = IntakeRecord.content(r)
             var existing:
                 (
                     content: String, person: String, kind: String, team: String?, received: Double, flags: String,
@@ -92,7 +91,7 @@ extension Store.Transaction {
                 }
                 continue
             }
-            if old.content == content {
+            if old.content == IntakeRecord.content(r) {
                 result.unchanged.append(r.id)
                 continue
             }

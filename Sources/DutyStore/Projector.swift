@@ -25,30 +25,25 @@ struct Projector {
         let id = referral.map { SQLValue.text($0) } ?? .null
         switch type {
         case "referral.received":
+            let flags = data["flags"] ?? .array([])
+            let facts = data["facts"] ?? .object([])
+            let skills = data["skills"] ?? .array([])
+            let received = time(data["received"])
+            let content = IntakeRecord.content(
+                id: referral ?? "", person: data["person"]?.stringValue ?? "", kind: data["kind"]?.stringValue ?? "",
+                team: data["team"]?.stringValue, received: received.double ?? 0, flags: flags, facts: facts,
+                complexity: data["complexity"]?.intValue ?? 3, skills: skills, closed: false)
             try database.query(
                 """
                 INSERT INTO referrals (id, person, kind, team, received, flags, facts, complexity, skills, source, content,
                     state, needs_rating)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 'waiting', 1)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 1)
                 """,
                 [
-                    id, text(data["person"]), text(data["kind"]), text(data["team"]), time(data["received"]),
-                    .text((data["flags"] ?? .array([])).serialized(sortedKeys: true)),
-                    .text((data["facts"] ?? .object([])).serialized(sortedKeys: true)), int(data["complexity"]),
-                    .text((data["skills"] ?? .array([])).serialized(sortedKeys: true)), text(data["source"]),
-                ])
-            try database.query(
-                "UPDATE referrals SET content = ? WHERE id = ?",
-                [
-                    .text(
-                        IntakeRecord.content(
-                            id: referral ?? "", person: data["person"]?.stringValue ?? "",
-                            kind: data["kind"]?.stringValue ?? "",
-                            team: data["team"]?.stringValue, received: time(data["received"]).double ?? 0,
-                            flags: data["flags"] ?? .array([]), facts: data["facts"] ?? .object([]),
-                            complexity: data["complexity"]?.intValue ?? 3, skills: data["skills"] ?? .array([]),
-                            closed: false)),
-                    id,
+                    id, text(data["person"]), text(data["kind"]), text(data["team"]), received,
+                    .text(flags.serialized(sortedKeys: true)), .text(facts.serialized(sortedKeys: true)),
+                    int(data["complexity"]), .text(skills.serialized(sortedKeys: true)), text(data["source"]),
+                    .text(content),
                 ])
         case "referral.updated":
             let columns: [(String, SQLValue)] = [

@@ -44,8 +44,6 @@ enum Schema {
         );
         CREATE INDEX referrals_waiting ON referrals(state, rank DESC, due, received, id);
         CREATE INDEX referrals_worker ON referrals(worker) WHERE worker IS NOT NULL;
-        CREATE INDEX referrals_kind ON referrals(kind);
-        CREATE INDEX referrals_team ON referrals(team);
 
         CREATE TABLE absences (
             id TEXT PRIMARY KEY, worker TEXT NOT NULL, start REAL NOT NULL, finish REAL NOT NULL,

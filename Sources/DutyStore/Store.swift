@@ -61,7 +61,9 @@ public final class Store: @unchecked Sendable {
                     throw DutyError(.notFound, "the database '\(path)' has no allocation log yet: has dutyd run?")
                 }
             } else {
-                try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+                try database.execute(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;"
+                )
                 database.persistWAL()
                 try migrate()
                 let check = try database.scalar("PRAGMA quick_check").string ?? ""
@@ -181,9 +183,9 @@ public final class Store: @unchecked Sendable {
         public func append(_ event: NewEvent) throws -> StoredEvent {
             let seq = store.head.seq + 1
             let data = event.data.serialized(sortedKeys: true)
-            let canonical = StoredEvent.canonical(
-                seq: seq, at: atText, type: event.type, referral: event.referral, actor: event.actor, data: data)
-            let hash = StoredEvent.chain(previous: store.head.hash, canonical: canonical)
+            let hash = StoredEvent.hash(
+                previous: store.head.hash, seq: seq, at: atText, type: event.type, referral: event.referral,
+                actor: event.actor, data: data)
             let worker = StoredEvent.worker(type: event.type, data: event.data)
             try store.insert!.run([
                 .int(seq), .text(atText), .text(event.type), event.referral.map { .text($0) } ?? .null,

@@ -1,6 +1,7 @@
 import DutyCore
 import DutyEngine
 import DutyPolicy
+import DutyStore
 import Foundation
 
 // duty-bench SCENARIO: measures real work on generated data and prints one JSON object per measurement.
@@ -258,8 +259,127 @@ func engineBenchmark(policiesDir: String, runs: Int, sizes: [(Int, Int)]) -> Int
     return 0
 }
 
+/// Durable intake into a file database (WAL, synchronous=FULL), then query latencies on a large log.
+func storeBenchmark(runs: Int, referrals total: Int, events target: Int) throws -> Int32 {
+    let dir = NSTemporaryDirectory() + "duty-bench-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let now = Date(timeIntervalSince1970: 1_725_960_600)
+    let kinds = ["safeguarding", "dols", "care_act_assessment", "review", "ot", "financial_assessment"]
+    // Intake: batches of 10,000 referrals, one transaction each.
+    var intakeTimes: [Double] = []
+    for run in 0..<runs {
+        let store = try Store(path: dir + "/intake-\(run).db")
+        let referrals = generate(50_000, kinds: kinds, seed: UInt64(run), now: now)
+        let start = ContinuousClock.now
+        for batch in stride(from: 0, to: referrals.count, by: 10_000) {
+            try store.write(at: now) { tx in
+                try tx.intake(Array(referrals[batch..<min(batch + 10_000, referrals.count)]), source: "bench.jsonl")
+            }
+        }
+        let d = ContinuousClock.now - start
+        intakeTimes.append(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+    intakeTimes.sort()
+    report(
+        "store-intake", intakeTimes,
+        [
+            ("referrals", .int(50_000)), ("batch", .int(10_000)),
+            ("referrals_per_s", .number((50_000 / intakeTimes[intakeTimes.count / 2]).rounded())),
+        ])
+
+    // A large log: `total` referrals, each rated, most re-rated, allocated or closed, until `target` events.
+    let path = dir + "/big.db"
+    let store = try Store(path: path)
+    let referrals = generate(total, kinds: kinds, seed: 99, now: now)
+    var rng = SplitMix64(state: 5)
+    var t = now.addingTimeInterval(-400 * 86_400)
+    for batch in stride(from: 0, to: referrals.count, by: 10_000) {
+        try store.write(at: t) { tx in
+            let slice = referrals[batch..<min(batch + 10_000, referrals.count)].map { r -> Referral in
+                var r = r
+                r.team = "t\(rng.next() % 50)"
+                return r
+            }
+            try tx.intake(slice, source: "bench.jsonl")
+            for r in slice {
+                let rank = Int64(1 + rng.next() % 3)
+                try tx.append(
+                    NewEvent(
+                        type: "triage.rated", referral: r.id,
+                        data: .object([
+                            ("policy", .string("p")), ("policy_version", .string("1")),
+                            ("level", .string(["low", "medium", "high"][Int(rank - 1)])), ("rank", .int(rank)),
+                            ("rules", .strings(["R1"])), ("due", .time(r.received.addingTimeInterval(28 * 86_400))),
+                        ])))
+            }
+        }
+        t = t.addingTimeInterval(86_400)
+    }
+    while store.head.seq < target {
+        try store.write(at: t) { tx in
+            for _ in 0..<10_000 {
+                let r = referrals[Int(rng.next() % UInt64(referrals.count))]
+                switch rng.next() % 4 {
+                case 0:
+                    try tx.append(
+                        NewEvent(
+                            type: "allocation.assigned", referral: r.id,
+                            data: .object([
+                                ("worker", .string("w\(100_000 + rng.next() % 5_000)")), ("manager", .string("m")),
+                                ("fallback", .bool(false)), ("candidates", .array([])),
+                            ])))
+                case 1:
+                    try tx.append(
+                        NewEvent(
+                            type: "allocation.blocked", referral: r.id,
+                            data: .object([("reason", .string("no_capacity"))])))
+                case 2:
+                    try tx.append(
+                        NewEvent(
+                            type: "escalation.raised", referral: r.id,
+                            data: .object([
+                                ("reason", .string("unallocated_overdue")), ("to", .string("m")),
+                                ("chain_position", .int(Int64(rng.next() % 5))),
+                            ])))
+                default:
+                    try tx.append(
+                        NewEvent(
+                            type: "review.recorded", referral: r.id, actor: "m", data: .object([("by", .string("m"))])))
+                }
+            }
+        }
+        t = t.addingTimeInterval(3_600)
+    }
+    let events = store.head.seq
+    let reader = try Store(path: path, readOnly: true)
+    let sample = referrals[referrals.count / 2].id
+    func query(_ name: String, _ body: () throws -> Void) throws {
+        var times: [Double] = []
+        for _ in 0..<max(runs, 5) {
+            let start = ContinuousClock.now
+            try body()
+            let d = ContinuousClock.now - start
+            times.append(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        }
+        times.sort()
+        report(name, times, [("events", .int(events)), ("referrals", .int(Int64(total)))])
+    }
+    try query("store-stats") { _ = try reader.stats(by: .kind, asOf: now) }
+    try query("store-show") {
+        _ = try reader.referral(sample)
+        _ = try reader.timeline(sample)
+    }
+    try query("store-log-100") { _ = try reader.log(LogFilter(limit: 100)) }
+    try query("store-log-referral") { _ = try reader.log(LogFilter(referral: sample)) }
+    try query("store-waiting") { _ = try reader.waiting() }
+    try query("store-verify") { _ = try reader.verify() }
+    return 0
+}
+
 var args = Array(CommandLine.arguments.dropFirst())
-let usage = "usage: duty-bench rules|engine [--referrals N] [--runs N] [--policies DIR] [--roster FILE]"
+let usage =
+    "usage: duty-bench rules|engine|store [--referrals N] [--events N] [--runs N] [--policies DIR] [--roster FILE]"
 guard let scenario = args.first, !scenario.hasPrefix("-") else {
     FileHandle.standardError.write(Data("duty-bench: missing scenario\n\(usage)\n".utf8))
     exit(64)
@@ -281,6 +401,11 @@ case "rules":
         try rulesBenchmark(
             policiesDir: options["policies"] ?? "policies", rosterPath: options["roster"] ?? "systemd/roster.json5",
             count: Int(options["referrals"] ?? "") ?? 100_000, runs: Int(options["runs"] ?? "") ?? 5))
+case "store":
+    exit(
+        try storeBenchmark(
+            runs: Int(options["runs"] ?? "") ?? 3, referrals: Int(options["referrals"] ?? "") ?? 100_000,
+            events: Int(options["events"] ?? "") ?? 1_000_000))
 case "engine":
     exit(
         engineBenchmark(

@@ -46,7 +46,9 @@ let binDir: String = {
             p.waitUntilExit()
             #expect(p.terminationReason == .uncaughtSignal)
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let batches = text.split(separator: "\n").compactMap { $0.hasPrefix("committed ") ? Int($0.dropFirst(10)) : nil }
+            let batches = text.split(separator: "\n").compactMap {
+                $0.hasPrefix("committed ") ? Int($0.dropFirst(10)) : nil
+            }
             if !batches.isEmpty { killedMidWrite += 1 }
             committed.formUnion(batches)
             if let last = batches.last { next = last + 1 }
@@ -56,11 +58,13 @@ let binDir: String = {
         let report = try store.verify()
         #expect(report.ok, "\(report.problem ?? "")")
         let duplicates = try store.database.rows(
-            "SELECT referral, count(*) FROM events WHERE type = 'referral.received' GROUP BY referral HAVING count(*) > 1")
+            "SELECT referral, count(*) FROM events WHERE type = 'referral.received' GROUP BY referral HAVING count(*) > 1"
+        )
         #expect(duplicates.isEmpty)
         for batch in committed.sorted() {
             let n = try store.database.scalar(
-                "SELECT count(*) FROM events WHERE type = 'referral.received' AND referral LIKE ?", [.text("B\(batch)-%")])
+                "SELECT count(*) FROM events WHERE type = 'referral.received' AND referral LIKE ?",
+                [.text("B\(batch)-%")])
             #expect(n == .int(50), "batch \(batch)")
         }
         #expect(committed.count > 100)
@@ -79,7 +83,9 @@ let binDir: String = {
         }  // the writer closes: the daemon is stopped
         let fm = FileManager.default
         #expect(fm.fileExists(atPath: db + "-wal") && fm.fileExists(atPath: db + "-shm"), "WAL files are kept")
-        for file in [db, db + "-wal", db + "-shm"] { try fm.setAttributes([.posixPermissions: 0o444], ofItemAtPath: file) }
+        for file in [db, db + "-wal", db + "-shm"] {
+            try fm.setAttributes([.posixPermissions: 0o444], ofItemAtPath: file)
+        }
         try fm.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir)
         defer { try? fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir) }
         let p = Process()
