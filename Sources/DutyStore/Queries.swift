@@ -397,3 +397,58 @@ extension Store {
         return out
     }
 }
+
+/// Something waiting for a person: an allocation to acknowledge, an escalation, a review due.
+public struct InboxRow: Sendable, Equatable {
+    /// `ack`, `escalation` or `review`.
+    public var reason: String
+    public var referral: String
+    public var since: Date
+    public var detail: String
+}
+
+extension Store {
+    /// What waits for `person`: allocations they are accountable for at or above `minRank` and not yet
+    /// acknowledged; escalations raised to them on referrals still open; reviews due on waiting referrals of
+    /// `teams` (the teams whose chain they are in), with `reviewEvery` giving each level's interval in seconds.
+    public func inbox(
+        person: String, minRank: Int?, teams: Set<String>, now: Date, reviewEvery: (String, String) -> Double?
+    ) throws -> [InboxRow] {
+        var out: [InboxRow] = []
+        if let minRank {
+            try database.query(
+                "SELECT id, allocated, level, worker FROM referrals WHERE state = 'allocated' AND manager = ? AND acknowledged IS NULL AND rank >= ? ORDER BY allocated, id",
+                [.text(person), .int(Int64(minRank))]
+            ) { r in
+                out.append(
+                    InboxRow(
+                        reason: "ack", referral: r.string(0) ?? "",
+                        since: Date(timeIntervalSince1970: r.double(1) ?? 0),
+                        detail: "\(r.string(2) ?? "?") allocated to \(r.string(3) ?? "?") needs your acknowledgement"))
+            }
+        }
+        try database.query(
+            """
+            SELECT e.referral, e.reason, e.at, r.level FROM escalations e JOIN referrals r ON r.id = e.referral
+            WHERE e.to_person = ? AND r.state != 'closed' AND NOT (e.reason = 'ack_overdue' AND r.acknowledged IS NOT NULL)
+                AND NOT (e.reason = 'unallocated_overdue' AND r.state = 'allocated')
+            ORDER BY e.at, e.referral
+            """, [.text(person)]
+        ) { r in
+            out.append(
+                InboxRow(
+                    reason: "escalation", referral: r.string(0) ?? "",
+                    since: Date(timeIntervalSince1970: r.double(2) ?? 0),
+                    detail: "\(r.string(1) ?? "escalated") (\(r.string(3) ?? "unrated"))"))
+        }
+        for row in try waiting() where row.team.map(teams.contains) ?? false {
+            guard let policy = row.policy, let level = row.level, let every = reviewEvery(policy, level) else {
+                continue
+            }
+            let due = (row.lastReview ?? row.received).addingTimeInterval(every)
+            guard due <= now else { continue }
+            out.append(InboxRow(reason: "review", referral: row.id, since: due, detail: "\(level): review due"))
+        }
+        return out
+    }
+}

@@ -1,6 +1,10 @@
 import DutyCore
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The allocation log and the current state derived from it. DutyStore owns every byte on disk.
 ///
 /// Every change is an event appended to the hash-chained log, and the projections (referrals, absences,
@@ -30,6 +34,10 @@ public final class Store: @unchecked Sendable {
             throw Self.openError(error, path: path, readOnly: readOnly)
         }
         try setUp(path: path)
+        if !readOnly {
+            // SPEC: the database files are 0640 (the socket_group may read them).
+            for suffix in ["", "-wal", "-shm"] { chmod(path + suffix, 0o640) }
+        }
     }
 
     /// An in-memory store for tests and the simulator.

@@ -237,3 +237,48 @@ extension Date {
             row.referral == referral("R-1", flags: ["objection"], facts: ["age": .number(88), "settled": .bool(false)]))
     }
 }
+
+@Suite struct QueryTests {
+    @Test func waitingOrderLogFiltersAndInbox() throws {
+        let store = try Store()
+        try store.write(at: t0) { tx in
+            try tx.intake([referral("A"), referral("B"), referral("C"), referral("D")], source: "f.json")
+            try tx.append(rated("A", level: "amber", rank: 2, due: t0 + 4 * 86_400))
+            try tx.append(rated("B", level: "red", rank: 3, due: t0 + 86_400))
+            try tx.append(rated("C", level: "amber", rank: 2, due: t0 + 2 * 86_400))
+            try tx.append(rated("D", level: "red", rank: 3, due: t0 + 86_400))
+        }
+        #expect(try store.waiting().map(\.id) == ["B", "D", "C", "A"])
+        #expect(try store.waiting(WaitingFilter(level: "amber")).map(\.id) == ["C", "A"])
+        try store.write(at: t0 + 1_800) { tx in
+            try tx.append(assigned("B", worker: "w-1", manager: "m"))
+            try tx.append(
+                NewEvent(
+                    type: "escalation.raised", referral: "C",
+                    data: .object([
+                        ("reason", .string("unallocated_overdue")), ("to", .string("m")), ("chain_position", .int(0)),
+                    ])))
+        }
+        #expect(try store.waiting().map(\.id) == ["D", "C", "A"])
+        #expect(try store.log(LogFilter(worker: "w-1")).map(\.type) == ["allocation.assigned"])
+        #expect(try store.log(LogFilter(type: "triage")).count == 4)
+        #expect(try store.log(LogFilter(since: t0 + 60)).map(\.type) == ["allocation.assigned", "escalation.raised"])
+        #expect(try store.log(LogFilter(limit: 1)).map(\.type) == ["escalation.raised"])
+        let inbox = try store.inbox(
+            person: "m", minRank: 3, teams: ["sg"], now: t0 + 5 * 86_400,
+            reviewEvery: { _, level in level == "amber" ? 2 * 86_400 : nil })
+        #expect(inbox.map { "\($0.reason) \($0.referral)" } == ["ack B", "escalation C", "review C", "review A"])
+        #expect(try store.allocations(worker: "w-1").map(\.id) == ["B"])
+        #expect(try store.lastWorkers() == ["P-B": "w-1"])
+        // An hour after the last checkpoint, the next write adds one.
+        try store.append([NewEvent(type: "config.loaded")], at: t0 + 3_700)
+        #expect(try store.log(LogFilter(limit: 1)).map(\.type) == ["log.checkpoint"])
+    }
+
+    @Test func databaseFilesAreGroupReadable() throws {
+        let dir = try tempDir()
+        _ = try Store(path: dir + "/duty.db")
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/duty.db")[.posixPermissions] as? Int
+        #expect(mode == 0o640)
+    }
+}
