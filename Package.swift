@@ -29,7 +29,7 @@ let package = Package(
         .testTarget(name: "DutyEngineTests", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine"]),
         .testTarget(name: "DutyStoreTests", dependencies: ["DutyCore", "DutyStore", "duty-store-probe"]),
         .testTarget(name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DutyCore", "duty", "dutyd"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DutyCore", "DutyStore", "duty", "dutyd"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -146,8 +146,13 @@ struct Projector {
             try database.query(
                 "UPDATE absences SET ended = ?, finish = min(finish, ?) WHERE id = ?",
                 [.double(at), .double(at), text(data["absence"])])
+        case "intake.rejected":
+            if let file = data["file_id"]?.stringValue {
+                try database.query(
+                    "INSERT OR IGNORE INTO intake_files (file_id, seq) VALUES (?, ?)", [.text(file), .int(seq)])
+            }
         default:
-            break  // intake.rejected, config.loaded, daemon.*, log.checkpoint: the log only
+            break  // config.loaded, daemon.*, log.checkpoint: the log only
         }
     }
 

@@ -59,9 +59,13 @@ enum Schema {
         CREATE INDEX escalations_to ON escalations(to_person);
 
         CREATE TABLE last_worker (person TEXT PRIMARY KEY, worker TEXT NOT NULL);
+        """,
+        // 2: spool files whose rejections are logged, so a file read again after a crash is not logged twice.
         """
+        CREATE TABLE intake_files (file_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+        """,
     ]
 
     /// The projection tables: what `rebuild` empties and refills from the log.
-    static let projections = ["referrals", "absences", "escalations", "last_worker"]
+    static let projections = ["referrals", "absences", "escalations", "last_worker", "intake_files"]
 }

@@ -236,6 +236,11 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// Whether the rejections of a spool file (by its identity) are already in the log.
+    public func rejectionsLogged(fileID: String) throws -> Bool {
+        try database.scalar("SELECT count(*) FROM intake_files WHERE file_id = ?", [.text(fileID)]).int ?? 0 > 0
+    }
+
     /// Every projection table's rows, sorted: for comparing live state with a rebuild.
     public func dumpProjections() throws -> [String: [[SQLValue]]] {
         var out: [String: [[SQLValue]]] = [:]

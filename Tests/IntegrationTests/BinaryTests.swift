@@ -23,10 +23,12 @@ struct Result {
 }
 
 /// Runs a built binary with arguments and optional stdin, and waits for it.
-func run(_ binary: String, _ args: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result
-{
+func run(
+    _ binary: String, _ args: [String], stdin: String? = nil, environment: [String: String] = [:],
+    absolute: Bool = false
+) throws -> Result {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: binDir + "/" + binary)
+    p.executableURL = URL(fileURLWithPath: absolute ? binary : binDir + "/" + binary)
     p.arguments = args
     var env = ProcessInfo.processInfo.environment
     env["DUTY_CONFIG"] = nil

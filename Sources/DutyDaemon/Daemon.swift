@@ -1,0 +1,238 @@
+import DutyCore
+import DutyEngine
+import DutyPolicy
+import DutyStore
+import Foundation
+
+/// What one cycle did, for STATUS= and the log.
+public struct CycleReport: Sendable {
+    public var waitingByLevel: [(String, Int)]
+    public var blocked: Int
+    public var overdue: Int
+    public var allocated: Int
+    public var decisions: Int
+    public var intake: (new: Int, updated: Int, closed: Int, rejected: Int)
+
+    /// `waiting 612 (red 3, amber 40, green 569), blocked 4, overdue 9, allocated 12 this cycle`
+    public var status: String {
+        let total = waitingByLevel.reduce(0) { $0 + $1.1 }
+        let levels = waitingByLevel.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        return
+            "waiting \(total)\(levels.isEmpty ? "" : " (\(levels))"), blocked \(blocked), overdue \(overdue), allocated \(allocated) this cycle"
+    }
+}
+
+/// The daemon's state: configuration, roster, policies and the open store. Owned by the cycle queue: every
+/// method runs there, so nothing here needs a lock.
+public final class Daemon: @unchecked Sendable {
+    // Mutable state is confined to `queue` (dispatchPrecondition in the methods that touch it).
+    public let queue = DispatchQueue(label: "dutyd.cycle")
+    let configPath: String
+    private(set) var config: DutyConfig
+    private(set) var roster: Roster
+    private(set) var policies: PolicySet
+    let store: Store
+    let log: Logger
+    let clock: @Sendable () -> Date
+    var notifyQueue = DispatchQueue(label: "dutyd.notify", attributes: .concurrent)
+
+    /// Loads and checks everything, opens (creating) the state and spool folders and the database, and logs
+    /// `config.loaded` when the files differ from the last ones logged.
+    public init(configPath: String, clock: @escaping @Sendable () -> Date, log: Logger) throws(DutyError) {
+        self.configPath = configPath
+        self.clock = clock
+        self.log = log
+        let (config, roster, policies) = try Self.load(configPath)
+        self.config = config
+        self.roster = roster
+        self.policies = policies
+        do {
+            try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
+            try Spool(root: config.spoolDir).prepare()
+        } catch {
+            throw DutyError(
+                .failure,
+                "cannot create the state or spool folders (\(config.stateDir), \(config.spoolDir)): check they exist and dutyd may write them",
+                cause: "\(error)")
+        }
+        guard FileManager.default.isWritableFile(atPath: config.stateDir) else {
+            throw DutyError(
+                .failure,
+                "the state folder \(config.stateDir) is not writable: check its owner and mode (dutyd must write it)")
+        }
+        store = try Store(path: config.databasePath)
+        try recordConfig()
+    }
+
+    /// Config, roster and policies, all valid or an error with every diagnostic.
+    static func load(_ path: String) throws(DutyError) -> (DutyConfig, Roster, PolicySet) {
+        let config = try DutyConfig.load(path: path)
+        let deployment = Deployment.load(config: config, policiesDir: config.policiesDir, rosterPath: config.rosterPath)
+        guard deployment.isValid, let roster = deployment.roster, let policies = deployment.policies else {
+            throw DutyError.invalid(deployment.diagnostics, what: "configuration")
+        }
+        return (config, roster, policies)
+    }
+
+    /// SHA-256 of the config, the roster and each policy file.
+    private var fileHashes: JSONValue {
+        let files = [("config", config.path), ("roster", config.rosterPath)] + policies.files.map { ($0, $0) }
+        return .object(
+            files.map { key, path in
+                (
+                    key == path ? path : key,
+                    .string(SHA256.hex(Array((try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data())))
+                )
+            })
+    }
+
+    private func recordConfig() throws(DutyError) {
+        let data = JSONValue.object([("files", fileHashes)])
+        do {
+            let last = try store.log(LogFilter(type: "config.loaded", limit: 1)).first
+            if last?.dataValue == data { return }
+            try store.append([NewEvent(type: "config.loaded", data: data)], at: clock())
+        } catch {
+            throw DutyError(.failure, "cannot write to the database", cause: "\(error)")
+        }
+    }
+
+    /// Re-reads config, roster and policies: all valid or none applied. Returns whether the new set is in use.
+    @discardableResult
+    func reload() -> Bool {
+        dispatchPrecondition(condition: .onQueue(queue))
+        do {
+            let (config, roster, policies) = try Self.load(configPath)
+            if config.stateDir != self.config.stateDir || config.spoolDir != self.config.spoolDir {
+                log.warning("reload: state_dir and spool_dir changes take effect at the next restart")
+            }
+            self.config = config
+            self.roster = roster
+            self.policies = policies
+            try recordConfig()
+            log.notice("reload: configuration, roster and policies reloaded")
+            return true
+        } catch {
+            for d in error.diagnostics.sortedForDisplay() { log.error(d.description) }
+            log.error("reload failed, still running on the previous configuration: \(error.message)")
+            return false
+        }
+    }
+
+    /// The engine's view of the store.
+    func snapshot() throws -> Snapshot {
+        var open: [OpenReferral] = []
+        for row in try store.openReferrals() {
+            let rating = row.level.map { level in
+                Rating(
+                    policy: row.policy ?? "", policyVersion: row.policyVersion ?? "", level: level, rank: row.rank ?? 0,
+                    rules: row.rules, due: row.due ?? row.received)
+            }
+            let pin = row.pinLevel.map { Pin(level: $0, rank: row.pinRank ?? 0, policyRank: row.pinPolicyRank ?? 0) }
+            let allocation =
+                row.state == "allocated"
+                ? row.worker.map {
+                    AllocationRecord(
+                        worker: $0, manager: row.manager, at: row.allocated ?? row.received,
+                        acknowledged: row.acknowledged)
+                } : nil
+            open.append(
+                OpenReferral(
+                    referral: row.referral, rating: rating, needsRating: row.needsRating, pin: pin,
+                    allocation: allocation,
+                    blocked: row.blocked.flatMap(BlockReason.init(rawValue:)), lastReview: row.lastReview))
+        }
+        let now = clock()
+        let escalations = try store.escalations().compactMap { e in
+            EscalationReason(rawValue: e.reason).map {
+                EscalationKey(referral: e.referral, reason: $0, position: e.position)
+            }
+        }
+        return Snapshot(
+            referrals: open, roster: roster, absences: try store.absences(endingAfter: now).map(\.absence),
+            policies: policies, lastWorker: try store.lastWorkers(), escalations: Set(escalations))
+    }
+
+    /// One cycle: intake, triage, allocation, oversight, log.
+    public func cycle() throws -> CycleReport {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let now = clock()
+        let spool = try Spool(root: config.spoolDir).process(
+            store: store, roster: roster, policies: policies, timeZone: config.timeZone, now: now, log: log)
+        let plan = Engine.plan(try snapshot(), now: now)
+        if !plan.decisions.isEmpty {
+            try store.write(at: now) { tx in
+                for d in plan.decisions {
+                    try tx.append(NewEvent(type: d.eventType, referral: d.referral, data: d.eventData))
+                }
+            }
+        }
+        var allocated = 0
+        for d in plan.decisions {
+            switch d {
+            case .assigned(let a):
+                allocated += 1
+                if a.accountable.fallback {
+                    log.info(
+                        "\(a.referral) allocated to \(a.worker); accountable: \(a.accountable.manager ?? "nobody present") (\(a.accountable.fallbackReason ?? "fallback"))"
+                    )
+                }
+            case .escalated(let e):
+                log.warning(
+                    "escalation: \(e.referral) \(e.reason.rawValue) to \(e.to ?? "nobody: no manager is present")")
+                runNotifyCommand(for: d, at: now)
+            default: break
+            }
+        }
+        let waiting = try store.waiting()
+        var byLevel: [(String, Int)] = []
+        var rankOf: [String: Int] = [:]
+        for row in waiting {
+            let level = row.level ?? "unrated"
+            rankOf[level] = max(rankOf[level] ?? 0, row.rank ?? 0)
+            if let i = byLevel.firstIndex(where: { $0.0 == level }) {
+                byLevel[i].1 += 1
+            } else {
+                byLevel.append((level, 1))
+            }
+        }
+        byLevel.sort { (rankOf[$0.0] ?? 0, $1.0) > (rankOf[$1.0] ?? 0, $0.0) }
+        return CycleReport(
+            waitingByLevel: byLevel, blocked: waiting.filter { $0.blocked != nil }.count,
+            overdue: waiting.filter { ($0.due ?? .distantFuture) < now }.count, allocated: allocated,
+            decisions: plan.decisions.count, intake: (spool.new, spool.updated, spool.closed, spool.rejectedRecords))
+    }
+
+    /// Runs `notify_command` with the escalation event as JSON on stdin, off the cycle queue, with a timeout.
+    private func runNotifyCommand(for decision: Decision, at now: Date) {
+        guard let command = config.notifyCommand, let program = command.first else { return }
+        let event = JSONValue.object([
+            ("at", .time(now)), ("type", .string(decision.eventType)), ("referral", .string(decision.referral)),
+            ("actor", .string("dutyd")), ("data", decision.eventData),
+        ]).serialized()
+        let log = self.log
+        notifyQueue.async {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: program)
+            p.arguments = Array(command.dropFirst())
+            let input = Pipe()
+            p.standardInput = input
+            p.standardOutput = FileHandle.nullDevice
+            do {
+                try p.run()
+                input.fileHandleForWriting.write(Data((event + "\n").utf8))
+                try? input.fileHandleForWriting.close()
+                let deadline = DispatchTime.now() + .seconds(30)
+                while p.isRunning && DispatchTime.now() < deadline { usleep(20_000) }
+                if p.isRunning {
+                    p.terminate()
+                    log.warning("notify_command \(program) took over 30s and was stopped")
+                } else if p.terminationStatus != 0 {
+                    log.warning("notify_command \(program) exited \(p.terminationStatus)")
+                }
+            } catch {
+                log.error("notify_command \(program) could not run: \(error)")
+            }
+        }
+    }
+}
