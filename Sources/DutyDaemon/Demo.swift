@@ -83,7 +83,7 @@ struct DemoGenerator {
         if let manager = daemon.roster.teamByID["safeguarding"]?.manager ?? daemon.roster.teams.first?.manager,
             (try? daemon.store.absences(endingAfter: now).contains { $0.absence.worker == manager }) == false
         {
-            try? daemon.store.append(
+            _ = try? daemon.store.append(
                 [
                     NewEvent(
                         type: "absence.recorded", actor: "dutyd",
