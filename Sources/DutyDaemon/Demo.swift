@@ -98,7 +98,10 @@ struct DemoGenerator {
         }
     }
 
-    func drop() {
+    private var drops = 0
+
+    mutating func drop() {
+        drops += 1
         let now = daemon.clock()
         let stamp = Int(now.timeIntervalSince1970 * 1000)
         var lines: [String] = []
@@ -113,7 +116,16 @@ struct DemoGenerator {
             ])
             lines.append(record.serialized())
         }
-        if Int.random(in: 0..<6) == 0 {
+        if drops == 1 {
+            // The first drop shows the fallback (safeguarding, whose manager is away) and a rejection.
+            lines.append(
+                JSONValue.object([
+                    ("id", .string("DEMO-\(stamp)-sg")), ("person", .string("P-\(Int.random(in: 1000...9999))")),
+                    ("kind", .string("safeguarding")), ("received", .time(now.addingTimeInterval(-3_600))),
+                    ("flags", .strings(["risk_to_life"])), ("complexity", .int(3)),
+                ]).serialized())
+        }
+        if drops == 1 || Int.random(in: 0..<6) == 0 {
             lines.append(#"{"id":"DEMO-\#(stamp)-bad","person":"P-1","kind":"dolls","received":"yesterday"}"#)
         }
         let incoming = daemon.config.spoolDir + "/incoming/"
