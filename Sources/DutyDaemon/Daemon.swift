@@ -168,21 +168,28 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         var allocated = 0
+        var fallbacks: [String] = []
+        var escalations: [String] = []
         for d in plan.decisions {
             switch d {
             case .assigned(let a):
                 allocated += 1
                 if a.accountable.fallback {
-                    log.info(
-                        "\(a.referral) allocated to \(a.worker); accountable: \(a.accountable.manager ?? "nobody present") (\(a.accountable.fallbackReason ?? "fallback"))"
-                    )
+                    fallbacks.append(
+                        "\(a.referral) allocated to \(a.worker); accountable: \(a.accountable.manager ?? "nobody present") (\(a.accountable.fallbackReason ?? "fallback"))")
                 }
             case .escalated(let e):
-                log.warning(
-                    "escalation: \(e.referral) \(e.reason.rawValue) to \(e.to ?? "nobody: no manager is present")")
+                escalations.append("escalation: \(e.referral) \(e.reason.rawValue) to \(e.to ?? "nobody: no manager is present")")
                 runNotifyCommand(for: d, at: now)
             default: break
             }
+        }
+        // One line each when there are few; a count when an import brings thousands.
+        if fallbacks.count <= 20 { fallbacks.forEach(log.info) } else { log.info("\(fallbacks.count) allocations with a fallback manager") }
+        if escalations.count <= 20 {
+            escalations.forEach(log.warning)
+        } else {
+            log.warning("\(escalations.count) escalations raised (see duty log --type escalation.raised)")
         }
         let waiting = try store.waiting()
         var byLevel: [(String, Int)] = []
