@@ -13,12 +13,16 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .target(name: "CShims"),
         .target(name: "DutyCore"),
         .target(name: "DutyPolicy", dependencies: ["DutyCore"]),
         .target(name: "DutyEngine", dependencies: ["DutyCore", "DutyPolicy"]),
         .target(name: "DutyStore", dependencies: ["DutyCore", "CSQLite", "CCrypto"]),
-        .target(name: "DutyDaemon", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),
-        .target(name: "DutyCLI", dependencies: ["DutyCore", "DutyPolicy"]),
+        .target(name: "DutyControl", dependencies: ["DutyCore"]),
+        .target(
+            name: "DutyDaemon",
+            dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore", "DutyControl", "CShims"]),
+        .target(name: "DutyCLI", dependencies: ["DutyCore", "DutyPolicy", "DutyControl", "DutyStore"]),
         .executableTarget(name: "duty", dependencies: ["DutyCLI"]),
         .executableTarget(name: "dutyd", dependencies: ["DutyDaemon"]),
         .executableTarget(name: "duty-bench", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),
@@ -29,7 +33,7 @@ let package = Package(
         .testTarget(name: "DutyEngineTests", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine"]),
         .testTarget(name: "DutyStoreTests", dependencies: ["DutyCore", "DutyStore", "duty-store-probe"]),
         .testTarget(name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DutyCore", "DutyStore", "duty", "dutyd"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DutyCore", "DutyStore", "DutyControl", "duty", "dutyd"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,6 +11,9 @@ public enum DutyCLI {
             CommandSpec(
                 name: "policy", summary: "check and explain prioritisation policies",
                 subcommands: [PolicyCommands.check, PolicyCommands.explain]),
+            WriteCommands.assign, WriteCommands.unassign, WriteCommands.rerate, WriteCommands.ack,
+            WriteCommands.reviewed,
+            WriteCommands.absence, WriteCommands.cycle, WriteCommands.reload,
             CommandSpec(
                 name: "help", summary: "help for a command (duty help policy explain)",
                 positionals: [PositionalSpec(name: "COMMAND", help: "the command", optional: true)],

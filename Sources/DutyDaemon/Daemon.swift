@@ -35,6 +35,14 @@ public final class Daemon: @unchecked Sendable {
     let log: Logger
     let clock: @Sendable () -> Date
     var notifyQueue = DispatchQueue(label: "dutyd.notify", attributes: .concurrent)
+    /// The last cycle's time and STATUS line, for `duty status`.
+    private(set) var lastCycle: Date?
+    private(set) var lastStatus: String?
+
+    func record(_ report: CycleReport, at time: Date) {
+        lastCycle = time
+        lastStatus = report.status
+    }
 
     /// Loads and checks everything, opens (creating) the state and spool folders and the database, and logs
     /// `config.loaded` when the files differ from the last ones logged.
@@ -176,16 +184,22 @@ public final class Daemon: @unchecked Sendable {
                 allocated += 1
                 if a.accountable.fallback {
                     fallbacks.append(
-                        "\(a.referral) allocated to \(a.worker); accountable: \(a.accountable.manager ?? "nobody present") (\(a.accountable.fallbackReason ?? "fallback"))")
+                        "\(a.referral) allocated to \(a.worker); accountable: \(a.accountable.manager ?? "nobody present") (\(a.accountable.fallbackReason ?? "fallback"))"
+                    )
                 }
             case .escalated(let e):
-                escalations.append("escalation: \(e.referral) \(e.reason.rawValue) to \(e.to ?? "nobody: no manager is present")")
+                escalations.append(
+                    "escalation: \(e.referral) \(e.reason.rawValue) to \(e.to ?? "nobody: no manager is present")")
                 runNotifyCommand(for: d, at: now)
             default: break
             }
         }
         // One line each when there are few; a count when an import brings thousands.
-        if fallbacks.count <= 20 { fallbacks.forEach(log.info) } else { log.info("\(fallbacks.count) allocations with a fallback manager") }
+        if fallbacks.count <= 20 {
+            fallbacks.forEach(log.info)
+        } else {
+            log.info("\(fallbacks.count) allocations with a fallback manager")
+        }
         if escalations.count <= 20 {
             escalations.forEach(log.warning)
         } else {

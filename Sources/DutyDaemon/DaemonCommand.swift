@@ -130,7 +130,7 @@ public enum DaemonCommand {
             }
         }
         let runner = Runner(daemon: daemon, environment: environment, demo: options.demo)
-        runner.start()
+        runner.start(environment: environment)
         dispatchMain()
     }
 

@@ -19,6 +19,8 @@ final class Runner: @unchecked Sendable {
     private var cycleSeconds: Double = 0
     private var ready = false
     private var generator: DemoGenerator?
+    private var control: ControlServer?
+    private var activated = false
     /// Test hook: `DUTYD_TEST_CYCLE_SLEEP` (seconds) makes every cycle that long, to show that a hung cycle stops
     /// the watchdog pings.
     private let testCycleSleep: Double
@@ -31,9 +33,25 @@ final class Runner: @unchecked Sendable {
         testCycleSleep = environment["DUTYD_TEST_CYCLE_SLEEP"].flatMap(Double.init) ?? 0
     }
 
-    func start() {
+    func start(environment: [String: String]) {
         // SIGPIPE: a client that goes away must not kill the daemon.
         signal(SIGPIPE, SIG_IGN)
+        // systemd socket activation: the listening socket arrives as fd 3.
+        var activatedFD: Int32?
+        if environment["LISTEN_PID"].flatMap(Int32.init) == getpid(),
+            (environment["LISTEN_FDS"].flatMap(Int.init) ?? 0) >= 1
+        {
+            activatedFD = 3
+            activated = true
+        }
+        do {
+            let server = try ControlServer(daemon: daemon, activatedFD: activatedFD)
+            server.start()
+            control = server
+        } catch {
+            daemon.log.error("\(error.message): dutyd cannot take requests, so it stops")
+            exit(error.code.exitCode)
+        }
         // Linux: ignore each signal before its Dispatch source is activated, or it is lost (STYLE.md).
         for (sig, handler) in [(SIGTERM, stop), (SIGINT, stop), (SIGHUP, reload), (SIGUSR1, cycleNow)]
             as [(Int32, () -> Void)]
@@ -84,6 +102,7 @@ final class Runner: @unchecked Sendable {
         if testCycleSleep > 0 { usleep(UInt32(testCycleSleep * 1_000_000)) }
         do {
             let report = try daemon.cycle()
+            daemon.record(report, at: daemon.clock())
             notifier.notify("STATUS=\(report.status)")
             if report.decisions > 0 || report.intake.new + report.intake.updated + report.intake.closed > 0 {
                 daemon.log.info(report.status)
@@ -108,6 +127,7 @@ final class Runner: @unchecked Sendable {
         // Runs on the cycle queue, so a cycle in progress has finished.
         notifier.notify("STOPPING=1")
         logEvent("daemon.stopped")
+        if !activated { unlink(daemon.config.socketPath) }
         daemon.log.notice("dutyd stopping")
         exit(0)
     }

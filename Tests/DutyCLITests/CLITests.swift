@@ -57,6 +57,16 @@ func tempFile(_ name: String, _ text: String) throws -> String {
                     commands:
                       policy check    validate policies and the roster; every diagnostic with its position
                       policy explain  level, due time and every matching rule for the referrals in a file
+                      assign          allocate a referral to a worker, overriding the engine
+                      unassign        take a referral back from its worker: it waits again
+                      rerate          pin a referral's level (or --clear the pin)
+                      ack             acknowledge a top-rank allocation you are accountable for
+                      reviewed        record that a waiting referral was reviewed (contacted, re-screened)
+                      absence add     record an absence (a manager of the worker's chain, or the worker)
+                      absence end     end an absence now
+                      absence list    absences current and to come
+                      cycle           run a cycle now (managers, root, dutyd's user)
+                      reload          re-read config, roster and policies (all valid or none applied)
                       help            help for a command (duty help policy explain)
 
                     global options:

@@ -1,4 +1,3 @@
-import DutyCore
 import Foundation
 
 extension JSONValue {
