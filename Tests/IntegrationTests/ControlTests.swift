@@ -144,3 +144,28 @@ final class RunningDaemon {
         _ = daemon.stop()
     }
 }
+
+@Suite(.serialized) struct SocketActivationTests {
+    @Test func takesTheListeningSocketFromSystemd() throws {
+        let activator = "/usr/bin/systemd-socket-activate"
+        guard FileManager.default.isExecutableFile(atPath: activator) else { return }
+        let d = try Deployment(cycle: "1h")
+        let socket = d.dir + "/activated.sock"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: activator)
+        p.arguments = ["-l", socket, binDir + "/dutyd", "--config", d.config]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate() }
+        var tries = 0
+        while !FileManager.default.fileExists(atPath: socket) && tries < 100 {
+            usleep(20_000)
+            tries += 1
+        }
+        // The first connection starts dutyd, which answers on the socket it was given.
+        let response = try ControlClient.send(ControlRequest(op: .status), socketPath: socket, timeout: 20)
+        #expect(response.ok)
+        #expect(!d.exists("state/dutyd.sock"), "an activated dutyd does not make its own socket")
+    }
+}
