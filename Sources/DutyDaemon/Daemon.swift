@@ -224,6 +224,11 @@ public final class Daemon: @unchecked Sendable {
             decisions: plan.decisions.count, intake: (spool.new, spool.updated, spool.closed, spool.rejectedRecords))
     }
 
+    /// Waits for `notify_command` runs still under way (before `--once` exits).
+    public func waitForNotifications() {
+        notifyQueue.sync(flags: .barrier) {}
+    }
+
     /// Runs `notify_command` with the escalation event as JSON on stdin, off the cycle queue, with a timeout.
     private func runNotifyCommand(for decision: Decision, at now: Date) {
         guard let command = config.notifyCommand, let program = command.first else { return }

@@ -115,6 +115,7 @@ public enum DaemonCommand {
             return error.code.exitCode
         }
         if options.once {
+            defer { daemon.waitForNotifications() }
             return daemon.queue.sync {
                 do {
                     let report = try daemon.cycle()

@@ -154,3 +154,31 @@ struct Deployment {
         #expect(Date().timeIntervalSince(start) < 5)
     }
 }
+
+@Suite struct NotifyCommandTests {
+    @Test func escalationsRunTheNotifyCommandWithTheEventOnStdin() throws {
+        let d = try Deployment()
+        let script = d.dir + "/notify.sh"
+        try "#!/bin/sh\ncat >> \(d.dir)/notified.jsonl\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "\(repositoryRoot)/systemd/roster.json5",
+          notify_command: "notify.sh" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        try d.drop(
+            "a.jsonl",
+            #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-10T08:00:00Z","flags":["risk_to_life"]}"#
+                + "\n")
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        // Not acknowledged within 4 hours: escalated to the deputy, and the command hears of it.
+        let r = try d.once(at: "2024-09-10T13:30:00Z")
+        #expect(r.code == 0)
+        #expect(r.err.contains("escalation: SG-1 ack_overdue to w-101"))
+        let notified = try String(contentsOfFile: d.dir + "/notified.jsonl", encoding: .utf8)
+        let event = try #require(JSONValue.parse(notified.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(event["type"]?.stringValue == "escalation.raised")
+        #expect(event["referral"]?.stringValue == "SG-1")
+        #expect(event["data"]?["reason"]?.stringValue == "ack_overdue")
+        #expect(event["data"]?["to"]?.stringValue == "w-101")
+    }
+}

@@ -146,3 +146,68 @@ final class NotifySocket {
         #expect(notify.wait(for: "WATCHDOG=1", timeout: 2) != nil, "pings resume after the cycle")
     }
 }
+
+@Suite(.serialized) struct StopAndDemoTests {
+    @Test func sigtermDuringACycleFinishesItAndExitsZero() throws {
+        let d = try Deployment(cycle: "1h")
+        let notify = try NotifySocket(path: d.dir + "/notify.sock")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
+        p.arguments = ["--config", d.config]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        env["DUTYD_TEST_CYCLE_SLEEP"] = "1"
+        p.environment = env
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        #expect(notify.wait(for: "READY=1") != nil)
+        let lines = (0..<200).map {
+            #"{"id":"T-\#($0)","person":"P-\#($0)","kind":"review","received":"2024-09-01","flags":["annual_review"]}"#
+        }
+        try d.drop("a.jsonl", lines.joined(separator: "\n") + "\n")
+        kill(p.processIdentifier, SIGUSR1)
+        usleep(300_000)  // the cycle is under way (it sleeps 1 s before its work)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        let store = try Store(path: d.db, readOnly: true)
+        #expect(try store.log(LogFilter(type: "referral.received")).count == 200, "the cycle in progress finished")
+        #expect(try store.log().last?.type == "daemon.stopped")
+        #expect(try store.verify().ok)
+        #expect(d.exists("spool/processed/a.jsonl"))
+    }
+
+    @Test func theDemoShowsRatingAllocationARejectionAndAFallback() throws {
+        let dir = try tempDir()
+        try FileManager.default.createSymbolicLink(
+            atPath: dir + "/policies", withDestinationPath: repositoryRoot + "/policies")
+        try FileManager.default.createDirectory(atPath: dir + "/systemd", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: dir + "/systemd/roster.json5", withDestinationPath: repositoryRoot + "/systemd/roster.json5")
+        let notify = try NotifySocket(path: dir + "/notify.sock")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
+        p.arguments = ["--demo"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        p.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        #expect(notify.wait(for: "READY=1") != nil)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let told = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(told.contains("duty --config \(dir)/duty-demo/dutyd.conf"))
+        #expect(log.contains("bad record rejected"))
+        #expect(log.contains("accountable: w-101 (manager_absent)"))
+        let store = try Store(path: dir + "/duty-demo/state/duty.db", readOnly: true)
+        #expect(try store.log(LogFilter(type: "triage.rated")).count >= 2)
+        #expect(try store.log(LogFilter(type: "allocation.assigned")).count >= 2)
+    }
+}
