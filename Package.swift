@@ -19,10 +19,13 @@ let package = Package(
         .target(name: "DutyEngine", dependencies: ["DutyCore", "DutyPolicy"]),
         .target(name: "DutyStore", dependencies: ["DutyCore", "CSQLite", "CCrypto"]),
         .target(name: "DutyControl", dependencies: ["DutyCore"]),
+        .target(name: "DutyState", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),
         .target(
             name: "DutyDaemon",
-            dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore", "DutyControl", "CShims"]),
-        .target(name: "DutyCLI", dependencies: ["DutyCore", "DutyPolicy", "DutyControl", "DutyStore"]),
+            dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore", "DutyState", "DutyControl", "CShims"]),
+        .target(
+            name: "DutyCLI",
+            dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyControl", "DutyStore", "DutyState"]),
         .executableTarget(name: "duty", dependencies: ["DutyCLI"]),
         .executableTarget(name: "dutyd", dependencies: ["DutyDaemon"]),
         .executableTarget(name: "duty-bench", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),

@@ -7,6 +7,9 @@ extension JSONValue {
         return members.first { $0.0 == key }?.1
     }
 
+    /// An object's keys in order.
+    public var objectKeys: [String] { if case .object(let m) = self { m.map(\.0) } else { [] } }
+
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
 
     public var doubleValue: Double? {

@@ -63,7 +63,7 @@ public struct Candidate: Sendable, Hashable {
     public var eligible: Bool { excludedBy == nil }
     public var score: Double? { parts?.total }
 
-    var json: JSONValue {
+    public var json: JSONValue {
         .object([
             ("worker", .string(worker)), ("eligible", .bool(eligible)), ("score", score.map { .number($0) } ?? .null),
             ("parts", parts?.json ?? .null), ("excluded_by", .string(excludedBy?.description)),

@@ -260,10 +260,19 @@ func engineBenchmark(policiesDir: String, runs: Int, sizes: [(Int, Int)]) -> Int
 }
 
 /// Durable intake into a file database (WAL, synchronous=FULL), then query latencies on a large log.
-func storeBenchmark(runs: Int, referrals total: Int, events target: Int) throws -> Int32 {
+func storeBenchmark(runs: Int, referrals total: Int, events target: Int, keep: String?) throws -> Int32 {
     let dir = NSTemporaryDirectory() + "duty-bench-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+    defer {
+        // --keep DIR: leave the large database as DIR/duty.db, to time `duty` against it.
+        if let keep {
+            try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.moveItem(atPath: dir + "/big.db" + suffix, toPath: keep + "/duty.db" + suffix)
+            }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
     let now = Date(timeIntervalSince1970: 1_725_960_600)
     let kinds = ["safeguarding", "dols", "care_act_assessment", "review", "ot", "financial_assessment"]
     // Intake: batches of 10,000 referrals, one transaction each.
@@ -405,7 +414,7 @@ case "store":
     exit(
         try storeBenchmark(
             runs: Int(options["runs"] ?? "") ?? 3, referrals: Int(options["referrals"] ?? "") ?? 100_000,
-            events: Int(options["events"] ?? "") ?? 1_000_000))
+            events: Int(options["events"] ?? "") ?? 1_000_000, keep: options["keep"]))
 case "engine":
     exit(
         engineBenchmark(

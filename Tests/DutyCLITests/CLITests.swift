@@ -57,6 +57,16 @@ func tempFile(_ name: String, _ text: String) throws -> String {
                     commands:
                       policy check    validate policies and the roster; every diagnostic with its position
                       policy explain  level, due time and every matching rule for the referrals in a file
+                      status          is dutyd running; its last cycle; what waits, by level
+                      waiting         the waiting list in allocation order
+                      show            a referral: facts, rating with every matching rule, state, manager, timeline
+                      why             the allocation decision: every candidate with score parts or what excluded it
+                      log             events of the allocation log
+                      stats           per queue: waiting, median and max days, allocated, % within timescale, overdue
+                      caseload        workers: load, capacity, open allocations, absent now
+                      inbox           what waits for you: acknowledgements, escalations, reviews due
+                      verify          check the allocation log's hash chain
+                      export          referrals with their timestamps, for BI tools
                       assign          allocate a referral to a worker, overriding the engine
                       unassign        take a referral back from its worker: it waits again
                       rerate          pin a referral's level (or --clear the pin)

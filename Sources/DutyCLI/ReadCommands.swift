@@ -1,0 +1,678 @@
+import DutyControl
+import DutyCore
+import DutyEngine
+import DutyPolicy
+import DutyState
+import DutyStore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What read commands work from: the config, the database opened read-only, and (when they load) the roster and
+/// policies for reasons, review intervals and colours.
+struct ReadContext {
+    let config: DutyConfig
+    let store: Store
+    let roster: Roster?
+    let policies: PolicySet?
+
+    init(_ inv: Invocation) throws(DutyError) {
+        config = try inv.loadConfig(required: true)!
+        guard FileManager.default.fileExists(atPath: config.databasePath) else {
+            throw DutyError(.notFound, "no database at \(config.databasePath): has dutyd run?")
+        }
+        store = try Store(path: config.databasePath, readOnly: true)
+        let deployment = Deployment.load(config: config, policiesDir: config.policiesDir, rosterPath: config.rosterPath)
+        roster = deployment.roster
+        policies = deployment.policies
+    }
+
+    var zone: TimeZone { config.timeZone }
+
+    func policy(_ id: String?) -> TriagePolicy? { policies?.triage.first { $0.id == id } }
+
+    func reviewEvery(_ policy: String, _ level: String) -> Double? {
+        self.policy(policy)?.level(named: level)?.reviewEvery?.timeInterval
+    }
+
+    /// Level name -> its rank and its policy's ranks, for colours.
+    var levelRanks: [String: (Int, [Int])] {
+        var out: [String: (Int, [Int])] = [:]
+        for p in policies?.triage ?? [] {
+            for l in p.levels where out[l.name] == nil { out[l.name] = (l.rank, p.levels.map(\.rank)) }
+        }
+        return out
+    }
+
+    func rules(_ row: ReferralRow) -> JSONValue {
+        let policy = self.policy(row.policy)
+        return .array(
+            row.rules.map { id in
+                let rule = policy?.rules.first { $0.id == id }
+                return .object([
+                    ("id", .string(id)), ("level", .string(rule?.level)), ("because", .string(rule?.because)),
+                ])
+            })
+    }
+
+    func nextReview(_ row: ReferralRow) -> Date? {
+        guard row.state == "waiting", let p = row.policy, let l = row.level, let every = reviewEvery(p, l) else {
+            return nil
+        }
+        return (row.lastReview ?? row.received).addingTimeInterval(every)
+    }
+
+    func list(_ inv: Invocation, _ records: [[(String, JSONValue)]], _ columns: [Column], format: String) {
+        Render.list(
+            records, columns: columns, format: format, console: inv.console, timeZone: zone, levelRanks: levelRanks)
+    }
+}
+
+/// Wraps store errors as duty errors.
+func reading<T>(_ body: () throws -> T) throws(DutyError) -> T {
+    do {
+        return try body()
+    } catch let error as DutyError {
+        throw error
+    } catch let error as SQLiteError where error.isBusy {
+        throw DutyError(.unavailable, "the database is busy: try again", cause: error.description)
+    } catch {
+        throw DutyError(.failure, "cannot read the database", cause: "\(error)")
+    }
+}
+
+enum ReadCommands {
+    static func formatOption(_ allowed: String = "table, json or csv") -> OptionSpec {
+        OptionSpec(long: "format", value: "FORMAT", help: allowed)
+    }
+
+    // MARK: status
+
+    static let status = CommandSpec(
+        name: "status", summary: "is dutyd running; its last cycle; what waits, by level",
+        options: [formatOption("table or json")],
+        discussion: "Reads the database, so it works while dutyd is stopped: it then says so and exits 69.",
+        examples: ["duty status", "duty status --format json"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json"])
+            let ctx = try ReadContext(inv)
+            let response = try? ControlClient.send(
+                ControlRequest(op: .status), socketPath: ctx.config.socketPath, timeout: 5)
+            let running = response?.ok == true
+            let waiting = try reading { try ctx.store.waiting() }
+            let now = inv.console.now()
+            var byLevel: [(String, Int)] = []
+            for row in waiting {
+                let level = row.level ?? "unrated"
+                if let i = byLevel.firstIndex(where: { $0.0 == level }) {
+                    byLevel[i].1 += 1
+                } else {
+                    byLevel.append((level, 1))
+                }
+            }
+            let ranks = ctx.levelRanks
+            byLevel.sort { (ranks[$0.0]?.0 ?? 0, $1.0) > (ranks[$1.0]?.0 ?? 0, $0.0) }
+            let blocked = waiting.filter { $0.blocked != nil }.count
+            let overdue = waiting.filter { ($0.due ?? .distantFuture) < now }.count
+            let lastCycle = response?.result?["last_cycle"] ?? .null
+            if format == "json" {
+                inv.console.out(
+                    JSONValue.object([
+                        ("daemon", .string(running ? "running" : "stopped")),
+                        ("version", response?.result?["version"] ?? .string(DutyVersion.string)),
+                        ("last_cycle", lastCycle),
+                        ("waiting", .object(byLevel.map { ($0.0, .int(Int64($0.1))) })),
+                        ("blocked", .int(Int64(blocked))),
+                        ("overdue", .int(Int64(overdue))),
+                    ]).serialized())
+            } else {
+                let cycle = lastCycle.timeValue.map { Render.localTime($0, ctx.zone) } ?? "none yet"
+                inv.console.out(
+                    running
+                        ? "dutyd: running (\(response?.result?["version"]?.stringValue ?? "?")), last cycle \(cycle)"
+                        : "dutyd: not running")
+                let levels = byLevel.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+                inv.console.out("waiting: \(waiting.count)\(levels.isEmpty ? "" : " (\(levels))")")
+                inv.console.out("blocked: \(blocked)")
+                inv.console.out("overdue: \(overdue)")
+            }
+            if !running { throw DutyError(.unavailable, "dutyd is not running (systemctl start dutyd?)") }
+            return 0
+        })
+
+    // MARK: waiting
+
+    static let waiting = CommandSpec(
+        name: "waiting", summary: "the waiting list in allocation order",
+        options: [
+            OptionSpec(long: "team", value: "T", help: "only this team"),
+            OptionSpec(long: "kind", value: "K", help: "only this kind"),
+            OptionSpec(long: "level", value: "L", help: "only this level"),
+            OptionSpec(long: "blocked", help: "only those no worker could take"),
+            OptionSpec(long: "overdue", help: "only those past their due time"), formatOption(),
+        ],
+        discussion: "Highest rank first, then earliest due, earliest received, id: the order dutyd allocates in.",
+        examples: ["duty waiting --team safeguarding", "duty waiting --level red --overdue --format csv"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json", "csv"])
+            let ctx = try ReadContext(inv)
+            let now = inv.console.now()
+            let rows = try reading {
+                try ctx.store.waiting(
+                    WaitingFilter(
+                        team: inv.value("team"), kind: inv.value("kind"), level: inv.value("level"),
+                        blockedOnly: inv.flag("blocked"), overdueAt: inv.flag("overdue") ? now : nil))
+            }
+            let records: [[(String, JSONValue)]] = rows.map { r in
+                [
+                    ("id", .string(r.id)), ("person", .string(r.person)), ("kind", .string(r.kind)),
+                    ("team", .string(r.team)),
+                    ("level", .string(r.level)), ("rank", r.rank.map { .int(Int64($0)) } ?? .null),
+                    ("received", .time(r.received)), ("waiting_days", Render.days(now.timeIntervalSince(r.received))),
+                    ("due", .time(r.due)), ("overdue", .bool((r.due ?? .distantFuture) < now)),
+                    ("blocked", .string(r.blocked)),
+                    ("next_review", .time(ctx.nextReview(r))),
+                ]
+            }
+            ctx.list(
+                inv, records,
+                [
+                    Column(header: "REFERRAL", key: "id"), Column(header: "KIND", key: "kind"),
+                    Column(header: "TEAM", key: "team"),
+                    Column(header: "LEVEL", key: "level"), Column(header: "DAYS", key: "waiting_days", numeric: true),
+                    Column(header: "DUE", key: "due"), Column(header: "OVERDUE", key: "overdue"),
+                    Column(header: "BLOCKED", key: "blocked"), Column(header: "NEXT REVIEW", key: "next_review"),
+                ], format: format)
+            return 0
+        })
+
+    // MARK: show
+
+    static func referralRow(_ ctx: ReadContext, _ id: String) throws(DutyError) -> ReferralRow {
+        guard let row = try reading({ try ctx.store.referral(id) }) else {
+            throw DutyError(.notFound, "no referral '\(id)'")
+        }
+        return row
+    }
+
+    static let show = CommandSpec(
+        name: "show", summary: "a referral: facts, rating with every matching rule, state, manager, timeline",
+        positionals: [PositionalSpec(name: "REF", help: "the referral id")], options: [formatOption("table or json")],
+        examples: ["duty show LAS-1", "duty show LAS-1 --format json"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json"])
+            let ctx = try ReadContext(inv)
+            let r = try referralRow(ctx, inv.positionals[0])
+            let timeline = try reading { try ctx.store.timeline(r.id) }
+            if format == "json" {
+                inv.console.out(
+                    JSONValue.object([
+                        ("id", .string(r.id)), ("person", .string(r.person)), ("kind", .string(r.kind)),
+                        ("team", .string(r.team)),
+                        ("state", .string(r.state)), ("level", .string(r.level)),
+                        ("rank", r.rank.map { .int(Int64($0)) } ?? .null),
+                        ("pinned", .bool(r.pinLevel != nil)), ("rules", ctx.rules(r)), ("worker", .string(r.worker)),
+                        ("manager", .string(r.manager)),
+                        ("fallback", r.state == "allocated" ? .bool(r.fallback) : .null),
+                        ("received", .time(r.received)), ("rated", .time(r.rated)), ("allocated", .time(r.allocated)),
+                        ("due", .time(r.due)), ("acknowledged", .time(r.acknowledged)), ("closed", .time(r.closed)),
+                        ("flags", .strings(r.flags)), ("facts", IntakeFacts.json(r.facts)),
+                        ("complexity", .int(Int64(r.complexity))),
+                        ("blocked", .string(r.blocked)), ("next_review", .time(ctx.nextReview(r))),
+                        ("timeline", .array(timeline.map(\.json))),
+                    ]).serialized())
+                return 0
+            }
+            let t = { (d: Date?) in d.map { Render.localTime($0, ctx.zone) } ?? "-" }
+            let out = inv.console.out
+            out("\(r.id): \(r.kind) for person \(r.person), team \(r.team ?? "-"), complexity \(r.complexity)")
+            if !r.flags.isEmpty { out("flags: \(r.flags.joined(separator: ", "))") }
+            if !r.facts.isEmpty {
+                out(
+                    "facts: \(r.facts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))"
+                )
+            }
+            var state = r.state
+            if r.state == "allocated" {
+                state += " to \(r.worker ?? "?"); accountable: \(r.manager ?? "nobody present")"
+                if r.fallback { state += " (fallback)" }
+                state +=
+                    r.acknowledged == nil
+                    ? "; not acknowledged" : "; acknowledged \(t(r.acknowledged)) by \(r.acknowledgedBy ?? "?")"
+            } else if let b = r.blocked {
+                state += " (blocked: \(b))"
+            }
+            out("state: \(state)")
+            let level =
+                r.level.map {
+                    LevelColour.paint(
+                        $0, rank: ctx.levelRanks[$0]?.0 ?? 0, ranks: ctx.levelRanks[$0]?.1 ?? [],
+                        enabled: inv.console.useColour)
+                } ?? "unrated"
+            out(
+                "level: \(level)\(r.pinLevel != nil ? " (pinned by a manager)" : "")\(r.policy.map { ", policy \($0) \(r.policyVersion ?? "")" } ?? "")"
+            )
+            if case .array(let rules) = ctx.rules(r) {
+                if rules.isEmpty { out("  no rule matched: the policy's default level") }
+                var table = TextTable(["RULE", "LEVEL", "BECAUSE"])
+                for rule in rules {
+                    table.add([
+                        rule["id"]?.stringValue ?? "", rule["level"]?.stringValue ?? "",
+                        rule["because"]?.stringValue ?? "",
+                    ])
+                }
+                if !rules.isEmpty {
+                    for line in table.render(width: inv.console.width.map { $0 - 2 }) { out("  " + line) }
+                }
+            }
+            out(
+                "received \(t(r.received)), rated \(t(r.rated)), due \(t(r.due)), allocated \(t(r.allocated))"
+                    + (r.closed != nil ? ", closed \(t(r.closed))" : ""))
+            if let next = ctx.nextReview(r) { out("next review: \(t(next))") }
+            out("timeline:")
+            var table = TextTable(["SEQ", "AT", "EVENT", "ACTOR", "DETAIL"])
+            table.rightAligned = [0]
+            for e in timeline {
+                table.add([String(e.seq), t(ISOTime.parse(e.at, timeZone: ctx.zone)), e.type, e.actor, summary(e)])
+            }
+            for line in table.render(width: inv.console.width.map { $0 - 2 }) { out("  " + line) }
+            return 0
+        })
+
+    /// One line about an event for tables.
+    static func summary(_ e: StoredEvent) -> String {
+        let d = e.dataValue
+        func s(_ k: String) -> String { d[k].map { Render.raw($0) } ?? "" }
+        switch e.type {
+        case "triage.rated": return "\(s("level")) (\(s("rules")))"
+        case "triage.rerated":
+            return "\(s("from")) -> \(s("level")) (\(s("rules")))"
+                + (d["pin_raised"]?.boolValue == true ? ", pin raised" : "")
+        case "allocation.assigned":
+            return "to \(s("worker")), accountable \(d["manager"]?.stringValue ?? "nobody")"
+                + (d["fallback"]?.boolValue == true ? " (\(s("fallback_reason")))" : "")
+        case "allocation.blocked": return s("reason")
+        case "escalation.raised": return "\(s("reason")) to \(d["to"]?.stringValue ?? "nobody")"
+        case "override.assigned":
+            return "\(s("from")) -> \(s("to")) by \(s("by")): \(s("reason"))"
+                + (s("broke").isEmpty ? "" : " (broke \(s("broke")))")
+        case "override.unassigned": return "from \(s("from")) by \(s("by")): \(s("reason"))"
+        case "override.rerated":
+            return d["cleared"]?.boolValue == true
+                ? "pin cleared by \(s("by"))" : "\(s("from")) -> \(s("to")) by \(s("by")): \(s("reason"))"
+        case "referral.received":
+            return "\(s("kind")) from \(s("source"))" + (s("flags").isEmpty ? "" : ", flags \(s("flags"))")
+        case "referral.updated": return "changed: " + d.objectKeys.filter { $0 != "source" }.joined(separator: ", ")
+        case "referral.closed": return s("reason")
+        case "allocation.acknowledged", "review.recorded":
+            return "by \(s("by"))" + (s("note").isEmpty ? "" : ": \(s("note"))")
+        case "intake.rejected": return "\(s("file")) \(s("line"))\(s("index")) \(s("field")): \(s("message"))"
+        case "absence.recorded": return "\(s("worker")) \(s("from")) - \(s("to"))"
+        default: return e.data.count > 80 ? String(e.data.prefix(79)) + "…" : e.data
+        }
+    }
+
+    // MARK: why
+
+    static let why = CommandSpec(
+        name: "why", summary: "the allocation decision: every candidate with score parts or what excluded it",
+        positionals: [PositionalSpec(name: "REF", help: "the referral id")],
+        options: [OptionSpec(long: "worker", value: "W", help: "only this candidate"), formatOption("table or json")],
+        discussion: """
+            For an allocated referral, the candidates as they stood when it was allocated (from the log); for a
+            waiting one, as they stand now. Checks in order: absent, absence_lookahead, capacity, skills, then the
+            allocation policy's eligibility rules.
+            """,
+        examples: ["duty why LAS-1", "duty why LAS-1 --worker w-112"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json"])
+            let ctx = try ReadContext(inv)
+            let r = try referralRow(ctx, inv.positionals[0])
+            var candidates: JSONValue = .array([])
+            var source = "now"
+            if r.state == "allocated",
+                let event = try reading({ try ctx.store.timeline(r.id) }).last(where: {
+                    $0.type == "allocation.assigned"
+                }),
+                event.dataValue["worker"]?.stringValue == r.worker
+            {
+                candidates = event.dataValue["candidates"] ?? .array([])
+                source = "when allocated, \(event.at)"
+            } else if let roster = ctx.roster, let policies = ctx.policies {
+                let now = inv.console.now()
+                let snapshot = try reading {
+                    try EngineState.snapshot(store: ctx.store, roster: roster, policies: policies, now: now)
+                }
+                candidates = .array((Engine.candidates(for: r.id, in: snapshot, now: now) ?? []).map(\.json))
+            } else {
+                throw DutyError(
+                    .invalidData,
+                    "the roster or policies do not load (run 'duty policy check'): cannot work out candidates")
+            }
+            guard case .array(var list) = candidates else { return 0 }
+            if let w = inv.value("worker") {
+                list = list.filter { $0["worker"]?.stringValue == w }
+                if list.isEmpty { throw DutyError(.notFound, "\(w) is not a candidate for \(r.id) (not in its team?)") }
+            }
+            if format == "json" {
+                inv.console.out(
+                    JSONValue.object([
+                        ("id", .string(r.id)), ("worker", .string(r.worker)), ("candidates", .array(list)),
+                    ]).serialized())
+                return 0
+            }
+            inv.console.out(
+                "\(r.id): \(r.state == "allocated" ? "allocated to \(r.worker ?? "?")" : "waiting") (candidates \(source))"
+            )
+            let because = Dictionary(
+                (ctx.policies?.allocation.eligible ?? []).map { ($0.id, $0.because) }, uniquingKeysWith: { a, _ in a })
+            var table = TextTable([
+                "WORKER", "ELIGIBLE", "SCORE", "CONTINUITY", "LEAST LOADED", "SPECIALISM", "EXCLUDED BY",
+            ])
+            table.rightAligned = [2, 3, 4, 5]
+            for c in list {
+                let parts = c["parts"]
+                func n(_ v: JSONValue?) -> String { v.map { Render.cell($0, key: "", timeZone: ctx.zone) } ?? "-" }
+                let excluded =
+                    c["excluded_by"]?.stringValue.map { id in because[id].map { "\(id): \($0)" } ?? id } ?? ""
+                table.add([
+                    c["worker"]?.stringValue ?? "", c["eligible"]?.boolValue == true ? "yes" : "no",
+                    c["score"].map { $0.isNull ? "-" : String(format: "%.2f", $0.doubleValue ?? 0) } ?? "-",
+                    n(parts?["continuity"]),
+                    parts?["least_loaded"]?.doubleValue.map { String(format: "%.2f", $0) } ?? "-",
+                    n(parts?["specialism"]), excluded,
+                ])
+            }
+            for line in table.render(width: inv.console.width) { inv.console.out(line) }
+            return 0
+        })
+
+    // MARK: log
+
+    static let log = CommandSpec(
+        name: "log", summary: "events of the allocation log",
+        options: [
+            OptionSpec(long: "since", value: "T", help: "from this time (ISO, -2d, today...)"),
+            OptionSpec(long: "until", value: "T", help: "before this time"),
+            OptionSpec(long: "type", value: "T", help: "an event type, or a family like triage or triage.*"),
+            OptionSpec(long: "referral", value: "R", help: "one referral's events"),
+            OptionSpec(long: "worker", value: "W", help: "events about or by a worker"),
+            OptionSpec(long: "n", short: "n", value: "N", help: "the last N events"), formatOption(),
+        ],
+        examples: [
+            "duty log --since today", "duty log --type escalation.raised -n 20",
+            "duty log --referral LAS-1 --format json",
+        ],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json", "csv"])
+            let ctx = try ReadContext(inv)
+            let now = inv.console.now()
+            func time(_ key: String) throws(DutyError) -> Date? {
+                try inv.value(key).map { v throws(DutyError) in try TimeArgument.parse(v, now: now, timeZone: ctx.zone)
+                }
+            }
+            var limit: Int?
+            if let n = inv.value("n") {
+                guard let v = Int(n), v >= 0 else { throw DutyError(.usage, "-n needs a whole number", cause: "log") }
+                limit = v
+            }
+            let filter = LogFilter(
+                since: try time("since"), until: try time("until"), type: inv.value("type"),
+                referral: inv.value("referral"),
+                worker: inv.value("worker"), limit: limit)
+            let events = try reading { try ctx.store.log(filter) }
+            switch format {
+            case "json": for e in events { inv.console.out(e.json.serialized()) }
+            case "csv":
+                inv.console.out("seq,at,type,referral,actor,data,hash")
+                for e in events {
+                    inv.console.out(
+                        [String(e.seq), e.at, e.type, e.referral ?? "", e.actor, e.data, e.hash].map(CSV.escape).joined(
+                            separator: ","))
+                }
+            default:
+                var table = TextTable(["SEQ", "AT", "EVENT", "REFERRAL", "ACTOR", "DETAIL"])
+                table.rightAligned = [0]
+                for e in events {
+                    table.add([
+                        String(e.seq),
+                        ISOTime.parse(e.at, timeZone: ctx.zone).map { Render.localTime($0, ctx.zone) } ?? e.at, e.type,
+                        e.referral ?? "-", e.actor, summary(e),
+                    ])
+                }
+                for line in table.render(width: inv.console.width) { inv.console.out(line) }
+            }
+            return 0
+        })
+
+    // MARK: stats
+
+    static let stats = CommandSpec(
+        name: "stats", summary: "per queue: waiting, median and max days, allocated, % within timescale, overdue",
+        options: [
+            OptionSpec(long: "by", value: "kind|team|level", help: "the grouping (default kind)"),
+            OptionSpec(long: "as-of", value: "T", help: "as at this time (default now)"), formatOption(),
+        ],
+        discussion: """
+            waiting: not allocated or closed at the time; median/max days: how long those have waited;
+            allocated: allocated and still open; within %: of those allocated by then, the share allocated by
+            their due time; overdue: waiting past due; reviews overdue: waiting past their level's review_every.
+            """,
+        examples: ["duty stats", "duty stats --by team --as-of 2024-03-31 --format csv"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json", "csv"])
+            guard let grouping = StatsGrouping(rawValue: inv.value("by") ?? "kind") else {
+                throw DutyError(.usage, "--by takes kind, team or level", cause: "stats")
+            }
+            let ctx = try ReadContext(inv)
+            let asOf =
+                try inv.value("as-of").map { v throws(DutyError) in
+                    try TimeArgument.parse(v, now: inv.console.now(), timeZone: ctx.zone)
+                } ?? inv.console.now()
+            let rows = try reading { try ctx.store.stats(by: grouping, asOf: asOf, reviewEvery: ctx.reviewEvery) }
+            let records: [[(String, JSONValue)]] = rows.map { r in
+                [
+                    ("key", .string(r.key)), ("waiting", .int(Int64(r.waiting))),
+                    ("median_days", r.medianDays.map { .number(($0 * 10).rounded() / 10) } ?? .null),
+                    ("max_days", r.maxDays.map { .number(($0 * 10).rounded() / 10) } ?? .null),
+                    ("allocated", .int(Int64(r.allocated))),
+                    ("within_timescale_pct", r.withinTimescalePct.map { .number(($0 * 10).rounded() / 10) } ?? .null),
+                    ("overdue", .int(Int64(r.overdue))), ("reviews_overdue", .int(Int64(r.reviewsOverdue))),
+                ]
+            }
+            Render.list(
+                records,
+                columns: [
+                    Column(header: grouping.rawValue.uppercased(), key: "key"),
+                    Column(header: "WAITING", key: "waiting", numeric: true),
+                    Column(header: "MEDIAN DAYS", key: "median_days", numeric: true),
+                    Column(header: "MAX DAYS", key: "max_days", numeric: true),
+                    Column(header: "ALLOCATED", key: "allocated", numeric: true),
+                    Column(header: "WITHIN %", key: "within_timescale_pct", numeric: true),
+                    Column(header: "OVERDUE", key: "overdue", numeric: true),
+                    Column(header: "REVIEWS OVERDUE", key: "reviews_overdue", numeric: true),
+                ], format: format, console: inv.console, timeZone: ctx.zone)
+            return 0
+        })
+
+    // MARK: caseload
+
+    static let caseload = CommandSpec(
+        name: "caseload", summary: "workers: load, capacity, open allocations, absent now",
+        options: [OptionSpec(long: "team", value: "T", help: "only this team"), formatOption()],
+        examples: ["duty caseload --team dols"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json", "csv"])
+            let ctx = try ReadContext(inv)
+            guard let roster = ctx.roster, let policies = ctx.policies else {
+                throw DutyError(.invalidData, "the roster or policies do not load: run 'duty policy check'")
+            }
+            let now = inv.console.now()
+            let allocations = try reading { try ctx.store.allocations() }
+            let away = Set(
+                try reading { try ctx.store.absences(endingAfter: now) }.filter { $0.absence.covers(now) }.map(
+                    \.absence.worker))
+            var load: [String: Double] = [:]
+            var open: [String: Int] = [:]
+            for a in allocations {
+                guard let w = a.worker else { continue }
+                load[w, default: 0] += policies.allocation.points(kind: a.kind, complexity: a.complexity)
+                open[w, default: 0] += 1
+            }
+            let workers = roster.workers.filter {
+                (inv.value("team") == nil || $0.team == inv.value("team"))
+                    && (!$0.isManager || $0.capacity > 0 || open[$0.id] != nil)
+            }
+            let records: [[(String, JSONValue)]] = workers.sorted { ($0.team, $0.id) < ($1.team, $1.id) }.map { w in
+                [
+                    ("worker", .string(w.id)), ("team", .string(w.team)), ("load", .number(load[w.id] ?? 0)),
+                    ("capacity", .number(w.capacity)), ("open", .int(Int64(open[w.id] ?? 0))),
+                    ("absent", .bool(away.contains(w.id))),
+                ]
+            }
+            ctx.list(
+                inv, records,
+                [
+                    Column(header: "WORKER", key: "worker"), Column(header: "TEAM", key: "team"),
+                    Column(header: "LOAD", key: "load", numeric: true),
+                    Column(header: "CAPACITY", key: "capacity", numeric: true),
+                    Column(header: "OPEN", key: "open", numeric: true), Column(header: "ABSENT", key: "absent"),
+                ], format: format)
+            return 0
+        })
+
+    // MARK: inbox
+
+    static let inbox = CommandSpec(
+        name: "inbox", summary: "what waits for you: acknowledgements, escalations, reviews due",
+        options: [formatOption()],
+        discussion: "You are the roster person whose unix_user is your login.",
+        examples: ["duty inbox"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["table", "json", "csv"])
+            let ctx = try ReadContext(inv)
+            guard let roster = ctx.roster else {
+                throw DutyError(.invalidData, "the roster does not load: run 'duty policy check'")
+            }
+            let user = String(cString: getpwuid(getuid())?.pointee.pw_name ?? strdup("?"))
+            guard let me = roster.workerByUnixUser[user] else {
+                throw DutyError(.notFound, "you (\(user)) are not in the roster: ask for your unix_user to be added")
+            }
+            let teams = Set(roster.teams.map(\.id).filter { roster.chain(forTeam: $0).contains(me.id) })
+            let rows = try reading {
+                try ctx.store.inbox(
+                    person: me.id, minRank: ctx.policies?.allocation.acknowledgeMinRank, teams: teams,
+                    now: inv.console.now(),
+                    reviewEvery: ctx.reviewEvery)
+            }
+            let records: [[(String, JSONValue)]] = rows.map {
+                [
+                    ("referral", .string($0.referral)), ("reason", .string($0.reason)), ("since", .time($0.since)),
+                    ("detail", .string($0.detail)),
+                ]
+            }
+            ctx.list(
+                inv, records,
+                [
+                    Column(header: "REFERRAL", key: "referral"), Column(header: "REASON", key: "reason"),
+                    Column(header: "SINCE", key: "since"), Column(header: "DETAIL", key: "detail"),
+                ], format: format)
+            return 0
+        })
+
+    // MARK: verify
+
+    static let verify = CommandSpec(
+        name: "verify", summary: "check the allocation log's hash chain",
+        options: [
+            OptionSpec(
+                long: "checkpoint", value: "SEQ:HASH", help: "a head kept elsewhere: the log must still hold it"),
+            formatOption("text or json"),
+        ],
+        discussion:
+            "Exit 0 when the chain verifies, 65 with the first bad seq when not. Keep the printed head elsewhere.",
+        examples: [
+            "duty verify",
+            "duty verify --checkpoint 120394:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["text", "table", "json"])
+            var checkpoint: Checkpoint?
+            if let c = inv.value("checkpoint") {
+                guard let parsed = Checkpoint(parsing: c) else {
+                    throw DutyError(.usage, "--checkpoint takes SEQ:HASH (64 hex digits)", cause: "verify")
+                }
+                checkpoint = parsed
+            }
+            let ctx = try ReadContext(inv)
+            let report = try reading { try ctx.store.verify(expecting: checkpoint) }
+            if format == "json" {
+                inv.console.out(
+                    JSONValue.object([
+                        ("ok", .bool(report.ok)), ("events", .int(report.events)), ("head_seq", .int(report.headSeq)),
+                        ("head_hash", .string(report.headHash)),
+                        ("first_bad_seq", report.firstBadSeq.map { .int($0) } ?? .null),
+                        ("problem", .string(report.problem)),
+                    ]).serialized())
+            } else if report.ok {
+                inv.console.out("ok: \(report.events) events verify")
+                inv.console.out("head: \(report.headSeq):\(report.headHash)")
+            }
+            if let bad = report.firstBadSeq {
+                throw DutyError(
+                    .invalidData, "the allocation log does not verify at seq \(bad): \(report.problem ?? "")")
+            }
+            return 0
+        })
+
+    // MARK: export
+
+    static let export = CommandSpec(
+        name: "export", summary: "referrals with their timestamps, for BI tools",
+        options: [
+            OptionSpec(long: "since", value: "T", help: "received from this time"),
+            OptionSpec(long: "format", value: "FORMAT", help: "csv or json", required: true),
+        ],
+        examples: ["duty export --format csv > referrals.csv", "duty export --since 2024-04-01 --format json"],
+        run: { inv throws(DutyError) in
+            let format = try inv.format(["csv", "json"])
+            let ctx = try ReadContext(inv)
+            let since = try inv.value("since").map { v throws(DutyError) in
+                try TimeArgument.parse(v, now: inv.console.now(), timeZone: ctx.zone)
+            }
+            let rows = try reading { try ctx.store.export(since: since) }
+            let records: [[(String, JSONValue)]] = rows.map { r in
+                [
+                    ("id", .string(r.id)), ("person", .string(r.person)), ("kind", .string(r.kind)),
+                    ("team", .string(r.team)),
+                    ("state", .string(r.state)), ("level", .string(r.level)), ("worker", .string(r.worker)),
+                    ("manager", .string(r.manager)), ("received", .time(r.received)), ("rated", .time(r.rated)),
+                    ("allocated", .time(r.allocated)), ("due", .time(r.due)), ("closed", .time(r.closed)),
+                ]
+            }
+            let keys = [
+                "id", "person", "kind", "team", "state", "level", "worker", "manager", "received", "rated", "allocated",
+                "due", "closed",
+            ]
+            Render.list(
+                records, columns: keys.map { Column(header: $0, key: $0) }, format: format, console: inv.console,
+                timeZone: ctx.zone)
+            return 0
+        })
+}
+
+/// Facts as JSON for output.
+enum IntakeFacts {
+    static func json(_ facts: [String: FactValue]) -> JSONValue {
+        .object(
+            facts.sorted { $0.key < $1.key }.map { k, v in
+                switch v {
+                case .string(let s): (k, .string(s))
+                case .number(let n): (k, .number(n))
+                case .bool(let b): (k, .bool(b))
+                }
+            })
+    }
+}

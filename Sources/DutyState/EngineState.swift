@@ -1,0 +1,41 @@
+import DutyCore
+import DutyEngine
+import DutyPolicy
+import DutyStore
+import Foundation
+
+/// The engine's view of the store: the one place that turns projection rows into an engine snapshot, for the
+/// daemon's cycle and for `duty why`.
+public enum EngineState {
+    public static func snapshot(store: Store, roster: Roster, policies: PolicySet, now: Date) throws -> Snapshot {
+        var open: [OpenReferral] = []
+        for row in try store.openReferrals() {
+            let rating = row.level.map { level in
+                Rating(
+                    policy: row.policy ?? "", policyVersion: row.policyVersion ?? "", level: level, rank: row.rank ?? 0,
+                    rules: row.rules, due: row.due ?? row.received)
+            }
+            let pin = row.pinLevel.map { Pin(level: $0, rank: row.pinRank ?? 0, policyRank: row.pinPolicyRank ?? 0) }
+            let allocation =
+                row.state == "allocated"
+                ? row.worker.map {
+                    AllocationRecord(
+                        worker: $0, manager: row.manager, at: row.allocated ?? row.received,
+                        acknowledged: row.acknowledged)
+                } : nil
+            open.append(
+                OpenReferral(
+                    referral: row.referral, rating: rating, needsRating: row.needsRating, pin: pin,
+                    allocation: allocation,
+                    blocked: row.blocked.flatMap(BlockReason.init(rawValue:)), lastReview: row.lastReview))
+        }
+        let escalations = try store.escalations().compactMap { e in
+            EscalationReason(rawValue: e.reason).map {
+                EscalationKey(referral: e.referral, reason: $0, position: e.position)
+            }
+        }
+        return Snapshot(
+            referrals: open, roster: roster, absences: try store.absences(endingAfter: now).map(\.absence),
+            policies: policies, lastWorker: try store.lastWorkers(), escalations: Set(escalations))
+    }
+}

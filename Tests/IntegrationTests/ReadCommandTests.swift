@@ -1,0 +1,151 @@
+import DutyCore
+import DutyStore
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite(.serialized) struct ReadCommandTests {
+    /// A deployment after two cycles: four referrals rated, allocated or blocked.
+    func populated() throws -> Deployment {
+        let d = try Deployment()
+        try d.drop(
+            "a.jsonl",
+            """
+            {"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-10T08:00:00Z","flags":["risk_to_life"]}
+            {"id":"DL-1","person":"P-2","kind":"dols","received":"2024-09-01","flags":["objection","restraint_regular"],"complexity":4}
+            {"id":"FA-1","person":"P-3","kind":"financial_assessment","received":"2024-07-01","complexity":5}
+
+            """)
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        return d
+    }
+
+    func duty(_ d: Deployment, _ args: [String], environment: [String: String] = [:]) throws -> Result {
+        try run("duty", ["--config", d.config] + args, environment: environment)
+    }
+
+    @Test func waitingShowWhyLogStatsJSONShapes() throws {
+        let d = try populated()
+        // FA-1 (complexity 5) has nobody experienced enough... unless w-610: it is allocated; check fields either way.
+        let show = try duty(d, ["show", "SG-1", "--format", "json"])
+        #expect(show.code == 0, "\(show.err)")
+        let s = try #require(JSONValue.parse(show.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        for key in [
+            "id", "person", "kind", "team", "state", "level", "rank", "pinned", "rules", "worker", "manager",
+            "fallback",
+            "received", "rated", "allocated", "due", "acknowledged", "timeline",
+        ] {
+            #expect(s[key] != nil, "show lacks \(key)")
+        }
+        #expect(s["state"]?.stringValue == "allocated" && s["level"]?.stringValue == "red")
+        #expect(
+            s["rules"]?.serialized()
+                == #"[{"id":"SG-R1","level":"red","because":"immediate risk to life or of significant harm: decide and allocate today"}]"#
+        )
+        #expect(s["received"]?.stringValue == "2024-09-10T08:00:00Z")
+
+        let why = try duty(d, ["why", "SG-1", "--format", "json"])
+        let w = try #require(JSONValue.parse(why.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(w["id"]?.stringValue == "SG-1" && w["worker"]?.stringValue == s["worker"]?.stringValue)
+        guard case .array(let candidates)? = w["candidates"] else {
+            Issue.record("no candidates")
+            return
+        }
+        #expect(candidates.count == 7)
+        for c in candidates {
+            for key in ["worker", "eligible", "score", "parts", "excluded_by"] {
+                #expect(c[key] != nil, "candidate lacks \(key)")
+            }
+        }
+        let one = try duty(d, ["why", "SG-1", "--worker", "w-115"])
+        let oneRows = one.out.split(separator: "\n")
+        #expect(oneRows.count == 3 && oneRows[2].hasPrefix("w-115"), "\(one.out)")
+        #expect(try duty(d, ["why", "SG-1", "--worker", "w-900"]).code == 66)
+
+        let log = try duty(d, ["log", "--referral", "SG-1", "--format", "json"])
+        let lines = log.out.split(separator: "\n")
+        #expect(lines.count == 3)
+        let first = try #require(JSONValue.parse(String(lines[0])))
+        #expect(first.objectKeys == ["seq", "at", "type", "referral", "actor", "data", "hash"])
+
+        let stats = try duty(d, ["stats", "--as-of", "2024-09-10T09:00:00Z", "--format", "json"])
+        let rows = stats.out.split(separator: "\n").compactMap { JSONValue.parse(String($0)) }
+        #expect(rows.map { $0["key"]?.stringValue ?? "" } == ["dols", "financial_assessment", "safeguarding"])
+        for r in rows {
+            #expect(
+                r.objectKeys == [
+                    "key", "waiting", "median_days", "max_days", "allocated", "within_timescale_pct", "overdue",
+                    "reviews_overdue",
+                ])
+        }
+        let csv = try duty(d, ["stats", "--format", "csv"])
+        #expect(
+            csv.out.hasPrefix(
+                "key,waiting,median_days,max_days,allocated,within_timescale_pct,overdue,reviews_overdue\n"))
+
+        let waiting = try duty(d, ["waiting", "--format", "json"])
+        for line in waiting.out.split(separator: "\n") {
+            let r = try #require(JSONValue.parse(String(line)))
+            #expect(
+                r.objectKeys == [
+                    "id", "person", "kind", "team", "level", "rank", "received", "waiting_days", "due", "overdue",
+                    "blocked", "next_review",
+                ])
+        }
+        let caseload = try duty(d, ["caseload", "--team", "dols", "--format", "json"])
+        let c0 = try #require(JSONValue.parse(String(caseload.out.split(separator: "\n")[0])))
+        #expect(c0.objectKeys == ["worker", "team", "load", "capacity", "open", "absent"])
+
+        let status = try duty(d, ["status", "--format", "json"])
+        #expect(status.code == 69)
+        let st = try #require(JSONValue.parse(status.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(st.objectKeys == ["daemon", "version", "last_cycle", "waiting", "blocked", "overdue"])
+        #expect(st["daemon"]?.stringValue == "stopped")
+        #expect(status.err == "duty: dutyd is not running (systemctl start dutyd?)\n")
+
+        #expect(try duty(d, ["show", "NOPE"]).code == 66)
+        #expect(try duty(d, ["stats", "--by", "colour"]).code == 64)
+        let export = try duty(d, ["export", "--format", "csv"])
+        #expect(export.out.split(separator: "\n").count == 4)
+    }
+
+    @Test func verifyOnATamperedCopyExits65() throws {
+        let d = try populated()
+        let ok = try duty(d, ["verify"])
+        #expect(ok.code == 0 && ok.out.hasPrefix("ok: "))
+        let head = try #require(ok.out.split(separator: "\n").last.map { String($0.dropFirst("head: ".count)) })
+        #expect(try duty(d, ["verify", "--checkpoint", head]).code == 0)
+        // Tamper with a copy.
+        let copy = try tempDir()
+        for f in ["duty.db", "duty.db-wal", "duty.db-shm"] where d.exists("state/" + f) {
+            try FileManager.default.copyItem(atPath: d.dir + "/state/" + f, toPath: copy + "/" + f)
+        }
+        let db = try Database(.file(copy + "/duty.db"))
+        try db.execute(
+            "DROP TRIGGER events_no_update; UPDATE events SET data = replace(data, 'risk_to_life', 'no_risk') WHERE type = 'referral.received'"
+        )
+        try """
+        { state_dir: "\(copy)", spool_dir: "\(d.dir)/spool", policies: "\(d.dir)/policies", roster: "\(repositoryRoot)/systemd/roster.json5" }
+        """.write(toFile: copy + "/dutyd.conf", atomically: true, encoding: .utf8)
+        let bad = try run("duty", ["--config", copy + "/dutyd.conf", "verify"])
+        #expect(bad.code == 65)
+        #expect(bad.err.hasPrefix("duty: the allocation log does not verify at seq "))
+    }
+
+    @Test func showSeesTheFallbackAfterAnAbsence() throws {
+        let daemon = try RunningDaemon()
+        #expect(try daemon.duty(["absence", "add", "w-100", "--from", "-1d", "--to", "+7d"]).code == 0)
+        try daemon.d.drop(
+            "a.jsonl", #"{"id":"SG-9","person":"P-9","kind":"safeguarding","received":"2024-09-10T08:00:00Z"}"# + "\n")
+        #expect(try daemon.duty(["cycle"]).code == 0)
+        let show = try daemon.duty(["show", "SG-9"])
+        #expect(show.code == 0)
+        #expect(show.out.contains("accountable: w-101 (fallback)"))
+        let status = try daemon.duty(["status"])
+        #expect(status.code == 0 && status.out.hasPrefix("dutyd: running (\(DutyVersion.string))"))
+        _ = daemon.stop()
+    }
+}
