@@ -38,6 +38,34 @@ public enum Engine {
         return allocator.candidates(i, rank: rank)
     }
 
+    /// A manager's pin over the policy's level: the pinned level, unless the policy's rank has risen above both
+    /// the pin and the policy's rank when it was pinned (then the policy's level, and the pin is raised).
+    static func applyPin(_ pin: Pin?, policyLevel: Int, policy: TriagePolicy) -> (level: Int, pinRaised: Bool) {
+        guard let pin else { return (policyLevel, false) }
+        let policyRank = policy.levels[policyLevel].rank
+        if policyRank > pin.rank && policyRank > pin.policyRank { return (policyLevel, true) }
+        let pinned =
+            policy.levels.firstIndex { $0.name == pin.level } ?? policy.levels.firstIndex { $0.rank == pin.rank }
+        return (pinned ?? policyLevel, false)
+    }
+
+    /// The rating a referral gets under `policies` at `now`, pins honoured: what `duty policy diff` compares.
+    public static func rate(_ referral: Referral, pin: Pin?, policies: PolicySet, roster: Roster, now: Date) -> Rating?
+    {
+        var referral = referral
+        if referral.team == nil { referral.team = roster.teamForKind[referral.kind] }
+        guard let policy = policies.policy(for: referral) else { return nil }
+        var matched: [Int] = []
+        let (index, _) = applyPin(
+            pin, policyLevel: policy.evaluate(RuleContext(referral: referral, now: now), matched: &matched),
+            policy: policy)
+        let level = policy.levels[index]
+        return Rating(
+            policy: policy.id, policyVersion: policy.version, level: level.name, rank: level.rank,
+            rules: matched.map { policy.rules[$0].id },
+            due: referral.received.addingTimeInterval(level.allocateWithin.timeInterval))
+    }
+
     /// Rates what needs rating and returns every open referral's effective rating (nil when none can be given).
     /// Decisions come out in referral id order.
     static func triage(_ snapshot: Snapshot, now: Date, into decisions: inout [Decision]) -> [Rating?] {
@@ -55,18 +83,7 @@ public enum Engine {
             if referral.team == nil { referral.team = snapshot.roster.teamForKind[referral.kind] }
             guard let policy = snapshot.policies.policy(for: referral) else { continue }
             let policyLevel = policy.evaluate(RuleContext(referral: referral, now: now), matched: &matched)
-            var levelIndex = policyLevel
-            var pinRaised = false
-            if let pin = open.pin {
-                let policyRank = policy.levels[policyLevel].rank
-                if policyRank > pin.rank && policyRank > pin.policyRank {
-                    pinRaised = true
-                } else if let pinned = policy.levels.firstIndex(where: { $0.name == pin.level })
-                    ?? policy.levels.firstIndex(where: { $0.rank == pin.rank })
-                {
-                    levelIndex = pinned
-                }
-            }
+            let (levelIndex, pinRaised) = applyPin(open.pin, policyLevel: policyLevel, policy: policy)
             let level = policy.levels[levelIndex]
             let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
             if let old = open.rating, !pinRaised, old.level == level.name, old.rank == level.rank, old.due == due,

@@ -149,3 +149,40 @@ import Testing
         _ = daemon.stop()
     }
 }
+
+@Suite struct PolicyDiffTests {
+    @Test func diffReportsAKnownChange() throws {
+        let d = try Deployment()
+        try d.drop(
+            "a.jsonl",
+            """
+            {"id":"FA-2","person":"P-7","kind":"financial_assessment","received":"2024-07-01","skills":["sign_language"]}
+            {"id":"FA-3","person":"P-8","kind":"financial_assessment","received":"2024-09-01","skills":["sign_language"]}
+
+            """)
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        let candidate = try tempDir() + "/policies"
+        try FileManager.default.copyItem(atPath: d.dir + "/policies", toPath: candidate)
+        let file = candidate + "/triage/financial-assessment.json5"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+            .replacingOccurrences(of: #"when: "waiting > 56d""#, with: #"when: "waiting > 100d""#)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try run(
+            "duty",
+            ["--config", d.config, "policy", "diff", candidate, "--at", "2024-09-10T09:00:00Z", "--format", "json"])
+        #expect(r.code == 0, "\(r.err)")
+        let report = try #require(JSONValue.parse(r.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(
+            report["changes"]?.serialized()
+                == #"[{"id":"FA-2","kind":"financial_assessment","from":"red","to":"amber","rules":["FA-AGE1"]}]"#)
+        #expect(
+            report["counts"]?.serialized()
+                == #"[{"kind":"financial_assessment","level":"amber","before":0,"after":1},{"kind":"financial_assessment","level":"green","before":1,"after":1},{"kind":"financial_assessment","level":"red","before":1,"after":0}]"#
+        )
+        #expect(report["order"]?.serialized() == "[]", "FA-2 still comes first: amber is above green")
+        // Broken candidates exit 65 with positions.
+        try "{ id: 'x' }".write(toFile: candidate + "/triage/zz.json5", atomically: true, encoding: .utf8)
+        let bad = try run("duty", ["--config", d.config, "policy", "diff", candidate])
+        #expect(bad.code == 65 && bad.err.contains("zz.json5:1:1"))
+    }
+}
