@@ -20,12 +20,13 @@ let package = Package(
         .target(name: "DutyStore", dependencies: ["DutyCore", "CSQLite", "CCrypto"]),
         .target(name: "DutyControl", dependencies: ["DutyCore"]),
         .target(name: "DutyState", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),
+        .target(name: "DutySim", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine"]),
         .target(
             name: "DutyDaemon",
             dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore", "DutyState", "DutyControl", "CShims"]),
         .target(
             name: "DutyCLI",
-            dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyControl", "DutyStore", "DutyState"]),
+            dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyControl", "DutyStore", "DutyState", "DutySim"]),
         .executableTarget(name: "duty", dependencies: ["DutyCLI"]),
         .executableTarget(name: "dutyd", dependencies: ["DutyDaemon"]),
         .executableTarget(name: "duty-bench", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),
@@ -34,6 +35,7 @@ let package = Package(
         .testTarget(name: "DutyCoreTests", dependencies: ["DutyCore"]),
         .testTarget(name: "DutyPolicyTests", dependencies: ["DutyCore", "DutyPolicy"]),
         .testTarget(name: "DutyEngineTests", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine"]),
+        .testTarget(name: "DutySimTests", dependencies: ["DutyCore", "DutySim"]),
         .testTarget(name: "DutyStoreTests", dependencies: ["DutyCore", "DutyStore", "duty-store-probe"]),
         .testTarget(name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy"]),
         .testTarget(name: "IntegrationTests", dependencies: ["DutyCore", "DutyStore", "DutyControl", "duty", "dutyd"]),

@@ -11,7 +11,8 @@ public enum DutyCLI {
             CommandSpec(
                 name: "policy", summary: "check and explain prioritisation policies",
                 subcommands: [PolicyCommands.check, PolicyCommands.explain, PolicyDiff.command]),
-            ReadCommands.status, ReadCommands.waiting, ReadCommands.show, ReadCommands.why, ReadCommands.log,
+            Simulate.command, ReadCommands.status, ReadCommands.waiting, ReadCommands.show, ReadCommands.why,
+            ReadCommands.log,
             ReadCommands.stats, ReadCommands.caseload, ReadCommands.inbox, ReadCommands.verify, ReadCommands.export,
             WriteCommands.assign, WriteCommands.unassign, WriteCommands.rerate, WriteCommands.ack,
             WriteCommands.reviewed,

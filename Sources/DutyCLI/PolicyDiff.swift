@@ -25,21 +25,33 @@ enum PolicyDiff {
         examples: ["duty policy diff ./candidate", "duty policy diff ./candidate --format json"],
         run: { inv throws(DutyError) in try run(inv) })
 
-    struct Entry {
-        var row: ReferralRow
-        var before: Rating?
-        var after: Rating?
+    /// A class: as a struct, the 6.3 optimiser crashes on loops over these.
+    final class Entry {
+        let row: ReferralRow
+        let before: Rating?
+        let after: Rating?
+
+        init(row: ReferralRow, before: Rating?, after: Rating?) {
+            self.row = row
+            self.before = before
+            self.after = after
+        }
     }
 
-    static func order(_ entries: [Entry], _ key: KeyPath<Entry, Rating?>) -> [String] {
-        entries.filter { $0[keyPath: key] != nil }.sorted { a, b in
-            let ra = a[keyPath: key]!
-            let rb = b[keyPath: key]!
+    /// Allocation order (rank, due, received, id) of the entries rated under one side.
+    static func order(_ entries: [Entry], after: Bool) -> [String] {
+        let rated = entries.compactMap { e -> (Entry, Rating)? in
+            guard let r = after ? e.after : e.before else { return nil }
+            return (e, r)
+        }
+        return rated.sorted { x, y in
+            let (a, ra) = x
+            let (b, rb) = y
             if ra.rank != rb.rank { return ra.rank > rb.rank }
             if ra.due != rb.due { return ra.due < rb.due }
             if a.row.received != b.row.received { return a.row.received < b.row.received }
             return a.row.id < b.row.id
-        }.map(\.row.id)
+        }.map { $0.0.row.id }
     }
 
     static func run(_ inv: Invocation) throws(DutyError) -> Int32 {
@@ -63,6 +75,28 @@ enum PolicyDiff {
             throw DutyError(.usage, "--top needs a whole number", cause: "policy diff")
         }
         let rows = try reading { try ctx.store.waiting() }
+        let result = compute(rows, live: live, proposed: proposed, roster: roster, now: now, top: top)
+        if format == "json" {
+            printJSON(result, inv)
+        } else {
+            printTable(result, inv, zone: ctx.zone)
+        }
+        return 0
+    }
+
+    struct Result {
+        var now: Date
+        var candidate: String = ""
+        var entries: [Entry]
+        var changes: [Entry]
+        var countRows: [(String, String, Int, Int)]
+        var moved: [(Int, String?, String?)]
+        var compared: Int
+    }
+
+    static func compute(
+        _ rows: [ReferralRow], live: PolicySet, proposed: PolicySet, roster: Roster, now: Date, top: Int
+    ) -> Result {
         let entries = rows.map { row in
             let pin = row.pinLevel.map { Pin(level: $0, rank: row.pinRank ?? 0, policyRank: row.pinPolicyRank ?? 0) }
             return Entry(
@@ -70,64 +104,76 @@ enum PolicyDiff {
                 after: Engine.rate(row.referral, pin: pin, policies: proposed, roster: roster, now: now))
         }
         let changes = entries.filter { $0.before?.level != $0.after?.level || $0.before?.rank != $0.after?.rank }
-        var counts: [String: (Int, Int)] = [:]
-        for e in entries {
-            if let b = e.before { counts["\(e.row.kind)\t\(b.level)", default: (0, 0)].0 += 1 }
-            if let a = e.after { counts["\(e.row.kind)\t\(a.level)", default: (0, 0)].1 += 1 }
+        var beforeCounts: [String: Int] = [:]
+        var afterCounts: [String: Int] = [:]
+        for (kind, b, a) in entries.map({ ($0.row.kind, $0.before?.level, $0.after?.level) }) {
+            if let b { beforeCounts["\(kind)\t\(b)", default: 0] += 1 }
+            if let a { afterCounts["\(kind)\t\(a)", default: 0] += 1 }
         }
-        let before = order(entries, \.before)
-        let after = order(entries, \.after)
+        let before = order(entries, after: false)
+        let after = order(entries, after: true)
         var moved: [(Int, String?, String?)] = []
         for i in 0..<min(top, max(before.count, after.count)) {
-            let b = i < before.count ? before[i] : nil
-            let a = i < after.count ? after[i] : nil
+            var b: String?
+            var a: String?
+            if i < before.count { b = before[i] }
+            if i < after.count { a = after[i] }
             if a != b { moved.append((i + 1, b, a)) }
         }
-        let countRows = counts.sorted { $0.key < $1.key }.map { key, v -> (String, String, Int, Int) in
+        let countRows = Set(beforeCounts.keys).union(afterCounts.keys).sorted().map {
+            key -> (String, String, Int, Int) in
             let parts = key.split(separator: "\t").map(String.init)
-            return (parts[0], parts[1], v.0, v.1)
+            return (parts[0], parts[1], beforeCounts[key] ?? 0, afterCounts[key] ?? 0)
         }
-        if format == "json" {
-            inv.console.out(
-                JSONValue.object([
-                    ("at", .time(now)), ("waiting", .int(Int64(entries.count))),
-                    (
-                        "changes",
-                        .array(
-                            changes.map { e in
-                                .object([
-                                    ("id", .string(e.row.id)), ("kind", .string(e.row.kind)),
-                                    ("from", .string(e.before?.level)),
-                                    ("to", .string(e.after?.level)), ("rules", .strings(e.after?.rules ?? [])),
-                                ])
-                            })
-                    ),
-                    (
-                        "counts",
-                        .array(
-                            countRows.map {
-                                .object([
-                                    ("kind", .string($0.0)), ("level", .string($0.1)), ("before", .int(Int64($0.2))),
-                                    ("after", .int(Int64($0.3))),
-                                ])
-                            })
-                    ),
-                    (
-                        "order",
-                        .array(
-                            moved.map {
-                                .object([
-                                    ("position", .int(Int64($0.0))), ("before", .string($0.1)),
-                                    ("after", .string($0.2)),
-                                ])
-                            })
-                    ),
-                ]).serialized())
-            return 0
-        }
+        return Result(
+            now: now, entries: entries, changes: changes, countRows: countRows, moved: moved,
+            compared: min(top, before.count))
+    }
+
+    static func printJSON(_ r: Result, _ inv: Invocation) {
+        let (now, entries, changes, countRows, moved) = (r.now, r.entries, r.changes, r.countRows, r.moved)
+        inv.console.out(
+            JSONValue.object([
+                ("at", .time(now)), ("waiting", .int(Int64(entries.count))),
+                (
+                    "changes",
+                    .array(
+                        changes.map { e in
+                            .object([
+                                ("id", .string(e.row.id)), ("kind", .string(e.row.kind)),
+                                ("from", .string(e.before?.level)),
+                                ("to", .string(e.after?.level)), ("rules", .strings(e.after?.rules ?? [])),
+                            ])
+                        })
+                ),
+                (
+                    "counts",
+                    .array(
+                        countRows.map {
+                            .object([
+                                ("kind", .string($0.0)), ("level", .string($0.1)), ("before", .int(Int64($0.2))),
+                                ("after", .int(Int64($0.3))),
+                            ])
+                        })
+                ),
+                (
+                    "order",
+                    .array(
+                        moved.map {
+                            .object([
+                                ("position", .int(Int64($0.0))), ("before", .string($0.1)),
+                                ("after", .string($0.2)),
+                            ])
+                        })
+                ),
+            ]).serialized())
+    }
+
+    static func printTable(_ r: Result, _ inv: Invocation, zone: TimeZone) {
+        let (now, entries, changes, countRows, moved) = (r.now, r.entries, r.changes, r.countRows, r.moved)
         let out = inv.console.out
         out(
-            "\(changes.count) of \(entries.count) waiting referrals change level under \(inv.positionals[0]) (as at \(Render.localTime(now, ctx.zone)))"
+            "\(changes.count) of \(entries.count) waiting referrals change level under \(inv.positionals[0]) (as at \(Render.localTime(now, zone)))"
         )
         if !changes.isEmpty {
             var table = TextTable(["REFERRAL", "KIND", "FROM", "TO", "RULES NOW"])
@@ -148,13 +194,12 @@ enum PolicyDiff {
         for line in counted.render(width: inv.console.width) { out(line) }
         out("")
         if moved.isEmpty {
-            out("the first \(min(top, before.count)) positions of the allocation order do not change")
+            out("the first \(r.compared) positions of the allocation order do not change")
         } else {
             var ordered = TextTable(["POSITION", "NOW", "UNDER \(inv.positionals[0])"])
             ordered.rightAligned = [0]
             for (p, b, a) in moved { ordered.add([String(p), b ?? "-", a ?? "-"]) }
             for line in ordered.render(width: inv.console.width) { out(line) }
         }
-        return 0
     }
 }

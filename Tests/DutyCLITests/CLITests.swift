@@ -58,6 +58,7 @@ func tempFile(_ name: String, _ text: String) throws -> String {
                       policy check    validate policies and the roster; every diagnostic with its position
                       policy explain  level, due time and every matching rule for the referrals in a file
                       policy diff     re-triage the waiting list under candidate policies: level changes, order, counts
+                      simulate        simulate arrivals, allocation and completion with the real engine
                       status          is dutyd running; its last cycle; what waits, by level
                       waiting         the waiting list in allocation order
                       show            a referral: facts, rating with every matching rule, state, manager, timeline

@@ -1,0 +1,312 @@
+import DutyCore
+import DutyEngine
+import DutyPolicy
+import Foundation
+
+/// SplitMix64: seeded and fast, so a run is reproducible from its seed.
+struct SimRNG {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    /// Exponential with mean `mean`.
+    mutating func exponential(mean: Double) -> Double { -mean * log(1 - uniform()) }
+}
+
+/// The results of one run.
+public struct SimReport: Sendable {
+    public struct Group: Sendable {
+        public var key: String
+        public var arrivals = 0
+        public var allocated = 0
+        public var waits: [Double] = []  // days from received to allocation
+        public var withinTimescale = 0
+        public var peakWaiting = 0
+        public var finalWaiting = 0
+        public var reviewsDue = 0
+        public var reviewsOnTime = 0
+        public var fallbacks = 0
+        public var closed = 0
+
+        public func percentile(_ p: Double) -> Double? {
+            guard !waits.isEmpty else { return nil }
+            let sorted = waits.sorted()
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+        }
+    }
+
+    public var scenario: String
+    public var policies: String
+    public var seed: UInt64
+    public var days: Int
+    public var cycles: Int
+    public var byKind: [Group]
+    public var byLevel: [Group]
+    public var escalations: [(String, Int)]
+    /// Daily samples: day index, then waiting count per level name.
+    public var series: [(Int, [String: Int])]
+    public var levelOrder: [String]
+    public var seconds: Double
+    /// Conservation: arrivals == allocated-and-closed + allocated-and-open + waiting at the end.
+    public var arrivals: Int
+    public var waitingAtEnd: Int
+    public var openAllocatedAtEnd: Int
+    public var closedAtEnd: Int
+}
+
+/// A discrete-event simulation of arrivals, allocation and completion, with a virtual clock, driving the real
+/// engine: the same `Engine.plan` the daemon runs, on snapshots the simulator keeps.
+public struct Simulator {
+    public let scenario: Scenario
+    public let roster: Roster
+    public let policies: PolicySet
+    public let seed: UInt64
+
+    public init(scenario: Scenario, seed: UInt64) throws(DutyError) {
+        self.scenario = scenario
+        self.seed = seed
+        let (roster, _) = try Roster.load(path: scenario.rosterPath)
+        let (set, diagnostics) = PolicySet.load(directory: scenario.policiesDir, roster: roster)
+        guard let set else { throw DutyError.invalid(diagnostics, what: "policies \(scenario.policiesDir)") }
+        self.roster = roster
+        self.policies = set
+    }
+
+    struct Arrival {
+        var at: Date
+        var referral: Referral
+    }
+
+    /// The arrivals of the whole run, from the seed alone (so two policy sets see the same referrals).
+    func arrivals() -> [Arrival] {
+        var rng = SimRNG(state: seed)
+        var out: [Arrival] = []
+        let end = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
+        for (k, (kind, mix)) in scenario.kinds.enumerated() where mix.perYear > 0 || mix.every != nil {
+            var t = scenario.start
+            let mean = mix.perYear > 0 ? 365.25 * 86_400 / mix.perYear : 0
+            var n = 0
+            while true {
+                t = t.addingTimeInterval(mix.every.map(\.timeInterval) ?? rng.exponential(mean: mean))
+                guard t < end else { break }
+                n += 1
+                let flags = mix.flags.filter { rng.uniform() < $0.1 }.map(\.0)
+                var facts: [String: FactValue] = [:]
+                for (name, p, lo, hi) in mix.facts where rng.uniform() < p {
+                    facts[name] = .number((lo + (hi - lo) * rng.uniform()).rounded())
+                }
+                let total = mix.complexity.reduce(0, +)
+                var u = rng.uniform() * total
+                var complexity = 5
+                for (i, w) in mix.complexity.enumerated() {
+                    if u < w {
+                        complexity = i + 1
+                        break
+                    }
+                    u -= w
+                }
+                out.append(
+                    Arrival(
+                        at: t,
+                        referral: Referral(
+                            id: "S\(k)-\(n)", person: "P\(k)-\(n)", kind: kind, team: roster.teamForKind[kind],
+                            received: t,
+                            flags: flags, facts: facts, complexity: complexity)))
+            }
+        }
+        return out.sorted { ($0.at, $0.referral.id) < ($1.at, $1.referral.id) }
+    }
+
+    /// Planned leave and sickness for everyone in the roster, from the seed.
+    func absences() -> [Absence] {
+        var rng = SimRNG(state: seed &+ 0xA5A5)
+        var out: [Absence] = []
+        let yearFraction = Double(scenario.days) / 365.25
+        for w in roster.workers.sorted(by: { $0.id < $1.id }) {
+            let blocks = Int((scenario.leaveDaysPerYear * yearFraction / Double(scenario.leaveBlock)).rounded())
+            for b in 0..<blocks {
+                let startDay = Int(rng.uniform() * Double(max(1, scenario.days - scenario.leaveBlock)))
+                let from = scenario.start.addingTimeInterval(Double(startDay) * 86_400)
+                out.append(
+                    Absence(
+                        id: "L-\(w.id)-\(b)", worker: w.id, from: from,
+                        to: from.addingTimeInterval(Double(scenario.leaveBlock) * 86_400), reason: "leave"))
+            }
+            var day = 0
+            while day < scenario.days {
+                if rng.uniform() < scenario.sicknessPerDay {
+                    let from = scenario.start.addingTimeInterval(Double(day) * 86_400)
+                    out.append(
+                        Absence(
+                            id: "S-\(w.id)-\(day)", worker: w.id, from: from,
+                            to: from.addingTimeInterval(Double(scenario.sicknessDays) * 86_400), reason: "sickness"))
+                    day += scenario.sicknessDays
+                } else {
+                    day += 1
+                }
+            }
+        }
+        return out
+    }
+
+    public func run() -> SimReport {
+        let clock = ContinuousClock.now
+        let arrivals = self.arrivals()
+        let allAbsences = absences().sorted { $0.from < $1.from }
+        var snapshot = Snapshot(referrals: [], roster: roster, absences: [], policies: policies)
+        var completions: [(Date, String)] = []  // when an allocated case is finished
+        var next = 0
+        var cycles = 0
+        var byKind: [String: SimReport.Group] = [:]
+        var byLevel: [String: SimReport.Group] = [:]
+        var escalations: [String: Int] = [:]
+        var series: [(Int, [String: Int])] = []
+        var workDays: [String: [Double]] = [:]
+        for (kind, mix) in scenario.kinds { workDays[kind] = mix.workDays }
+        var closed = 0
+        let step = scenario.cycle.timeInterval
+        let end = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
+        let zone = TimeZone(identifier: "Europe/London")!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        var now = scenario.start
+        var lastSampledDay = -1
+        while now < end {
+            // Arrivals up to now join the snapshot.
+            while next < arrivals.count && arrivals[next].at <= now {
+                let r = arrivals[next].referral
+                snapshot.referrals.append(OpenReferral(referral: r, needsRating: true))
+                byKind[r.kind, default: .init(key: r.kind)].arrivals += 1
+                next += 1
+            }
+            // Finished work closes.
+            completions.sort { $0.0 < $1.0 }
+            var finished = Set<String>()
+            while let first = completions.first, first.0 <= now {
+                finished.insert(first.1)
+                completions.removeFirst()
+            }
+            if !finished.isEmpty {
+                snapshot.referrals.removeAll { finished.contains($0.referral.id) }
+                closed += finished.count
+                for id in finished {
+                    if let kind = id.split(separator: "-").first.flatMap({ Int($0.dropFirst()) }) {
+                        byKind[scenario.kinds[kind].0, default: .init(key: scenario.kinds[kind].0)].closed += 1
+                    }
+                }
+            }
+            let weekday = (calendar.component(.weekday, from: now) + 5) % 7 + 1  // 1 = Monday
+            if scenario.workingDays.contains(weekday) {
+                snapshot.absences = allAbsences.filter { $0.to > now && $0.from < now.addingTimeInterval(30 * 86_400) }
+                let plan = Engine.plan(snapshot, now: now)
+                cycles += 1
+                var position: [String: Int] = [:]
+                for (i, o) in snapshot.referrals.enumerated() { position[o.referral.id] = i }
+                for d in plan.decisions {
+                    switch d {
+                    case .assigned(let a):
+                        guard let i = position[a.referral] else { continue }
+                        let open = snapshot.referrals[i]
+                        let r = open.referral
+                        let wait = now.timeIntervalSince(r.received) / 86_400
+                        let due =
+                            open.rating?.due
+                            ?? plan.decisions.lazy.compactMap {
+                                if case .rated(let id, let rating, _) = $0, id == r.id { rating.due } else { nil }
+                            }.first
+                        for key in [r.kind] {
+                            byKind[key, default: .init(key: key)].allocated += 1
+                            byKind[key]!.waits.append(wait)
+                            if let due, now <= due { byKind[key]!.withinTimescale += 1 }
+                            if a.accountable.fallback { byKind[key]!.fallbacks += 1 }
+                        }
+                        byLevel[a.level, default: .init(key: a.level)].allocated += 1
+                        byLevel[a.level]!.waits.append(wait)
+                        if let due, now <= due { byLevel[a.level]!.withinTimescale += 1 }
+                        if a.accountable.fallback { byLevel[a.level]!.fallbacks += 1 }
+                        let days = workDays[r.kind]?[max(0, min(4, r.complexity - 1))] ?? 10
+                        completions.append((now.addingTimeInterval(days * 86_400), r.id))
+                    case .escalated(let e):
+                        escalations[e.reason.rawValue, default: 0] += 1
+                    default: break
+                    }
+                }
+                // Reviews due are done by the accountable manager when one is present; on time when done within a
+                // cycle of falling due.
+                var reviewed = Set<String>()
+                for due in plan.reviewsDue {
+                    guard let i = position[due.referral] else { continue }
+                    let kind = snapshot.referrals[i].referral.kind
+                    byKind[kind, default: .init(key: kind)].reviewsDue += 1
+                    if due.manager != nil {
+                        reviewed.insert(due.referral)
+                        if now.timeIntervalSince(due.due) <= step { byKind[kind]!.reviewsOnTime += 1 }
+                    }
+                }
+                snapshot = snapshot.applying(plan, now: now)
+                for id in reviewed {
+                    if let i = position[id] { snapshot.referrals[i].lastReview = now }
+                }
+            }
+            // Daily sample of the waiting list by level.
+            let day = Int(now.timeIntervalSince(scenario.start) / 86_400)
+            if day != lastSampledDay {
+                lastSampledDay = day
+                var counts: [String: Int] = [:]
+                var kindCounts: [String: Int] = [:]
+                for o in snapshot.referrals where o.allocation == nil {
+                    counts[o.rating?.level ?? "unrated", default: 0] += 1
+                    kindCounts[o.referral.kind, default: 0] += 1
+                }
+                series.append((day, counts))
+                for (kind, n) in kindCounts {
+                    byKind[kind, default: .init(key: kind)].peakWaiting = max(byKind[kind]?.peakWaiting ?? 0, n)
+                }
+                for (level, n) in counts {
+                    byLevel[level, default: .init(key: level)].peakWaiting = max(byLevel[level]?.peakWaiting ?? 0, n)
+                }
+            }
+            now = now.addingTimeInterval(step)
+        }
+        // Referrals that arrived after the last cycle are waiting at the end.
+        while next < arrivals.count && arrivals[next].at < end {
+            let r = arrivals[next].referral
+            snapshot.referrals.append(OpenReferral(referral: r, needsRating: true))
+            byKind[r.kind, default: .init(key: r.kind)].arrivals += 1
+            next += 1
+        }
+        var waitingAtEnd = 0
+        var openAllocated = 0
+        for o in snapshot.referrals {
+            if o.allocation == nil {
+                waitingAtEnd += 1
+                byKind[o.referral.kind, default: .init(key: o.referral.kind)].finalWaiting += 1
+                byLevel[o.rating?.level ?? "unrated", default: .init(key: o.rating?.level ?? "unrated")].finalWaiting +=
+                    1
+            } else {
+                openAllocated += 1
+            }
+        }
+        var levelOrder: [(String, Int)] = []
+        for p in policies.triage {
+            for l in p.levels where !levelOrder.contains(where: { $0.0 == l.name }) {
+                levelOrder.append((l.name, l.rank))
+            }
+        }
+        levelOrder.sort { ($0.1, $1.0) > ($1.1, $0.0) }
+        let elapsed = ContinuousClock.now - clock
+        return SimReport(
+            scenario: scenario.file, policies: scenario.policiesDir, seed: seed, days: scenario.days, cycles: cycles,
+            byKind: byKind.values.sorted { $0.key < $1.key }, byLevel: levelOrder.compactMap { byLevel[$0.0] },
+            escalations: escalations.sorted { $0.key < $1.key }, series: series, levelOrder: levelOrder.map(\.0),
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            arrivals: arrivals.filter { $0.at < end }.count, waitingAtEnd: waitingAtEnd,
+            openAllocatedAtEnd: openAllocated,
+            closedAtEnd: closed)
+    }
+}
