@@ -56,4 +56,16 @@ extension JSONValue {
 
     /// A time written as ISO 8601.
     public var timeValue: Date? { stringValue.flatMap { ISOTime.parse($0, timeZone: TimeZone(identifier: "UTC")!) } }
+
+    /// A referral's facts as a JSON object, keys sorted.
+    public static func facts(_ facts: [String: FactValue]) -> JSONValue {
+        .object(
+            facts.sorted { $0.key < $1.key }.map { key, value in
+                switch value {
+                case .string(let s): (key, .string(s))
+                case .number(let n): (key, .number(n))
+                case .bool(let b): (key, .bool(b))
+                }
+            })
+    }
 }

@@ -3,17 +3,7 @@ import DutyEngine
 import DutyPolicy
 import Foundation
 
-/// SplitMix64: seeded and fast, so a run is reproducible from its seed.
-struct SimRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+extension SplitMix64 {
     /// Exponential with mean `mean`.
     mutating func exponential(mean: Double) -> Double { -mean * log(1 - uniform()) }
 }
@@ -84,7 +74,7 @@ public struct Simulator {
 
     /// The arrivals of the whole run, from the seed alone (so two policy sets see the same referrals).
     func arrivals() -> [Arrival] {
-        var rng = SimRNG(state: seed)
+        var rng = SplitMix64(seed: seed)
         var out: [Arrival] = []
         let end = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
         for (k, (kind, mix)) in scenario.kinds.enumerated() where mix.perYear > 0 || mix.every != nil {
@@ -124,7 +114,7 @@ public struct Simulator {
 
     /// Planned leave and sickness for everyone in the roster, from the seed.
     func absences() -> [Absence] {
-        var rng = SimRNG(state: seed &+ 0xA5A5)
+        var rng = SplitMix64(seed: seed &+ 0xA5A5)
         var out: [Absence] = []
         let yearFraction = Double(scenario.days) / 365.25
         for w in roster.workers.sorted(by: { $0.id < $1.id }) {

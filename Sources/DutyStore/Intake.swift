@@ -15,17 +15,6 @@ public struct IntakeResult: Sendable, Equatable {
 
 /// The canonical form of a referral as the case system sent it.
 enum IntakeRecord {
-    static func facts(_ facts: [String: FactValue]) -> JSONValue {
-        .object(
-            facts.sorted { $0.key < $1.key }.map { key, value in
-                switch value {
-                case .string(let s): (key, .string(s))
-                case .number(let n): (key, .number(n))
-                case .bool(let b): (key, .bool(b))
-                }
-            })
-    }
-
     static func content(
         id: String, person: String, kind: String, team: String?, received: Double, flags: JSONValue, facts: JSONValue,
         complexity: Int64, skills: JSONValue, closed: Bool
@@ -42,7 +31,7 @@ enum IntakeRecord {
         content(
             id: r.id, person: r.person, kind: r.kind, team: r.team,
             received: r.received.timeIntervalSince1970.rounded(.down),
-            flags: .strings(r.flags), facts: facts(r.facts), complexity: Int64(r.complexity),
+            flags: .strings(r.flags), facts: .facts(r.facts), complexity: Int64(r.complexity),
             skills: .strings(r.skills),
             closed: r.status == .closed)
     }
@@ -72,7 +61,7 @@ extension Store.Transaction {
                 )
             }
             let flags = JSONValue.strings(r.flags)
-            let facts = IntakeRecord.facts(r.facts)
+            let facts = JSONValue.facts(r.facts)
             let skills = JSONValue.strings(r.skills)
             let received = Date(timeIntervalSince1970: r.received.timeIntervalSince1970.rounded(.down))
             guard let old = existing else {

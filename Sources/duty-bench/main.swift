@@ -7,18 +7,6 @@ import Foundation
 // duty-bench SCENARIO: measures real work on generated data and prints one JSON object per measurement.
 // Run it from a release build: swift build -c release && .build/release/duty-bench rules
 
-/// A small deterministic PRNG (SplitMix64), so every run measures the same data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Flags each kind's referrals may carry, as the shipped policies name them, plus some no rule uses.
 let flagsByKind: [String: [String]] = [
     "safeguarding": [
@@ -49,7 +37,7 @@ let flagsByKind: [String: [String]] = [
 ]
 
 func generate(_ n: Int, kinds: [String], seed: UInt64, now: Date) -> [Referral] {
-    var rng = SplitMix64(state: seed)
+    var rng = SplitMix64(seed: seed)
     var out: [Referral] = []
     out.reserveCapacity(n)
     for i in 0..<n {
@@ -138,7 +126,7 @@ func rulesBenchmark(policiesDir: String, rosterPath: String, count: Int, runs: I
 /// A regional service of 50 teams: the six kinds' home teams and 44 more that take referrals routed to them by
 /// `team`; workers spread evenly with realistic capacities, skills and roles; 80% of capacity already allocated.
 func engineSnapshot(waiting: Int, workers: Int, policiesDir: String, seed: UInt64, now: Date) -> Snapshot? {
-    var rng = SplitMix64(state: seed)
+    var rng = SplitMix64(seed: seed)
     let kinds = ["safeguarding", "dols", "care_act_assessment", "review", "ot", "financial_assessment"]
     var teams: [Team] = []
     var people: [Worker] = [
@@ -224,7 +212,7 @@ func engineBenchmark(policiesDir: String, runs: Int, sizes: [(Int, Int)]) -> Int
                 waiting: waiting, workers: workers, policiesDir: policiesDir, seed: 7, now: now)
         else { return 65 }
         // 5% of workers and one in ten managers away.
-        var rng = SplitMix64(state: 99)
+        var rng = SplitMix64(seed: 99)
         for w in snapshot.roster.workers where rng.next() % 20 == 0 || (w.isManager && rng.next() % 10 == 0) {
             snapshot.absences.append(
                 Absence(
@@ -301,7 +289,7 @@ func storeBenchmark(runs: Int, referrals total: Int, events target: Int, keep: S
     let path = dir + "/big.db"
     let store = try Store(path: path)
     let referrals = generate(total, kinds: kinds, seed: 99, now: now)
-    var rng = SplitMix64(state: 5)
+    var rng = SplitMix64(seed: 5)
     var t = now.addingTimeInterval(-400 * 86_400)
     for batch in stride(from: 0, to: referrals.count, by: 10_000) {
         try store.write(at: t) { tx in

@@ -36,7 +36,7 @@ let unitPointPolicies: PolicySet = {
         var compared = 0
         var augmented = 0
         for seed in UInt64(1)...1200 {
-            var rng = TestRNG(seed: seed &* 7919)
+            var rng = SplitMix64(seed: seed &* 7919)
             var extra: [Worker] = []
             for n in 0..<rng.int(1...3) {
                 extra.append(

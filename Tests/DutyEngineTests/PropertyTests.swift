@@ -5,20 +5,7 @@ import Testing
 
 @testable import DutyEngine
 
-/// SplitMix64: small, fast and seeded, so every failure can be replayed from its seed.
-struct TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
-}
+typealias TestRNG = SplitMix64
 
 let randomKinds = ["safeguarding", "dols", "ot"]
 let flagPool: [String: [String]] = [
@@ -29,7 +16,7 @@ let flagPool: [String: [String]] = [
 
 /// A random council of three teams and a random backlog, from a seed.
 func randomSnapshot(seed: UInt64, policies: PolicySet? = nil) -> Snapshot {
-    var rng = TestRNG(seed: seed)
+    var rng = SplitMix64(seed: seed)
     var workers = [
         Worker(id: "h", name: "H", team: "sg", role: "head_of_service"),
         Worker(id: "d1", name: "D1", team: "dl", role: "service_manager"),

@@ -29,7 +29,7 @@ let binDir: String = {
         let kills = ProcessInfo.processInfo.environment["DUTY_LONG"] == "1" ? 1_000 : 200
         let dir = try tempDir()
         let db = dir + "/duty.db"
-        var rng = SeededRNG(state: 20_240_910)
+        var rng = SplitMix64(seed: 20_240_910)
         var committed = Set<Int>()
         var next = 0
         var killedMidWrite = 0

@@ -1,0 +1,77 @@
+import DutyCore
+import DutyPolicy
+import DutyStore
+import Foundation
+
+/// What read commands work from: the config, the database opened read-only, and (when they load) the roster and
+/// policies for reasons, review intervals and colours.
+struct ReadContext {
+    let config: DutyConfig
+    let store: Store
+    let roster: Roster?
+    let policies: PolicySet?
+
+    init(_ inv: Invocation) throws(DutyError) {
+        config = try inv.loadConfig(required: true)!
+        guard FileManager.default.fileExists(atPath: config.databasePath) else {
+            throw DutyError(.notFound, "no database at \(config.databasePath): has dutyd run?")
+        }
+        store = try Store(path: config.databasePath, readOnly: true)
+        let deployment = Deployment.load(config: config, policiesDir: config.policiesDir, rosterPath: config.rosterPath)
+        roster = deployment.roster
+        policies = deployment.policies
+    }
+
+    var zone: TimeZone { config.timeZone }
+
+    func policy(_ id: String?) -> TriagePolicy? { policies?.triage.first { $0.id == id } }
+
+    func reviewEvery(_ policy: String, _ level: String) -> Double? {
+        self.policy(policy)?.level(named: level)?.reviewEvery?.timeInterval
+    }
+
+    /// Level name -> its rank and its policy's ranks, for colours.
+    var levelRanks: [String: (Int, [Int])] {
+        var out: [String: (Int, [Int])] = [:]
+        for p in policies?.triage ?? [] {
+            for l in p.levels where out[l.name] == nil { out[l.name] = (l.rank, p.levels.map(\.rank)) }
+        }
+        return out
+    }
+
+    func rules(_ row: ReferralRow) -> JSONValue {
+        let policy = self.policy(row.policy)
+        return .array(
+            row.rules.map { id in
+                let rule = policy?.rules.first { $0.id == id }
+                return .object([
+                    ("id", .string(id)), ("level", .string(rule?.level)), ("because", .string(rule?.because)),
+                ])
+            })
+    }
+
+    func nextReview(_ row: ReferralRow) -> Date? {
+        guard row.state == "waiting", let p = row.policy, let l = row.level, let every = reviewEvery(p, l) else {
+            return nil
+        }
+        return (row.lastReview ?? row.received).addingTimeInterval(every)
+    }
+
+    func list(_ inv: Invocation, _ records: [[(String, JSONValue)]], _ columns: [Column], format: String) {
+        Render.list(
+            records, columns: columns, format: format, console: inv.console, timeZone: zone, levelRanks: levelRanks)
+    }
+}
+
+/// Wraps store errors as duty errors.
+func reading<T>(_ body: () throws -> T) throws(DutyError) -> T {
+    do {
+        return try body()
+    } catch let error as DutyError {
+        throw error
+    } catch let error as SQLiteError where error.isBusy {
+        throw DutyError(.unavailable, "the database is busy: try again", cause: error.description)
+    } catch {
+        throw DutyError(.failure, "cannot read the database", cause: "\(error)")
+    }
+}
