@@ -169,3 +169,48 @@ final class RunningDaemon {
         #expect(!d.exists("state/dutyd.sock"), "an activated dutyd does not make its own socket")
     }
 }
+
+@Suite(.serialized) struct ControlFloodTests {
+    /// 1,000 connections: slow ones that send nothing, malformed and oversized ones, while cycles run; the daemon
+    /// keeps cycling and answers well-formed requests.
+    @Test func floodOfBadClients() throws {
+        let daemon = try RunningDaemon()
+        let socket = daemon.d.dir + "/state/dutyd.sock"
+        func connectFD() -> Int32 {
+            let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = UnixAddress(socket)!
+            _ = address.withSockaddr { connect(fd, $0, $1) }
+            return fd
+        }
+        var slow: [Int32] = []
+        for i in 0..<1_000 {
+            let fd = connectFD()
+            switch i % 4 {
+            case 0:
+                slow.append(fd)  // connects and says nothing
+                if slow.count > 150 { close(slow.removeFirst()) }
+                continue
+            case 1:
+                _ = Array("garbage\n".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            case 2:
+                let big = [UInt8](repeating: 0x7B, count: 80_000)
+                _ = big.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            default:
+                _ = Array(#"{"v":1,"op":"nope"}"#.utf8 + [10]).withUnsafeBytes {
+                    send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+            }
+            close(fd)
+            if i % 100 == 0 { kill(daemon.process.processIdentifier, SIGUSR1) }
+        }
+        // Cycles still run, and a well-formed request is answered.
+        kill(daemon.process.processIdentifier, SIGUSR1)
+        #expect(daemon.notify.wait(for: "STATUS=") != nil)
+        let status = try ControlClient.send(ControlRequest(op: .status), socketPath: socket, timeout: 10)
+        #expect(status.ok)
+        #expect(try daemon.duty(["cycle"]).code == 0)
+        for fd in slow { close(fd) }
+        #expect(daemon.process.isRunning)
+        _ = daemon.stop()
+    }
+}
