@@ -120,3 +120,40 @@ func holds(
         #expect(c.facts == ["age", "lives_alone"])
     }
 }
+
+@Suite struct DynamicEvaluationTests {
+    let r = referral(
+        facts: ["n": .number(3), "m": .number(2), "s": .string("care_home"), "yes": .bool(true), "no": .bool(false)],
+        team: nil)
+
+    @Test(arguments: [
+        ("facts.n + 1 == 4", true), ("facts.n - facts.m == 1", true), ("facts.n * 2 == 6", true),
+        ("facts.n / 2 == 1.5", true),
+        ("-facts.n == -3", true), ("-facts.s == 1", false), ("facts.n + facts.s == 1", false),
+        ("waiting >= facts.m * 1d", true), ("waiting < facts.n * 1d", true), ("waiting >= 1d * facts.m", true),
+        ("waiting >= 4d / facts.m", true), ("facts.missing * 1d < waiting", false),
+        ("facts.yes == true", true), ("facts.no != true", true), ("facts.yes < 1", false),
+        ("facts.s in ['care_home', 'hospital']", true), ("facts.s not in ['hospital']", true),
+        ("'x' in facts.s", false),
+        ("facts.n in [1, 2, 3]", true), ("facts.s >= 'b'", true), ("facts.n == facts.m + 1", true),
+        ("team == 'dols'", false), ("team != 'dols'", false), ("kind >= 'd' and kind <= 'e'", true),
+        ("worker.asye == false", true), ("worker.load == 0 and worker.capacity == 0", true),
+        ("'x' in worker.skills", false),
+        ("worker.id == 'w'", false), ("not worker.asye", true), ("facts.yes and not facts.no", true),
+        ("complexity * 2 > 5 and -complexity < 0", true), ("waiting + 1d > 3d - 1d", true),
+        ("waiting - 1d <= 1d", true),
+        ("1 < complexity", true), ("'a' < 'b'", true), ("1d == 24h", true), ("1.5 != 2", true),
+    ])
+    func evaluates(source: String, expected: Bool) throws {
+        #expect(try holds(source, r, waiting: .days(2)) == expected, "\(source)")
+    }
+
+    @Test func unknownNamesInContext() {
+        #expect(throws: RuleError.self) { try Condition("facts", scope: .triage) }
+        #expect(throws: RuleError.self) { try Condition("facts.1x == 1", scope: .triage) }
+        #expect(throws: RuleError.self) { try Condition("worker.id == 'x'", scope: .appliesTo) }
+        #expect(throws: RuleError.self) { try Condition("'a' - 1 == 1", scope: .triage) }
+        #expect(throws: RuleError.self) { try Condition("-'a' == 1", scope: .triage) }
+        #expect(throws: RuleError.self) { try Condition("[1] in flags", scope: .triage) }
+    }
+}

@@ -282,3 +282,80 @@ extension Date {
         #expect(mode == 0o640)
     }
 }
+
+@Suite struct MoreQueryTests {
+    @Test func filtersExportAbsencesEscalations() throws {
+        let store = try Store()
+        try store.write(at: t0) { tx in
+            try tx.intake(
+                [referral("A"), referral("B", kind: "dols", team: "dl"), referral("C", received: t0 - 10 * 86_400)],
+                source: "f.json")
+            try tx.append(rated("A", level: "red", rank: 3, due: t0 + 86_400))
+            try tx.append(rated("B", level: "high", rank: 3, due: t0 - 86_400))
+            try tx.append(rated("C", level: "green", rank: 1, due: t0 + 20 * 86_400))
+            try tx.append(
+                NewEvent(type: "allocation.blocked", referral: "B", data: .object([("reason", .string("no_capacity"))]))
+            )
+            try tx.append(
+                NewEvent(
+                    type: "absence.recorded",
+                    data: .object([
+                        ("absence", .string("X1")), ("worker", .string("w-1")), ("from", .time(t0)),
+                        ("to", .time(t0 + 86_400)),
+                        ("by", .string("m")),
+                    ])))
+            try tx.append(
+                NewEvent(
+                    type: "escalation.raised", referral: "B",
+                    data: .object([
+                        ("reason", .string("unallocated_overdue")), ("to", .string("m")), ("chain_position", .int(0)),
+                    ])))
+        }
+        #expect(try store.waiting(WaitingFilter(team: "dl")).map(\.id) == ["B"])
+        #expect(try store.waiting(WaitingFilter(kind: "safeguarding")).map(\.id) == ["A", "C"])
+        #expect(try store.waiting(WaitingFilter(blockedOnly: true)).map(\.id) == ["B"])
+        #expect(try store.waiting(WaitingFilter(overdueAt: t0)).map(\.id) == ["B"])
+        #expect(try store.export(since: t0 - 86_400).map(\.id) == ["A", "B"])
+        #expect(try store.export().count == 3)
+        #expect(try store.absences(endingAfter: t0 + 2 * 86_400).isEmpty)
+        #expect(try store.absences().map(\.absence.id) == ["X1"])
+        #expect(try store.escalations(to: "m").map(\.referral) == ["B"])
+        #expect(try store.escalations(to: "nobody").isEmpty)
+        #expect(try store.referral("Z") == nil)
+        #expect(try store.allocations().isEmpty)
+        try store.append([NewEvent(type: "absence.ended", data: .object([("absence", .string("X1"))]))], at: t0 + 3_600)
+        #expect(try store.absences().first?.ended == t0 + 3_600)
+        #expect(try store.stats(by: .team, asOf: t0).map(\.key) == ["dl", "sg"])
+    }
+
+    @Test func readOnlyOpenErrors() throws {
+        let dir = try tempDir()
+        #expect(throws: DutyError.self) { try Store(path: dir + "/missing.db", readOnly: true) }
+        // An empty database (no allocation log yet) is "not found" for readers.
+        _ = try Database(.file(dir + "/empty.db"))
+        let error = #expect(throws: DutyError.self) { try Store(path: dir + "/empty.db", readOnly: true) }
+        #expect(error?.code == .notFound)
+        let store = try Store(path: dir + "/duty.db")
+        try store.append([NewEvent(type: "daemon.started")], at: t0)
+        let reader = try Store(path: dir + "/duty.db", readOnly: true)
+        let refused = #expect(throws: DutyError.self) { try reader.append([NewEvent(type: "x")], at: t0) }
+        #expect(refused?.code == .permissionDenied)
+        #expect(try reader.rejectionsLogged(fileID: "f") == false)
+    }
+
+    @Test func databaseValuesAndErrors() throws {
+        let db = try Database(.memory)
+        try db.execute("CREATE TABLE t (a, b, c, d)")
+        try db.query("INSERT INTO t VALUES (?, ?, ?, ?)", [.int(1), .double(1.5), .text("x"), .null])
+        let row = try db.rows("SELECT a, b, c, d FROM t")[0]
+        #expect(row == [.int(1), .double(1.5), .text("x"), .null])
+        #expect(row[0].double == 1 && row[1].int == 1 && row[2].string == "x" && row[3].int == nil)
+        let statement = try db.prepare("INSERT INTO t (a) VALUES (?)")
+        try statement.run([.int(2)])
+        #expect(try db.scalar("SELECT count(*) FROM t") == .int(2))
+        let error = #expect(throws: SQLiteError.self) { try db.execute("SELECT * FROM nowhere") }
+        #expect(
+            error?.description.contains("no such table") == true && error?.isBusy == false && error?.isFull == false)
+        #expect(throws: SQLiteError.self) { try db.prepare("NOT SQL") }
+    }
+}
