@@ -249,7 +249,7 @@ enum PolicyCommands {
     }
 
     static func formatDays(_ d: Double) -> String {
-        d == d.rounded() ? String(Int64(d)) : String(format: "%.1f", d)
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.1f", d)
     }
 }
 

@@ -65,7 +65,7 @@ enum Render {
         switch v {
         case .null: return "-"
         case .bool(let b): return b ? "yes" : "no"
-        case .number(let d): return d == d.rounded() ? String(Int64(d)) : String(format: "%.1f", d)
+        case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.1f", d)
         case .string(let s):
             if s.count == 20, s.hasSuffix("Z"), let date = ISOTime.parse(s, timeZone: timeZone) {
                 return localTime(date, timeZone)

@@ -163,7 +163,7 @@ public struct JSON5Parser {
         case UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return try parseNumber()
         default:
-            let word = identifierAhead()
+            let word = identifierAhead().word
             switch word {
             case "true": consume(4); return JSONNode(.bool(true), at: start)
             case "false": consume(5); return JSONNode(.bool(false), at: start)
@@ -177,10 +177,12 @@ public struct JSON5Parser {
 
     private mutating func consume(_ n: Int) { for _ in 0..<n { advance() } }
 
-    private func identifierAhead() -> String {
+    /// The identifier at `index` and its length in bytes (not `word.utf8.count`: invalid UTF-8 decodes to
+    /// U+FFFD, which is longer than the byte it replaces).
+    private func identifierAhead() -> (word: String, length: Int) {
         var end = index
         while end < bytes.count, Self.isIdentifierByte(bytes[end], first: end == index) { end += 1 }
-        return String(decoding: bytes[index..<end], as: UTF8.self)
+        return (String(decoding: bytes[index..<end], as: UTF8.self), end - index)
     }
 
     private static func isIdentifierByte(_ b: UInt8, first: Bool) -> Bool {
@@ -217,9 +219,9 @@ public struct JSON5Parser {
             if bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") {
                 key = try parseString().0
             } else {
-                let word = identifierAhead()
+                let (word, length) = identifierAhead()
                 if word.isEmpty { throw fail("unexpected \(describeCurrent()): expected a key or '}'") }
-                consume(word.utf8.count)
+                consume(length)
                 key = word
             }
             try skipSpace()
@@ -394,7 +396,7 @@ public struct JSON5Parser {
             negative = bytes[index] == UInt8(ascii: "-")
             advance()
         }
-        let word = identifierAhead()
+        let word = identifierAhead().word
         if word == "Infinity" {
             consume(8)
             return JSONNode(.number(negative ? -.infinity : .infinity, integer: nil), at: start)

@@ -23,7 +23,7 @@ extension JSONValue {
     public var intValue: Int64? {
         switch self {
         case .int(let i): i
-        case .number(let d) where d == d.rounded(): Int64(d)
+        case .number(let d): Int64(exactly: d)
         default: nil
         }
     }

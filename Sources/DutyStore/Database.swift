@@ -32,7 +32,7 @@ public enum SQLValue: Sendable, Hashable {
     public var int: Int64? {
         switch self {
         case .int(let i): i
-        case .double(let d): Int64(d)
+        case .double(let d): Int64(exactly: d)
         default: nil
         }
     }

@@ -82,4 +82,32 @@ import Testing
         #expect(v.serialized() == #"{"b":1,"a":["x\"y\n",null,true,2.5]}"#)
         #expect(v.serialized(sortedKeys: true) == #"{"a":["x\"y\n",null,true,2.5],"b":1}"#)
     }
+
+    /// Found by Tests/Fuzz/run (config, spool and control targets): an unquoted key of invalid UTF-8 bytes was
+    /// skipped by its decoded length (each bad byte decodes to the 3-byte U+FFFD), running past the end.
+    @Test func unquotedKeyOfInvalidUTF8DoesNotRunPastTheEnd() throws {
+        let bad: [UInt8] = [0xB6, 0xB6, 0xB6]
+        let node = try JSON5Parser.parse(bytes: Array("{".utf8) + bad + Array(":1}".utf8))
+        guard case .object(let members) = node.value else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(members.count == 1)
+        if case .number(_, let i)? = members.first?.value.value { #expect(i == 1) } else { Issue.record("value") }
+        for tail in ["", ":", "\"", "}"] {
+            #expect(throws: JSONParseError.self) {
+                try JSON5Parser.parse(bytes: Array("{".utf8) + bad + Array(tail.utf8))
+            }
+        }
+        #expect(throws: JSONParseError.self) { try JSON5Parser.parse(bytes: bad) }
+    }
+
+    /// Found by Tests/Fuzz/run (control target): `{"v":222...2}` trapped converting a huge double to Int64.
+    @Test func hugeNumbersAreNotIntegers() throws {
+        let node = try JSON5Parser.parse(#"{"v":222222222222222222222222222222222222222222}"#)
+        #expect(JSONValue(node)["v"]?.intValue == nil)
+        #expect(JSONValue.number(1e300).intValue == nil)
+        #expect(JSONValue.number(.infinity).intValue == nil)
+        #expect(JSONValue.number(42).intValue == 42)
+    }
 }

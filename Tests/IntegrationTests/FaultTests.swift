@@ -127,7 +127,7 @@ final class FailureLog: @unchecked Sendable {
         statvfs(state, &fs)
         let free = Int(fs.f_bavail) * Int(fs.f_frsize)
         let filler = state + "/filler"
-        FileManager.default.createFile(atPath: filler, contents: Data(count: max(0, free - 16 * 1024)))
+        _ = FileManager.default.createFile(atPath: filler, contents: Data(count: max(0, free - 16 * 1024)))
         let lines = (0..<3_000).map {
             #"{"id":"F-\#($0)","person":"P-\#($0)","kind":"review","received":"2024-09-01","facts":{"note":"\#(String(repeating: "x", count: 100))"}}"#
         }

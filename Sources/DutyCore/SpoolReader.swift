@@ -1,13 +1,12 @@
-import DutyCore
 import Foundation
 
 /// Reads one spool file record by record. JSONL and CSV stream in 64 KiB chunks, so a file of any size needs
 /// memory for one record at a time; a `.json` file (one object or an array) is read whole.
-struct SpoolReader {
-    enum Format: String {
+public struct SpoolReader: Sendable {
+    public enum Format: String, Sendable {
         case json, jsonl, csv
 
-        init?(fileName: String) {
+        public init?(fileName: String) {
             if fileName.hasSuffix(".jsonl") {
                 self = .jsonl
             } else if fileName.hasSuffix(".json") {
@@ -21,27 +20,40 @@ struct SpoolReader {
     }
 
     /// A file that cannot be read as records at all.
-    struct Unreadable: Error {
-        var message: String
+    public struct Unreadable: Error {
+        public var message: String
     }
 
-    let decoder: ReferralDecoder
+    public let decoder: ReferralDecoder
 
-    static let csvColumns = ["id", "person", "kind", "team", "received", "flags", "complexity", "skills", "status"]
+    public init(decoder: ReferralDecoder) { self.decoder = decoder }
+
+    public static let csvColumns = [
+        "id", "person", "kind", "team", "received", "flags", "complexity", "skills", "status",
+    ]
 
     /// Reads `path`, calling `record` for each record in order. Throws `Unreadable` when the file cannot be parsed
     /// (records already passed to `record` stay passed: the caller decides what to keep).
-    func read(_ path: String, format: Format, record: (RecordLocation, RecordResult) throws -> Void) throws {
+    public func read(_ path: String, format: Format, record: (RecordLocation, RecordResult) throws -> Void) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw Unreadable(message: "cannot open the file: check its permissions")
         }
         defer { try? handle.close() }
+        try read(format: format, next: { try handle.read(upToCount: 1 << 16).map { Array($0) } }, record: record)
+    }
+
+    /// Reads records from the chunks `next` returns until it returns nil or an empty chunk: the same parser
+    /// whatever the source (a file, or the fuzzer's bytes cut at any boundary).
+    public func read(
+        format: Format, next: () throws -> [UInt8]?, record: (RecordLocation, RecordResult) throws -> Void
+    ) throws {
         switch format {
         case .json:
-            let data = try handle.readToEnd() ?? Data()
+            var data: [UInt8] = []
+            while let chunk = try next(), !chunk.isEmpty { data.append(contentsOf: chunk) }
             let root: JSONNode
             do {
-                root = try JSON5Parser.parse(bytes: Array(data), recordStringPositions: false)
+                root = try JSON5Parser.parse(bytes: data, recordStringPositions: false)
             } catch {
                 throw Unreadable(
                     message:
@@ -75,7 +87,7 @@ struct SpoolReader {
                         ]))
                 }
             }
-            while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+            while let chunk = try next(), !chunk.isEmpty {
                 buffer.append(contentsOf: chunk)
                 var start = buffer.startIndex
                 while let nl = buffer[start...].firstIndex(of: 0x0A) {
@@ -102,7 +114,7 @@ struct SpoolReader {
                 }
                 try record(RecordLocation(line: r.line), csvRecord(r.fields, columns: columns))
             }
-            while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+            while let chunk = try next(), !chunk.isEmpty {
                 try reader.feed(chunk, emit: handleRecord)
                 if let failure { throw failure }
             }
@@ -113,7 +125,7 @@ struct SpoolReader {
         }
     }
 
-    static func checkHeader(_ names: [String]) -> String? {
+    public static func checkHeader(_ names: [String]) -> String? {
         var seen = Set<String>()
         for name in names {
             if !seen.insert(name).inserted { return "column '\(name)' appears twice in the header" }
