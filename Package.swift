@@ -38,7 +38,9 @@ let package = Package(
         .testTarget(name: "DutySimTests", dependencies: ["DutyCore", "DutySim"]),
         .testTarget(name: "DutyStoreTests", dependencies: ["DutyCore", "DutyStore", "duty-store-probe"]),
         .testTarget(name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DutyCore", "DutyStore", "DutyControl", "duty", "dutyd"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["DutyCore", "DutyPolicy", "DutyStore", "DutyControl", "duty", "dutyd"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,8 +43,33 @@ indirect enum Expression {
 struct Parser {
     private let tokens: [Token]
     private var p = 0
+    private var nesting = 0
+    private var operators = 0
+
+    /// Bounds on the tree any text can build, so parsing, compiling and evaluating stay well within a thread's
+    /// stack (found by the rules fuzz target: 1,000 '(' overflowed it).
+    static let maxNesting = 32
+    static let maxOperators = 256
 
     init(tokens: [Token]) { self.tokens = tokens }
+
+    /// Entering `(`, `[`, `not` or unary `-`; the caller leaves with `nesting -= 1`.
+    private mutating func enter(_ t: Token) throws(RuleError) {
+        nesting += 1
+        if nesting > Self.maxNesting {
+            throw RuleError(offset: t.start, message: "expression nested deeper than \(Self.maxNesting) levels")
+        }
+    }
+
+    /// One more `and`, `or` or arithmetic operator.
+    private mutating func count(_ t: Token) throws(RuleError) {
+        operators += 1
+        if operators > Self.maxOperators {
+            throw RuleError(
+                offset: t.start,
+                message: "more than \(Self.maxOperators) operators in one expression: split it into several rules")
+        }
+    }
 
     static func parse(_ text: String) throws(RuleError) -> Expression {
         let tokens = try Lexer.tokenize(text)
@@ -82,7 +107,7 @@ struct Parser {
     private mutating func orExpr() throws(RuleError) -> Expression {
         var left = try andExpr()
         while peek.kind == .kwOr {
-            _ = advance()
+            try count(advance())
             left = .or(left, try andExpr())
         }
         return left
@@ -91,7 +116,7 @@ struct Parser {
     private mutating func andExpr() throws(RuleError) -> Expression {
         var left = try notExpr()
         while peek.kind == .kwAnd {
-            _ = advance()
+            try count(advance())
             left = .and(left, try notExpr())
         }
         return left
@@ -100,6 +125,8 @@ struct Parser {
     private mutating func notExpr() throws(RuleError) -> Expression {
         if peek.kind == .kwNot {
             let t = advance()
+            try enter(t)
+            defer { nesting -= 1 }
             return .not(try notExpr(), start: t.start)
         }
         return try comparison()
@@ -151,6 +178,7 @@ struct Parser {
         var left = try multiplicative()
         while peek.kind == .plus || peek.kind == .minus {
             let op = advance()
+            try count(op)
             left = .arithmetic(op.kind == .plus ? .add : .subtract, left, try multiplicative(), opStart: op.start)
         }
         return left
@@ -160,6 +188,7 @@ struct Parser {
         var left = try unary()
         while peek.kind == .star || peek.kind == .slash {
             let op = advance()
+            try count(op)
             left = .arithmetic(op.kind == .star ? .multiply : .divide, left, try unary(), opStart: op.start)
         }
         return left
@@ -168,6 +197,8 @@ struct Parser {
     private mutating func unary() throws(RuleError) -> Expression {
         if peek.kind == .minus {
             let t = advance()
+            try enter(t)
+            defer { nesting -= 1 }
             let inner = try unary()
             if case .number(let v, _) = inner { return .number(-v, start: t.start) }
             return .negate(inner, start: t.start)
@@ -177,6 +208,8 @@ struct Parser {
 
     private mutating func primary() throws(RuleError) -> Expression {
         let t = advance()
+        if t.kind == .lparen || t.kind == .lbracket { try enter(t) }
+        defer { if t.kind == .lparen || t.kind == .lbracket { nesting -= 1 } }
         switch t.kind {
         case .number(let v): return .number(v, start: t.start)
         case .string(let s): return .string(s, start: t.start)

@@ -66,4 +66,28 @@ import Testing
     func reportsErrors(source: String, offset: Int, message: String) {
         #expect(throws: RuleError(offset: offset, message: message)) { try Parser.parse(source) }
     }
+
+    /// Found by Tests/Fuzz/run (rules target): `-(((...` a thousand levels deep overflowed the stack. Nesting and
+    /// operator counts are bounded; the bounds are far above any rule a person writes.
+    @Test func boundsNestingAndOperators() throws {
+        let deepest =
+            String(repeating: "(", count: Parser.maxNesting) + "complexity > 3"
+            + String(repeating: ")", count: Parser.maxNesting)
+        _ = try Condition(deepest, scope: .triage)
+        #expect(throws: RuleError(offset: Parser.maxNesting, message: "expression nested deeper than 32 levels")) {
+            try Parser.parse("(" + deepest + ")")
+        }
+        #expect(throws: RuleError.self) { try Parser.parse("-" + String(repeating: "(", count: 100_000)) }
+        #expect(throws: RuleError.self) { try Parser.parse(String(repeating: "not ", count: 100_000) + "true") }
+        #expect(throws: RuleError.self) { try Parser.parse(String(repeating: "-", count: 100_000) + "1 > 0") }
+        #expect(throws: RuleError.self) { try Parser.parse("[" + String(repeating: "[", count: 100_000)) }
+
+        let widest = Array(repeating: "complexity > 1", count: Parser.maxOperators + 1).joined(separator: " and ")
+        let c = try Condition(widest, scope: .triage)
+        #expect(!c.source.isEmpty)
+        #expect(throws: RuleError.self) { try Parser.parse(widest + " or true") }
+        #expect(throws: RuleError.self) {
+            try Parser.parse(Array(repeating: "1", count: 100_000).joined(separator: " + ") + " > 0")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import DutyControl
 import DutyCore
+import DutyPolicy
 import Foundation
 import Testing
 
@@ -54,6 +55,17 @@ import Testing
             #expect(roster != nil || !rosterDiagnostics.isEmpty)
             let (config, configDiagnostics) = DutyConfig.parse(text, file: "fuzz.json5")
             #expect(config != nil || !configDiagnostics.isEmpty)
+        }
+    }
+
+    @Test func ruleInputsAreRejectedNotFatal() throws {
+        let inputs = try Self.inputs("rules")
+        #expect(!inputs.isEmpty)
+        for input in inputs {
+            let source = String(decoding: input, as: UTF8.self)
+            for scope in [RuleScope.appliesTo, .triage, .allocation] {
+                #expect(throws: RuleError.self) { try Condition(source, scope: scope) }
+            }
         }
     }
 }
