@@ -31,6 +31,8 @@ let package = Package(
         .executableTarget(name: "dutyd", dependencies: ["DutyDaemon"]),
         .executableTarget(name: "duty-bench", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),
         // Test helper: a process the crash-safety tests kill, and a reader that drops privileges.
+        .executableTarget(
+            name: "duty-soak", dependencies: ["DutyCore", "DutyDaemon", "CSQLite"], path: "Tests/Soak"),
         .executableTarget(name: "duty-store-probe", dependencies: ["DutyCore", "DutyStore"], path: "Tests/StoreProbe"),
         .testTarget(name: "DutyCoreTests", dependencies: ["DutyCore"]),
         .testTarget(name: "DutyPolicyTests", dependencies: ["DutyCore", "DutyPolicy"]),
