@@ -32,7 +32,8 @@ public enum SQLValue: Sendable, Hashable {
     public var int: Int64? {
         switch self {
         case .int(let i): i
-        case .double(let d): Int64(exactly: d)
+        // Truncates, as SQLite does; nil for a value no Int64 holds (Int64(d) would trap).
+        case .double(let d): d.isFinite && abs(d) < 9.2e18 ? Int64(d) : nil
         default: nil
         }
     }

@@ -350,6 +350,7 @@ extension Date {
         let row = try db.rows("SELECT a, b, c, d FROM t")[0]
         #expect(row == [.int(1), .double(1.5), .text("x"), .null])
         #expect(row[0].double == 1 && row[1].int == 1 && row[2].string == "x" && row[3].int == nil)
+        #expect(SQLValue.double(1e300).int == nil && SQLValue.double(.nan).int == nil)
         let statement = try db.prepare("INSERT INTO t (a) VALUES (?)")
         try statement.run([.int(2)])
         #expect(try db.scalar("SELECT count(*) FROM t") == .int(2))
