@@ -17,6 +17,9 @@ import Synchronization
 // descriptor leaked, the WAL passed 64 MB or an error was logged.
 //   duty-soak [--cycles 50000] [--step 15] [--arrivals 2] [--lifetime 200] [--report 5000] [--keep DIR]
 
+// A report line is out as soon as it is printed, even when stdout is a file and the run is cut short.
+setvbuf(stdout, nil, _IOLBF, 0)
+
 var parsed: [String: String] = [:]
 var argv = Array(CommandLine.arguments.dropFirst())
 while argv.count >= 2, argv[0].hasPrefix("--") {
