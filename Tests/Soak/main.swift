@@ -17,8 +17,8 @@ import Synchronization
 // descriptor leaked, the WAL passed 64 MB or an error was logged.
 //   duty-soak [--cycles 50000] [--step 15] [--arrivals 2] [--lifetime 200] [--report 5000] [--keep DIR]
 
-// A report line is out as soon as it is printed, even when stdout is a file and the run is cut short.
-setvbuf(stdout, nil, _IOLBF, 0)
+/// Unbuffered: a report line is out as soon as it is written, even when the run is cut short.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 var parsed: [String: String] = [:]
 var argv = Array(CommandLine.arguments.dropFirst())
@@ -81,7 +81,7 @@ func measure() -> (rss: Int, other: Int, fds: Int, wal: Int, db: Int) {
     return (rss, other, fds, size(dir + "/state/duty.db-wal"), size(dir + "/state/duty.db"))
 }
 
-print("cycle   day   waiting  rss_kb  rss-sql  fds  wal_kb  db_kb  ms/cycle")
+say("cycle   day   waiting  rss_kb  rss-sql  fds  wal_kb  db_kb  ms/cycle")
 var reports: [(cycle: Int, rss: Int, other: Int, fds: Int)] = []
 var maxWAL = 0
 var began = Date()
@@ -110,7 +110,7 @@ for c in 1...cycles {
     try FileManager.default.moveItem(atPath: dir + "/spool/incoming/." + name, toPath: dir + "/spool/incoming/" + name)
     let report = try daemon.queue.sync { try daemon.cycle() }
     if report.intake.rejected > 0 {
-        print("cycle \(c): \(report.intake.rejected) records rejected")
+        say("cycle \(c): \(report.intake.rejected) records rejected")
         exit(1)
     }
     // The processed folder is the integration's to prune; the soak prunes it so the disk stays small.
@@ -121,7 +121,7 @@ for c in 1...cycles {
         let waiting = report.waitingByLevel.reduce(0) { $0 + $1.1 }
         let ms = Date().timeIntervalSince(began) * 1_000 / Double(every)
         began = Date()
-        print(
+        say(
             String(
                 format: "%6d %5d %8d %7d %8d %4d %7d %6d %9.2f", c, Int(Double(c) * step / 86_400), waiting, m.rss,
                 m.other, m.fds, m.wal / 1024, m.db / 1024, ms))
@@ -134,7 +134,7 @@ if options["keep"] == nil { try? FileManager.default.removeItem(atPath: dir) }
 let base = reports.count > 1 ? reports[1] : reports[0]
 let last = reports[reports.count - 1]
 let growth = Double(last.other - base.other) / Double(base.other)
-print(
+say(
     String(
         format:
             "rss %d -> %d KB, rss apart from SQLite %d -> %d KB (%+.1f%%), fds %d -> %d, largest WAL %d KB, errors %d, warnings %d",
@@ -144,5 +144,5 @@ print(
 let ok =
     (growth < 0.10 || last.other - base.other < 2_048) && last.fds <= base.fds && maxWAL < 64 << 20
     && errors.load(ordering: .relaxed) == 0
-print(ok ? "soak ok" : "soak FAILED")
+say(ok ? "soak ok" : "soak FAILED")
 exit(ok ? 0 : 1)
