@@ -218,7 +218,7 @@ enum PolicyCommands {
                 continue
             }
             let ranks = policy.levels.map(\.rank)
-            let first = [r.id, r.kind, result.level.name, ISOTime.format(result.due), "\(formatDays(waitingDays))d"]
+            let first = [r.id, r.kind, result.level.name, ISOTime.format(result.due), "\(Render.number(waitingDays))d"]
             if result.rules.isEmpty {
                 table.add(first + ["(none)", "no rule matched: the policy's default level '\(policy.otherwise)'"])
                 ranksByRow.append((result.level.rank, ranks))
@@ -246,10 +246,6 @@ enum PolicyCommands {
                 .invalidData, "\(plural(bad + unrated, "referral")) in \(file) could not be rated: see above")
         }
         return 0
-    }
-
-    static func formatDays(_ d: Double) -> String {
-        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.1f", d)
     }
 }
 

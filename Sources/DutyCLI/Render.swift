@@ -61,11 +61,16 @@ enum Render {
     }
 
     /// Table cells for people: local times without seconds, days with one decimal, `-` for nothing.
+    /// A whole number without decimals, else one decimal place (huge and non-finite values never go through Int64).
+    static func number(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.1f", d)
+    }
+
     static func cell(_ v: JSONValue, key: String, timeZone: TimeZone) -> String {
         switch v {
         case .null: return "-"
         case .bool(let b): return b ? "yes" : "no"
-        case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.1f", d)
+        case .number(let d): return number(d)
         case .string(let s):
             if s.count == 20, s.hasSuffix("Z"), let date = ISOTime.parse(s, timeZone: timeZone) {
                 return localTime(date, timeZone)

@@ -363,4 +363,13 @@ func tempFile(_ name: String, _ text: String) throws -> String {
     func parses(text: String, expected: String) throws {
         #expect(ISOTime.format(try TimeArgument.parse(text, now: now, timeZone: london)) == expected)
     }
+
+    /// Whole numbers print without decimals; a fact of 1e300 once went through Int64(d) and trapped.
+    @Test func numbersRenderWithoutTrapping() {
+        #expect(Render.number(12) == "12")
+        #expect(Render.number(2.25) == "2.2" || Render.number(2.25) == "2.3")
+        #expect(Render.number(1e300).hasPrefix("1000000000"))
+        #expect(Render.number(-.infinity) == "-inf")
+        #expect(Render.cell(.number(1e300), key: "x", timeZone: .gmt).hasPrefix("1000000000"))
+    }
 }
