@@ -182,9 +182,11 @@ public enum ControlClient {
         }
         let bytes = Array((request.json.serialized() + "\n").utf8)
         var sent = 0
+        // MSG_NOSIGNAL: a daemon that refuses the connection must not kill the caller with SIGPIPE. A failed send
+        // goes on to read, since dutyd may have answered (e.g. too many connections) before closing.
         while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw unavailable }
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
             sent += n
         }
         var response: [UInt8] = []

@@ -9,18 +9,23 @@ import Foundation
 
 /// The control socket: accepts connections on its own queue, reads one request per connection (at most
 /// `ControlProtocol.maxMessage` bytes, within 5 seconds), identifies the caller from SO_PEERCRED, and runs the
-/// request on the daemon's cycle queue. A slow or malformed client costs its own connection only.
+/// request on the daemon's cycle queue. A slow or malformed client costs its own connection only: at most
+/// `maxClients` connections are open, and a new one beyond that evicts the longest-waiting connection that has
+/// not yet sent a complete request, so a flood of idle connections cannot lock out a manager's request.
 final class ControlServer: @unchecked Sendable {
     // Client bookkeeping lives on `queue`.
     let daemon: Daemon
     let queue = DispatchQueue(label: "dutyd.control")
     private var listener: DispatchSourceRead?
     private var clients: [Int32: Client] = [:]
+    private var accepted: UInt64 = 0
     private let listenFD: Int32
+    static let maxClients = 256
 
     /// A connection; touched only on the server's queue.
     final class Client: @unchecked Sendable {
         let fd: Int32
+        var order: UInt64 = 0
         var buffer: [UInt8] = []
         var source: DispatchSourceRead?
         var timeout: DispatchWorkItem?
@@ -90,11 +95,13 @@ final class ControlServer: @unchecked Sendable {
             guard fd >= 0 else { return }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            guard clients.count < 256 else {
-                close(fd)  // a flood: drop new connections rather than run out of descriptors
+            if clients.count >= Self.maxClients && !evictOldestIdle() {
+                close(fd)
                 continue
             }
             let client = Client(fd: fd)
+            accepted += 1
+            client.order = accepted
             clients[fd] = client
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
             source.setEventHandler { [weak self] in self?.readable(client) }
@@ -107,6 +114,16 @@ final class ControlServer: @unchecked Sendable {
             queue.asyncAfter(deadline: .now() + 5, execute: timeout)
             source.resume()
         }
+    }
+
+    /// Makes room for a new connection by answering and closing the oldest one still reading its request. A
+    /// request being run is never cut off (its caller would not learn that it was done); returns false when every
+    /// slot is running one, and the new connection is then refused.
+    private func evictOldestIdle() -> Bool {
+        let idle = clients.values.filter { !$0.suspended }
+        guard let victim = idle.min(by: { $0.order < $1.order }) else { return false }
+        reply(victim, .failure(DutyError(.unavailable, "too many connections to dutyd; try again")))
+        return true
     }
 
     private func readable(_ client: Client) {
@@ -153,7 +170,7 @@ final class ControlServer: @unchecked Sendable {
 
     private func reply(_ client: Client, _ response: ControlResponse) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard clients[client.fd] != nil else { return }
+        guard clients[client.fd] === client else { return }  // answered already; the fd may be reused
         let bytes = Array((response.json.serialized() + "\n").utf8)
         var sent = 0
         var attempts = 0
@@ -173,7 +190,8 @@ final class ControlServer: @unchecked Sendable {
 
     private func finish(_ client: Client) {
         client.timeout?.cancel()
-        guard clients.removeValue(forKey: client.fd) != nil else { return }
+        guard clients[client.fd] === client else { return }
+        clients[client.fd] = nil
         if let source = client.source {
             source.cancel()
             if client.suspended { source.resume() }  // a suspended source must be resumed to be cancelled

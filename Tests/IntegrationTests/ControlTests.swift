@@ -171,8 +171,9 @@ final class RunningDaemon {
 }
 
 @Suite(.serialized) struct ControlFloodTests {
-    /// 1,000 connections: slow ones that send nothing, malformed and oversized ones, while cycles run; the daemon
-    /// keeps cycling and answers well-formed requests.
+    /// 1,000 connections: slow ones that send nothing (300 held open, more than dutyd's 256 slots), malformed and
+    /// oversized ones, while cycles run; the daemon keeps cycling and answers well-formed requests, evicting the
+    /// oldest idle connection to make room.
     @Test func floodOfBadClients() throws {
         let daemon = try RunningDaemon()
         let socket = daemon.d.dir + "/state/dutyd.sock"
@@ -188,7 +189,7 @@ final class RunningDaemon {
             switch i % 4 {
             case 0:
                 slow.append(fd)  // connects and says nothing
-                if slow.count > 150 { close(slow.removeFirst()) }
+                if slow.count > 300 { close(slow.removeFirst()) }
                 continue
             case 1:
                 _ = Array("garbage\n".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
