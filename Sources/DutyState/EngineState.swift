@@ -29,7 +29,7 @@ public enum EngineState {
                     allocation: allocation,
                     blocked: row.blocked.flatMap(BlockReason.init(rawValue:)), lastReview: row.lastReview))
         }
-        let escalations = try store.escalations().compactMap { e in
+        let escalations = try store.openEscalations().compactMap { e in
             EscalationReason(rawValue: e.reason).map {
                 EscalationKey(referral: e.referral, reason: $0, position: e.position)
             }

@@ -173,10 +173,13 @@ extension Store {
         return out
     }
 
-    /// Every referral not closed: what the engine's snapshot is made of.
+    /// Every referral not closed: what the engine's snapshot is made of. `state IN (...)` rather than `!= 'closed'`
+    /// so the index on state is used: a cycle's cost follows the open referrals, not every referral ever received.
     public func openReferrals() throws -> [ReferralRow] {
         var out: [ReferralRow] = []
-        try database.query("SELECT \(Self.referralColumns) FROM referrals WHERE state != 'closed' ORDER BY id") {
+        try database.query(
+            "SELECT \(Self.referralColumns) FROM referrals WHERE state IN ('waiting', 'allocated') ORDER BY id"
+        ) {
             out.append(Self.referralRow($0))
         }
         return out
@@ -304,9 +307,29 @@ extension Store {
         return out
     }
 
+    /// The worker who last worked with each person, for people with an open referral (all that continuity needs
+    /// in a cycle; the table itself holds everyone ever allocated).
     public func lastWorkers() throws -> [String: String] {
         var out: [String: String] = [:]
-        try database.query("SELECT person, worker FROM last_worker") { out[$0.string(0)!] = $0.string(1)! }
+        try database.query(
+            """
+            SELECT DISTINCT w.person, w.worker FROM referrals r JOIN last_worker w ON w.person = r.person
+            WHERE r.state IN ('waiting', 'allocated')
+            """
+        ) { out[$0.string(0)!] = $0.string(1)! }
+        return out
+    }
+
+    /// Escalations raised for referrals still open: what a cycle needs to raise each one only once.
+    public func openEscalations() throws -> [EscalationRow] {
+        var out: [EscalationRow] = []
+        try database.query(
+            """
+            SELECT e.referral, e.reason, e.position, e.to_person, e.at, e.seq
+            FROM referrals r JOIN escalations e ON e.referral = r.id
+            WHERE r.state IN ('waiting', 'allocated') ORDER BY e.seq
+            """
+        ) { out.append(Self.escalationRow($0)) }
         return out
     }
 
@@ -315,14 +338,14 @@ extension Store {
         let sql =
             "SELECT referral, reason, position, to_person, at, seq FROM escalations"
             + (person == nil ? "" : " WHERE to_person = ?") + " ORDER BY seq"
-        try database.query(sql, person.map { [.text($0)] } ?? []) { r in
-            out.append(
-                EscalationRow(
-                    referral: r.string(0) ?? "", reason: r.string(1) ?? "", position: Int(r.int(2) ?? 0),
-                    to: r.string(3),
-                    at: Date(timeIntervalSince1970: r.double(4) ?? 0), seq: r.int(5) ?? 0))
-        }
+        try database.query(sql, person.map { [.text($0)] } ?? []) { out.append(Self.escalationRow($0)) }
         return out
+    }
+
+    private static func escalationRow(_ r: Row) -> EscalationRow {
+        EscalationRow(
+            referral: r.string(0) ?? "", reason: r.string(1) ?? "", position: Int(r.int(2) ?? 0), to: r.string(3),
+            at: Date(timeIntervalSince1970: r.double(4) ?? 0), seq: r.int(5) ?? 0)
     }
 
     /// Per group, as of `asOf`: waiting count, median and max days waiting, allocated (and still open), % of

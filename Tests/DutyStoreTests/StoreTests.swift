@@ -270,6 +270,14 @@ extension Date {
         #expect(inbox.map { "\($0.reason) \($0.referral)" } == ["ack B", "escalation C", "review C", "review A"])
         #expect(try store.allocations(worker: "w-1").map(\.id) == ["B"])
         #expect(try store.lastWorkers() == ["P-B": "w-1"])
+        #expect(try store.openEscalations().map(\.referral) == ["C"])
+        // A cycle's snapshot reads only what open referrals need; history stays for the queries.
+        try store.append(
+            [NewEvent(type: "referral.closed", referral: "B"), NewEvent(type: "referral.closed", referral: "C")],
+            at: t0 + 120)
+        #expect(try store.lastWorkers().isEmpty && store.openEscalations().isEmpty)
+        #expect(try store.escalations().map(\.referral) == ["C"])
+        #expect(try store.openReferrals().map(\.id) == ["A", "D"])
         // An hour after the last checkpoint, the next write adds one.
         try store.append([NewEvent(type: "config.loaded")], at: t0 + 3_700)
         #expect(try store.log(LogFilter(limit: 1)).map(\.type) == ["log.checkpoint"])

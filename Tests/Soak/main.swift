@@ -81,10 +81,20 @@ func measure() -> (rss: Int, other: Int, fds: Int, wal: Int, db: Int) {
     return (rss, other, fds, size(dir + "/state/duty.db-wal"), size(dir + "/state/duty.db"))
 }
 
-say("cycle   day   waiting  rss_kb  rss-sql  fds  wal_kb  db_kb  ms/cycle")
+/// CPU seconds (user + system) this process has used.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+// ms/cycle is the wall time of `cycle()` alone; cpu_ms the whole process's CPU time per cycle (soak included).
+say("cycle   day   waiting  rss_kb  rss-sql  fds  wal_kb  db_kb  ms/cycle  cpu_ms")
 var reports: [(cycle: Int, rss: Int, other: Int, fds: Int)] = []
 var maxWAL = 0
-var began = Date()
+var cycleTime = 0.0
+var cpuBefore = cpuSeconds()
 for c in 1...cycles {
     let now = start.addingTimeInterval(Double(c) * step)
     clock.withLock { $0 = now }
@@ -108,7 +118,9 @@ for c in 1...cycles {
     try (lines.joined(separator: "\n") + "\n").write(
         toFile: dir + "/spool/incoming/." + name, atomically: false, encoding: .utf8)
     try FileManager.default.moveItem(atPath: dir + "/spool/incoming/." + name, toPath: dir + "/spool/incoming/" + name)
+    let cycleStart = Date()
     let report = try daemon.queue.sync { try daemon.cycle() }
+    cycleTime += Date().timeIntervalSince(cycleStart)
     if report.intake.rejected > 0 {
         say("cycle \(c): \(report.intake.rejected) records rejected")
         exit(1)
@@ -119,12 +131,14 @@ for c in 1...cycles {
     maxWAL = max(maxWAL, m.wal)
     if c % every == 0 {
         let waiting = report.waitingByLevel.reduce(0) { $0 + $1.1 }
-        let ms = Date().timeIntervalSince(began) * 1_000 / Double(every)
-        began = Date()
+        let ms = cycleTime * 1_000 / Double(every)
+        let cpu = cpuSeconds()
+        let cpuMS = (cpu - cpuBefore) * 1_000 / Double(every)
+        (cycleTime, cpuBefore) = (0, cpu)
         say(
             String(
-                format: "%6d %5d %8d %7d %8d %4d %7d %6d %9.2f", c, Int(Double(c) * step / 86_400), waiting, m.rss,
-                m.other, m.fds, m.wal / 1024, m.db / 1024, ms))
+                format: "%6d %5d %8d %7d %8d %4d %7d %6d %9.2f %7.2f", c, Int(Double(c) * step / 86_400), waiting,
+                m.rss, m.other, m.fds, m.wal / 1024, m.db / 1024, ms, cpuMS))
         reports.append((c, m.rss, m.other, m.fds))
     }
 }
