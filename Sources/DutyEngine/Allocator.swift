@@ -505,8 +505,9 @@ struct Allocator {
             let need = refPoints[node.incoming]
             // A move never lowers a worker's load (the referral moved out is no bigger than the one moved in), so
             // loads only grow during a pass and a referral blocked earlier stays blocked: see the invariant above.
-            for r in teams[t].movable[node.worker] ?? []
-            where refPoints[r] <= need + Self.epsilon && free(node.worker) + refPoints[r] + Self.epsilon >= need {
+            let movable = teams[t].movable[node.worker] ?? []
+            let nodeFree = free(node.worker)
+            for r in movable where refPoints[r] <= need + Self.epsilon && nodeFree + refPoints[r] + Self.epsilon >= need {
                 let rRank = rank(r)
                 var rctx = context(r)
                 // Workers already on this path cannot take part again; any other worker may end it.
