@@ -507,7 +507,8 @@ struct Allocator {
             // loads only grow during a pass and a referral blocked earlier stays blocked: see the invariant above.
             let movable = teams[t].movable[node.worker] ?? []
             let nodeFree = free(node.worker)
-            for r in movable where refPoints[r] <= need + Self.epsilon && nodeFree + refPoints[r] + Self.epsilon >= need {
+            for r in movable where refPoints[r] <= need + Self.epsilon && nodeFree + refPoints[r] + Self.epsilon >= need
+            {
                 let rRank = rank(r)
                 var rctx = context(r)
                 // Workers already on this path cannot take part again; any other worker may end it.
