@@ -12,6 +12,8 @@ enum Simulate {
             OptionSpec(long: "against", value: "DIR", help: "also run these policies on the same arrivals and compare"),
             OptionSpec(long: "days", value: "N", help: "how long to simulate (default: the scenario's)"),
             OptionSpec(long: "seed", value: "N", help: "random seed (default 1): the same seed gives the same run"),
+            OptionSpec(
+                long: "councils", value: "N", help: "councils side by side, added up (default: the scenario's, or 1)"),
             OptionSpec(long: "svg", value: "FILE", help: "write a chart of the waiting list over time"),
             OptionSpec(long: "format", value: "FORMAT", help: "table or json"),
         ],
@@ -20,10 +22,13 @@ enum Simulate {
             cycle interval on working days (the real engine: triage, allocation, oversight), allocated work occupies
             its worker for the scenario's work days, and staff take leave and fall sick. Software does not create
             capacity: with too few workers, waits grow, but the highest risk is seen first and nobody is forgotten.
+            With several councils (--councils, or 'councils' in the scenario) each runs on its own copy of the
+            roster with its own arrivals and absences, in parallel on every core, and the report adds them up.
             """,
         examples: [
             "duty simulate policies/scenarios/banes-2023-24.json5",
             "duty simulate policies/scenarios/banes-2023-24.json5 --against ./candidate --seed 7",
+            "duty simulate policies/scenarios/england-2023-24.json5",
         ],
         run: { inv throws(DutyError) in try run(inv) })
 
@@ -39,12 +44,21 @@ enum Simulate {
             }
             days = n
         }
-        let scenario = try Scenario.load(path: inv.positionals[0], policiesOverride: inv.value("policies"), days: days)
-        let report = try Simulator(scenario: scenario, seed: seed).run()
+        var councils: Int?
+        if let c = inv.value("councils") {
+            guard let n = Int(c), (1...1_000).contains(n) else {
+                throw DutyError(.usage, "--councils takes 1 to 1000", cause: "simulate")
+            }
+            councils = n
+        }
+        let scenario = try Scenario.load(
+            path: inv.positionals[0], policiesOverride: inv.value("policies"), days: days, councils: councils)
+        let report = try Simulator(scenario: scenario, seed: seed).runCouncils()
         var other: SimReport?
         if let against = inv.value("against") {
-            let alt = try Scenario.load(path: inv.positionals[0], policiesOverride: against, days: days)
-            other = try Simulator(scenario: alt, seed: seed).run()
+            let alt = try Scenario.load(
+                path: inv.positionals[0], policiesOverride: against, days: days, councils: councils)
+            other = try Simulator(scenario: alt, seed: seed).runCouncils()
         }
         if let svg = inv.value("svg") {
             let title = "Waiting list by level: \(URL(fileURLWithPath: scenario.file).lastPathComponent), seed \(seed)"
@@ -92,6 +106,7 @@ enum Simulate {
     static func json(_ r: SimReport) -> JSONValue {
         .object([
             ("scenario", .string(r.scenario)), ("policies", .string(r.policies)), ("seed", .int(Int64(r.seed))),
+            ("councils", .int(Int64(r.councils))),
             ("days", .int(Int64(r.days))), ("cycles", .int(Int64(r.cycles))), ("arrivals", .int(Int64(r.arrivals))),
             ("closed", .int(Int64(r.closedAtEnd))), ("allocated_open", .int(Int64(r.openAllocatedAtEnd))),
             ("waiting", .int(Int64(r.waitingAtEnd))), ("by_kind", .array(r.byKind.map(groupJSON))),
@@ -123,7 +138,8 @@ enum Simulate {
 
     static func print(_ r: SimReport, _ inv: Invocation) {
         inv.console.out(
-            "\(r.days) days, \(r.cycles) cycles, seed \(r.seed), policies \(r.policies): \(r.arrivals) arrived, \(r.closedAtEnd) done, \(r.openAllocatedAtEnd) in hand, \(r.waitingAtEnd) waiting at the end (waits in days)"
+            (r.councils > 1 ? "\(r.councils) councils, " : "")
+                + "\(r.days) days, \(r.cycles) cycles, seed \(r.seed), policies \(r.policies): \(r.arrivals) arrived, \(r.closedAtEnd) done, \(r.openAllocatedAtEnd) in hand, \(r.waitingAtEnd) waiting at the end (waits in days)"
         )
         table(r.byKind, title: "KIND", inv)
         inv.console.out("")

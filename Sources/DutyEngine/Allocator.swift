@@ -27,7 +27,7 @@ import Foundation
 /// ones are retried until that holds), so a second cycle at the same moment decides nothing.
 ///
 /// Everything on the hot path is indexed by position (referrals, workers, teams): no string hashing per check.
-struct Allocator {
+final class Allocator {
     let snapshot: Snapshot
     let ratings: [Rating?]
     let presence: Presence
@@ -176,7 +176,7 @@ struct Allocator {
     }
 
     /// Keeps a team's `roomy` list and `maxFree` right after worker `w`'s load changed.
-    private mutating func updateRoom(team t: Int, worker w: Int) {
+    private func updateRoom(team t: Int, worker w: Int) {
         let hasRoom = !absentNow[w] && free(w) > Self.epsilon
         if let k = teams[t].roomy.firstIndex(of: w) {
             if !hasRoom { teams[t].roomy.remove(at: k) }
@@ -242,7 +242,7 @@ struct Allocator {
     }
 
     /// Sets a worker's load (for explanations against a hypothetical load).
-    mutating func setLoad(worker id: String, to load: Double) {
+    func setLoad(worker id: String, to load: Double) {
         guard let w = workerIndex[id] else { return }
         views[w].load = load
         ruleCache.loadChanged(worker: w)
@@ -269,7 +269,7 @@ struct Allocator {
         return out
     }
 
-    mutating func run() {
+    func run() {
         // Sort keys in arrays, so the sort compares numbers and only falls back to ids on full ties.
         var order: [Int] = []
         var rankKey = Array(repeating: 0, count: snapshot.referrals.count)
@@ -314,7 +314,7 @@ struct Allocator {
         }
     }
 
-    private mutating func allocate(_ i: Int) {
+    private func allocate(_ i: Int) {
         let rank = rank(i)
         let t = refTeam[i]
         guard t >= 0 else {
@@ -357,7 +357,7 @@ struct Allocator {
         }
     }
 
-    private mutating func markBlocked(_ i: Int) {
+    private func markBlocked(_ i: Int) {
         blockedOrder.append(i)
         if refTeam[i] >= 0 { teams[refTeam[i]].blocked.append(i) }
     }
@@ -434,7 +434,7 @@ struct Allocator {
         return nil
     }
 
-    private mutating func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
+    private func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
         let accountable = teams[t].accountable
         let decision = AssignmentDecision(
             referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings[i]!.level, rank: rank(i),
@@ -459,7 +459,7 @@ struct Allocator {
     }
 
     /// Puts referral `i` on worker `w`: load, movable lists, team free capacity.
-    private mutating func place(_ i: Int, on w: Int, team t: Int) {
+    private func place(_ i: Int, on w: Int, team t: Int) {
         let p = refPoints[i]
         views[w].load += p
         ruleCache.loadChanged(worker: w)
@@ -471,7 +471,7 @@ struct Allocator {
         updateRoom(team: t, worker: w)
     }
 
-    private mutating func unplace(_ i: Int, team t: Int) {
+    private func unplace(_ i: Int, team t: Int) {
         let w = assignedTo[i]
         guard w >= 0 else { return }
         views[w].load -= refPoints[i]
@@ -483,7 +483,7 @@ struct Allocator {
     }
 
     /// Searches for a chain of moves of referrals assigned in this pass that frees room for referral `h`.
-    private mutating func augment(_ h: Int, team t: Int) -> Bool {
+    private func augment(_ h: Int, team t: Int) -> Bool {
         guard teams[t].movableCount > 0, augmentBudget > 0, teams[t].maxFree + Self.epsilon >= teams[t].minMovablePoints
         else { return false }
         let members = teams[t].workers
@@ -538,8 +538,7 @@ struct Allocator {
 
     /// Carries out an augmenting path: `moving` goes to `final`, each node's incoming referral goes to its
     /// worker, and the root's incoming referral `h` is assigned.
-    private mutating func apply(path nodes: [PathNode], last: Int, moving: Int, to final: Int, team t: Int, for h: Int)
-    {
+    private func apply(path nodes: [PathNode], last: Int, moving: Int, to final: Int, team t: Int, for h: Int) {
         var chain: [PathNode] = []
         var k = last
         while k >= 0 {

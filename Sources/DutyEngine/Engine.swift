@@ -13,7 +13,7 @@ public enum Engine {
         let presence = Presence(absences: snapshot.absences, now: now)
         var decisions: [Decision] = []
         let ratings = triage(snapshot, now: now, into: &decisions)
-        var allocator = Allocator(snapshot: snapshot, ratings: ratings, presence: presence, now: now)
+        let allocator = Allocator(snapshot: snapshot, ratings: ratings, presence: presence, now: now)
         allocator.run()
         decisions += allocator.decisions
         decisions += allocator.escalationDecisions.map { .escalated($0) }
@@ -32,7 +32,7 @@ public enum Engine {
         var ignored: [Decision] = []
         let ratings = triage(snapshot, now: now, into: &ignored)
         guard let rank = ratings[i]?.rank else { return nil }
-        var allocator = Allocator(
+        let allocator = Allocator(
             snapshot: snapshot, ratings: ratings, presence: Presence(absences: snapshot.absences, now: now), now: now)
         for (worker, load) in loads.sorted(by: { $0.key < $1.key }) { allocator.setLoad(worker: worker, to: load) }
         return allocator.candidates(i, rank: rank)

@@ -35,10 +35,15 @@ public struct Scenario: Sendable {
     /// Chance a present person starts a sickness spell on a given day, and the spell's length in days.
     public var sicknessPerDay: Double
     public var sicknessDays: Int
+    /// Independent councils simulated side by side (each its own copy of the roster, arrivals and absences from
+    /// its own seed); the report adds them up. 153 is England.
+    public var councils: Int
+    /// Each council's caseworkers (not managers) are the roster's, this many times over.
+    public var staffScale: Int
 
-    public static func load(path: String, policiesOverride: String? = nil, days: Int? = nil) throws(DutyError)
-        -> Scenario
-    {
+    public static func load(
+        path: String, policiesOverride: String? = nil, days: Int? = nil, councils: Int? = nil
+    ) throws(DutyError) -> Scenario {
         let text = try SourceFile.read(path, what: "scenario")
         let sink = DiagnosticSink(file: path)
         guard let root = NodeDecoding.parse(text, sink: sink),
@@ -127,6 +132,8 @@ public struct Scenario: Sendable {
             sickDays = a.integer("sickness_days", in: 1...120) ?? sickDays
             a.finish()
         }
+        let fileCouncils = o.integer("councils", in: 1...1_000)
+        let staffScale = o.integer("staff_scale", in: 1...50) ?? 1
         o.finish()
         guard !sink.hasErrors, let roster, let policies else {
             throw DutyError.invalid(sink.diagnostics, what: "scenario \(path)")
@@ -134,6 +141,6 @@ public struct Scenario: Sendable {
         return Scenario(
             file: path, rosterPath: roster, policiesDir: policies, start: start, days: length, cycle: cycle,
             workingDays: working, kinds: kinds, leaveDaysPerYear: leave, leaveBlock: block, sicknessPerDay: sickness,
-            sicknessDays: sickDays)
+            sicknessDays: sickDays, councils: councils ?? fileCouncils ?? 1, staffScale: staffScale)
     }
 }

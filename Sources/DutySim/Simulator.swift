@@ -2,10 +2,32 @@ import DutyCore
 import DutyEngine
 import DutyPolicy
 import Foundation
+import Synchronization
 
 extension SplitMix64 {
     /// Exponential with mean `mean`.
     mutating func exponential(mean: Double) -> Double { -mean * log(1 - uniform()) }
+}
+
+extension Roster {
+    /// The roster with each caseworker (anyone not in a manager role) there `staff` times: copies are
+    /// `ID.2`, `ID.3` ..., with the same team, skills and capacity, and no Unix user.
+    func scaled(staff: Int) -> Roster {
+        guard staff > 1 else { return self }
+        var workers = self.workers
+        for w in self.workers where !Worker.managerRoles.contains(w.role) {
+            for copy in 2...staff {
+                var c = w
+                c.id = "\(w.id).\(copy)"
+                c.unixUser = nil
+                workers.append(c)
+            }
+        }
+        var out = Roster(services: services, teams: teams, workers: workers)
+        out.file = file
+        out.kindPositions = kindPositions
+        return out
+    }
 }
 
 /// The results of one run.
@@ -38,8 +60,9 @@ public struct SimReport: Sendable {
     public var byKind: [Group]
     public var byLevel: [Group]
     public var escalations: [(String, Int)]
-    /// Daily samples: day index, then waiting count per level name.
+    /// Daily samples: day index, then waiting count per level name; and per kind.
     public var series: [(Int, [String: Int])]
+    public var kindSeries: [(Int, [String: Int])]
     public var levelOrder: [String]
     public var seconds: Double
     /// Conservation: arrivals == allocated-and-closed + allocated-and-open + waiting at the end.
@@ -47,24 +70,110 @@ public struct SimReport: Sendable {
     public var waitingAtEnd: Int
     public var openAllocatedAtEnd: Int
     public var closedAtEnd: Int
+    /// Councils added up in this report (1 for a single council).
+    public var councils = 1
+
+    /// Councils' reports added up: counts summed, waits pooled, the daily series summed day by day and the peaks
+    /// taken from the summed series (the most waiting on any one day across all councils, not a sum of peaks).
+    static func merged(_ parts: [SimReport], seconds: Double) -> SimReport {
+        var total = parts[0]
+        func add(_ groups: inout [Group], _ more: [Group]) {
+            for g in more {
+                if let i = groups.firstIndex(where: { $0.key == g.key }) {
+                    groups[i].arrivals += g.arrivals
+                    groups[i].allocated += g.allocated
+                    groups[i].waits += g.waits
+                    groups[i].withinTimescale += g.withinTimescale
+                    groups[i].finalWaiting += g.finalWaiting
+                    groups[i].reviewsDue += g.reviewsDue
+                    groups[i].reviewsOnTime += g.reviewsOnTime
+                    groups[i].fallbacks += g.fallbacks
+                    groups[i].closed += g.closed
+                } else {
+                    groups.append(g)
+                }
+            }
+        }
+        func sum(_ a: inout [(Int, [String: Int])], _ b: [(Int, [String: Int])]) {
+            for (i, sample) in b.enumerated() where i < a.count {
+                a[i].1.merge(sample.1, uniquingKeysWith: +)
+            }
+        }
+        var escalations = Dictionary(uniqueKeysWithValues: total.escalations)
+        for part in parts.dropFirst() {
+            add(&total.byKind, part.byKind)
+            add(&total.byLevel, part.byLevel)
+            sum(&total.series, part.series)
+            sum(&total.kindSeries, part.kindSeries)
+            escalations.merge(part.escalations, uniquingKeysWith: +)
+            total.arrivals += part.arrivals
+            total.waitingAtEnd += part.waitingAtEnd
+            total.openAllocatedAtEnd += part.openAllocatedAtEnd
+            total.closedAtEnd += part.closedAtEnd
+        }
+        func peaks(_ groups: inout [Group], _ series: [(Int, [String: Int])]) {
+            for i in groups.indices {
+                groups[i].peakWaiting = series.map { $0.1[groups[i].key] ?? 0 }.max() ?? 0
+                groups[i].waits.sort()
+            }
+        }
+        peaks(&total.byKind, total.kindSeries)
+        peaks(&total.byLevel, total.series)
+        total.byKind.sort { $0.key < $1.key }
+        total.byLevel.sort { a, b in
+            (total.levelOrder.firstIndex(of: a.key) ?? .max) < (total.levelOrder.firstIndex(of: b.key) ?? .max)
+        }
+        total.escalations = escalations.sorted { $0.key < $1.key }
+        total.councils = parts.count
+        total.seconds = seconds
+        return total
+    }
 }
 
 /// A discrete-event simulation of arrivals, allocation and completion, with a virtual clock, driving the real
 /// engine: the same `Engine.plan` the daemon runs, on snapshots the simulator keeps.
-public struct Simulator {
+public struct Simulator: Sendable {
     public let scenario: Scenario
     public let roster: Roster
     public let policies: PolicySet
     public let seed: UInt64
 
     public init(scenario: Scenario, seed: UInt64) throws(DutyError) {
-        self.scenario = scenario
-        self.seed = seed
-        let (roster, _) = try Roster.load(path: scenario.rosterPath)
-        let (set, diagnostics) = PolicySet.load(directory: scenario.policiesDir, roster: roster)
+        let (loaded, _) = try Roster.load(path: scenario.rosterPath)
+        let (set, diagnostics) = PolicySet.load(directory: scenario.policiesDir, roster: loaded)
         guard let set else { throw DutyError.invalid(diagnostics, what: "policies \(scenario.policiesDir)") }
+        self.init(scenario: scenario, roster: loaded.scaled(staff: scenario.staffScale), policies: set, seed: seed)
+    }
+
+    init(scenario: Scenario, roster: Roster, policies: PolicySet, seed: UInt64) {
+        self.scenario = scenario
         self.roster = roster
-        self.policies = set
+        self.policies = policies
+        self.seed = seed
+    }
+
+    /// Council `i`'s seed in a run seeded `base`: council 0 has `base` itself.
+    static func seed(council i: Int, of base: UInt64) -> UInt64 { base &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15 }
+
+    /// The scenario's councils, each from its own seed (council 0 from `seed` itself, so one council is exactly
+    /// `run()`), run in parallel on every core and added up.
+    public func runCouncils() -> SimReport {
+        let start = ContinuousClock.now
+        let n = scenario.councils
+        let reports = Mutex([SimReport?](repeating: nil, count: n))
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+            let council = Simulator(
+                scenario: scenario, roster: roster, policies: policies, seed: Self.seed(council: i, of: seed))
+            let report = council.run()
+            reports.withLock { $0[i] = report }
+        }
+        let parts = reports.withLock { $0.compactMap { $0 } }
+        guard n > 1 else { return parts[0] }
+        let elapsed = ContinuousClock.now - start
+        var total = SimReport.merged(
+            parts, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        total.seed = seed
+        return total
     }
 
     struct Arrival {
@@ -156,6 +265,7 @@ public struct Simulator {
         var byLevel: [String: SimReport.Group] = [:]
         var escalations: [String: Int] = [:]
         var series: [(Int, [String: Int])] = []
+        var kindSeries: [(Int, [String: Int])] = []
         var workDays: [String: [Double]] = [:]
         for (kind, mix) in scenario.kinds { workDays[kind] = mix.workDays }
         var closed = 0
@@ -205,7 +315,8 @@ public struct Simulator {
                 let plan = Engine.plan(snapshot, now: now)
                 cycles += 1
                 var position: [String: Int] = [:]
-                for (i, o) in snapshot.referrals.enumerated() { position[o.referral.id] = i }
+                position.reserveCapacity(snapshot.referrals.count)
+                for i in snapshot.referrals.indices { position[snapshot.referrals[i].referral.id] = i }
                 for d in plan.decisions {
                     switch d {
                     case .assigned(let a):
@@ -258,11 +369,12 @@ public struct Simulator {
                 lastSampledDay = day
                 var counts: [String: Int] = [:]
                 var kindCounts: [String: Int] = [:]
-                for o in snapshot.referrals where o.allocation == nil {
-                    counts[o.rating?.level ?? "unrated", default: 0] += 1
-                    kindCounts[o.referral.kind, default: 0] += 1
+                for i in snapshot.referrals.indices where snapshot.referrals[i].allocation == nil {
+                    counts[snapshot.referrals[i].rating?.level ?? "unrated", default: 0] += 1
+                    kindCounts[snapshot.referrals[i].referral.kind, default: 0] += 1
                 }
                 series.append((day, counts))
+                kindSeries.append((day, kindCounts))
                 for (kind, n) in kindCounts {
                     byKind[kind, default: .init(key: kind)].peakWaiting = max(byKind[kind]?.peakWaiting ?? 0, n)
                 }
@@ -302,7 +414,8 @@ public struct Simulator {
         return SimReport(
             scenario: scenario.file, policies: scenario.policiesDir, seed: seed, days: scenario.days, cycles: cycles,
             byKind: byKind.values.sorted { $0.key < $1.key }, byLevel: levelOrder.compactMap { byLevel[$0.0] },
-            escalations: escalations.sorted { $0.key < $1.key }, series: series, levelOrder: levelOrder.map(\.0),
+            escalations: escalations.sorted { $0.key < $1.key }, series: series, kindSeries: kindSeries,
+            levelOrder: levelOrder.map(\.0),
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
             arrivals: arrivals.filter { $0.at < end }.count, waitingAtEnd: waitingAtEnd,
             openAllocatedAtEnd: openAllocated,

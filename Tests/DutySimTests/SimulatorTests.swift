@@ -37,6 +37,74 @@ let shippedScenario = repositoryRoot + "/policies/scenarios/banes-2023-24.json5"
 
     /// One worker, one referral every 2 days taking 3 days' work, a cycle every day: waits 0, 1, 2 days.
     @Test func aTinyScenarioWorkedOutByHand() throws {
+        let dir = try tinyScenario()
+        let report = try Simulator(scenario: try Scenario.load(path: dir + "/tiny.json5"), seed: 1).run()
+        // Arrivals on days 2, 4, 6, 8. The worker takes day 2's at once (free on day 5), day 4's on day 5 (free on
+        // day 8), day 6's on day 8; day 8's is still waiting when the ten days end.
+        #expect(report.arrivals == 4)
+        let g = try #require(report.byKind.first)
+        #expect(g.waits == [0, 1, 2])
+        #expect(g.percentile(0.5) == 1 && g.waits.max() == 2)
+        #expect(report.waitingAtEnd == 1 && report.closedAtEnd == 2 && report.openAllocatedAtEnd == 1)
+    }
+
+    /// Councils side by side add up: every count is the sum of the councils run one by one, waits are pooled, the
+    /// peak is a peak of the summed daily series (never more than the councils' peaks added), one council is
+    /// exactly `run()`, and the same seed gives the same national report.
+    @Test func councilsAddUp() throws {
+        var scenario = try Scenario.load(path: shippedScenario, days: 40)
+        scenario.councils = 3
+        let total = try Simulator(scenario: scenario, seed: 5).runCouncils()
+        let again = try Simulator(scenario: scenario, seed: 5).runCouncils()
+        var one = scenario
+        one.councils = 1
+        let parts = try (0..<3).map { try Simulator(scenario: one, seed: Simulator.seed(council: $0, of: 5)).run() }
+        #expect(total.councils == 3 && total.seed == 5)
+        #expect(total.arrivals == parts.reduce(0) { $0 + $1.arrivals })
+        #expect(total.waitingAtEnd == parts.reduce(0) { $0 + $1.waitingAtEnd })
+        #expect(total.arrivals == total.closedAtEnd + total.openAllocatedAtEnd + total.waitingAtEnd)
+        #expect(Set(parts.map(\.arrivals)).count > 1, "each council has its own arrivals")
+        for g in total.byKind {
+            let same = parts.compactMap { $0.byKind.first { $0.key == g.key } }
+            #expect(g.allocated == same.reduce(0) { $0 + $1.allocated })
+            #expect(g.waits == same.flatMap(\.waits).sorted())
+            #expect(g.peakWaiting <= same.reduce(0) { $0 + $1.peakWaiting })
+            #expect(g.peakWaiting >= same.map(\.peakWaiting).max() ?? 0)
+        }
+        #expect(
+            total.byKind.map(\.waits) == again.byKind.map(\.waits) && "\(total.escalations)" == "\(again.escalations)")
+        let single = try Simulator(scenario: one, seed: 5)
+        #expect(single.runCouncils().byKind.map(\.waits) == single.run().byKind.map(\.waits))
+    }
+
+    /// staff_scale doubles the caseworkers (not the managers): the tiny scenario's second worker takes what the
+    /// first cannot, so nobody waits.
+    @Test func staffScaleCopiesCaseworkers() throws {
+        let dir = try tinyScenario(extra: "staff_scale: 2,")
+        let sim = try Simulator(scenario: try Scenario.load(path: dir + "/tiny.json5"), seed: 1)
+        #expect(sim.roster.workers.map(\.id).sorted() == ["m", "w", "w.2"])
+        let report = sim.run()
+        #expect(report.byKind.first?.waits == [0, 0, 0, 0])
+        #expect(report.waitingAtEnd == 0)
+    }
+
+    @Test func theEnglandScenarioIsTheNationalScale() throws {
+        let england = try Scenario.load(path: repositoryRoot + "/policies/scenarios/england-2023-24.json5")
+        #expect(england.councils == 153 && england.staffScale == 2)
+        let perYear = england.kinds.reduce(0) { $0 + $1.1.perYear } * Double(england.councils)
+        #expect(abs(perYear - 2_090_000) < 2_000, "\(perYear)")
+    }
+
+    @Test func theChartIsWellFormedXML() throws {
+        let report = try Simulator(scenario: try Scenario.load(path: shippedScenario, days: 30), seed: 1).run()
+        let svg = Chart.svg(report, title: "a <test> & chart")
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        #expect(svg.contains("<polyline") && svg.contains("a &lt;test&gt; &amp; chart"))
+    }
+
+    /// One worker and a manager on the review policy; a referral every 2 days taking 3 days' work; ten days.
+    func tinyScenario(extra: String = "") throws -> String {
         let dir = NSTemporaryDirectory() + "duty-sim-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir + "/policies/triage", withIntermediateDirectories: true)
         try FileManager.default.copyItem(
@@ -54,23 +122,8 @@ let shippedScenario = repositoryRoot + "/policies/scenarios/banes-2023-24.json5"
         { roster: "roster.json5", policies: "policies", start: "2024-01-01T00:00:00Z", days: 10, cycle: "1d",
           working_days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
           arrivals: { review: { every: "2d", complexity: [0, 0, 1, 0, 0], work_days: 3 } },
-          absence: { leave_days_per_year: 0, sickness_per_day: 0 } }
+          absence: { leave_days_per_year: 0, sickness_per_day: 0 }, \(extra) }
         """.write(toFile: dir + "/tiny.json5", atomically: true, encoding: .utf8)
-        let report = try Simulator(scenario: try Scenario.load(path: dir + "/tiny.json5"), seed: 1).run()
-        // Arrivals on days 2, 4, 6, 8. The worker takes day 2's at once (free on day 5), day 4's on day 5 (free on
-        // day 8), day 6's on day 8; day 8's is still waiting when the ten days end.
-        #expect(report.arrivals == 4)
-        let g = try #require(report.byKind.first)
-        #expect(g.waits == [0, 1, 2])
-        #expect(g.percentile(0.5) == 1 && g.waits.max() == 2)
-        #expect(report.waitingAtEnd == 1 && report.closedAtEnd == 2 && report.openAllocatedAtEnd == 1)
-    }
-
-    @Test func theChartIsWellFormedXML() throws {
-        let report = try Simulator(scenario: try Scenario.load(path: shippedScenario, days: 30), seed: 1).run()
-        let svg = Chart.svg(report, title: "a <test> & chart")
-        let parser = XMLParser(data: Data(svg.utf8))
-        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
-        #expect(svg.contains("<polyline") && svg.contains("a &lt;test&gt; &amp; chart"))
+        return dir
     }
 }

@@ -76,6 +76,18 @@ func tempDir() throws -> String {
         #expect(r.err.isEmpty)
     }
 
+    @Test func simulateSeveralCouncils() throws {
+        let scenario = repositoryRoot + "/policies/scenarios/england-2023-24.json5"
+        let r = try run("duty", ["simulate", scenario, "--councils", "2", "--days", "15", "--format", "json"])
+        #expect(r.code == 0, "\(r.err)")
+        let report = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        #expect(report?["councils"] as? Int == 2 && report?["days"] as? Int == 15)
+        let table = try run("duty", ["simulate", scenario, "--councils", "2", "--days", "15"])
+        #expect(table.out.hasPrefix("2 councils, 15 days, "), "\(table.out)")
+        let bad = try run("duty", ["simulate", scenario, "--councils", "0"])
+        #expect(bad.code == 64 && bad.err.contains("--councils takes 1 to 1000"))
+    }
+
     @Test func dutydCheckValidatesADeployment() throws {
         let dir = try tempDir()
         let conf = dir + "/dutyd.conf"
