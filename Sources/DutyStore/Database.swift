@@ -269,4 +269,13 @@ public struct Row {
     public func double(_ i: Int) -> Double? { self[i].double }
 
     public var values: [SQLValue] { (0..<count).map { self[$0] } }
+
+    // NOT NULL columns, read without an optional (SQLite gives "" / 0 for a NULL, which the schema rules out).
+    public func text(_ i: Int) -> String {
+        guard let p = sqlite3_column_text(stmt, Int32(i)) else { return "" }
+        return String(
+            decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, Int32(i)))), as: UTF8.self)
+    }
+    public func real(_ i: Int) -> Double { sqlite3_column_double(stmt, Int32(i)) }
+    public func integer(_ i: Int) -> Int64 { sqlite3_column_int64(stmt, Int32(i)) }
 }

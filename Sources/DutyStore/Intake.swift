@@ -55,8 +55,8 @@ extension Store.Transaction {
                 [.text(r.id)]
             ) { row in
                 existing = (
-                    row.string(0) ?? "", row.string(1) ?? "", row.string(2) ?? "", row.string(3), row.double(4) ?? 0,
-                    row.string(5) ?? "[]", row.string(6) ?? "{}", row.int(7) ?? 3, row.string(8) ?? "[]",
+                    row.text(0), row.text(1), row.text(2), row.string(3), row.real(4),
+                    row.text(5), row.text(6), row.integer(7), row.text(8),
                     row.string(9) == "closed"
                 )
             }

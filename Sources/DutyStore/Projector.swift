@@ -165,10 +165,10 @@ struct Projector {
             [id]
         ) { row in
             content = IntakeRecord.content(
-                id: row.string(0) ?? "", person: row.string(1) ?? "", kind: row.string(2) ?? "", team: row.string(3),
-                received: row.double(4) ?? 0, flags: JSONValue.parse(row.string(5) ?? "[]") ?? .array([]),
-                facts: JSONValue.parse(row.string(6) ?? "{}") ?? .object([]), complexity: row.int(7) ?? 3,
-                skills: JSONValue.parse(row.string(8) ?? "[]") ?? .array([]), closed: row.string(9) == "closed")
+                id: row.text(0), person: row.text(1), kind: row.text(2), team: row.string(3),
+                received: row.real(4), flags: JSONValue.parse(row.string(5) ?? "[]") ?? .array([]),
+                facts: JSONValue.parse(row.string(6) ?? "{}") ?? .object([]), complexity: row.integer(7),
+                skills: JSONValue.parse(row.text(8)) ?? .array([]), closed: row.string(9) == "closed")
         }
         if let content { try database.query("UPDATE referrals SET content = ? WHERE id = ?", [.text(content), id]) }
     }

@@ -148,11 +148,11 @@ extension Store {
 
     private static func referralRow(_ r: Row) -> ReferralRow {
         ReferralRow(
-            id: r.string(0) ?? "", person: r.string(1) ?? "", kind: r.string(2) ?? "", team: r.string(3),
-            received: Date(timeIntervalSince1970: r.double(4) ?? 0),
+            id: r.text(0), person: r.text(1), kind: r.text(2), team: r.string(3),
+            received: Date(timeIntervalSince1970: r.real(4)),
             flags: r.string(5).flatMap(JSONValue.parse)?.stringArray ?? [], facts: facts(r.string(6)),
-            complexity: Int(r.int(7) ?? 3), skills: r.string(8).flatMap(JSONValue.parse)?.stringArray ?? [],
-            state: r.string(9) ?? "waiting", needsRating: r.int(10) == 1, policy: r.string(11),
+            complexity: Int(r.integer(7)), skills: r.string(8).flatMap(JSONValue.parse)?.stringArray ?? [],
+            state: r.text(9), needsRating: r.int(10) == 1, policy: r.string(11),
             policyVersion: r.string(12),
             level: r.string(13), rank: r.int(14).map(Int.init),
             rules: r.string(15).flatMap(JSONValue.parse)?.stringArray ?? [],
@@ -234,8 +234,8 @@ extension Store {
 
     private static func event(_ r: Row) -> StoredEvent {
         StoredEvent(
-            seq: r.int(0) ?? 0, at: r.string(1) ?? "", type: r.string(2) ?? "", referral: r.string(3),
-            actor: r.string(4) ?? "", data: r.string(5) ?? "{}", hash: r.string(6) ?? "")
+            seq: r.integer(0), at: r.text(1), type: r.text(2), referral: r.string(3),
+            actor: r.text(4), data: r.text(5), hash: r.text(6))
     }
 
     /// A referral's events, oldest first.
@@ -299,9 +299,9 @@ extension Store {
             out.append(
                 AbsenceRow(
                     absence: Absence(
-                        id: r.string(0) ?? "", worker: r.string(1) ?? "",
-                        from: Date(timeIntervalSince1970: r.double(2) ?? 0),
-                        to: Date(timeIntervalSince1970: r.double(3) ?? 0), reason: r.string(4)),
+                        id: r.text(0), worker: r.text(1),
+                        from: Date(timeIntervalSince1970: r.real(2)),
+                        to: Date(timeIntervalSince1970: r.real(3)), reason: r.string(4)),
                     by: r.string(5), ended: Self.date(r.double(6))))
         }
         return out
@@ -344,8 +344,8 @@ extension Store {
 
     private static func escalationRow(_ r: Row) -> EscalationRow {
         EscalationRow(
-            referral: r.string(0) ?? "", reason: r.string(1) ?? "", position: Int(r.int(2) ?? 0), to: r.string(3),
-            at: Date(timeIntervalSince1970: r.double(4) ?? 0), seq: r.int(5) ?? 0)
+            referral: r.text(0), reason: r.text(1), position: Int(r.integer(2)), to: r.string(3),
+            at: Date(timeIntervalSince1970: r.real(4)), seq: r.integer(5))
     }
 
     /// Per group, as of `asOf`: waiting count, median and max days waiting, allocated (and still open), % of
@@ -373,8 +373,8 @@ extension Store {
             FROM referrals WHERE received <= ?
             """, [.double(t)]
         ) { r in
-            let key = r.string(0) ?? ""
-            let received = r.double(1) ?? 0
+            let key = r.text(0)
+            let received = r.real(1)
             let allocated = r.double(2)
             let closed = r.double(4)
             var acc = groups[key] ?? Acc()
@@ -445,8 +445,8 @@ extension Store {
             ) { r in
                 out.append(
                     InboxRow(
-                        reason: "ack", referral: r.string(0) ?? "",
-                        since: Date(timeIntervalSince1970: r.double(1) ?? 0),
+                        reason: "ack", referral: r.text(0),
+                        since: Date(timeIntervalSince1970: r.real(1)),
                         detail: "\(r.string(2) ?? "?") allocated to \(r.string(3) ?? "?") needs your acknowledgement"))
             }
         }
@@ -460,8 +460,8 @@ extension Store {
         ) { r in
             out.append(
                 InboxRow(
-                    reason: "escalation", referral: r.string(0) ?? "",
-                    since: Date(timeIntervalSince1970: r.double(2) ?? 0),
+                    reason: "escalation", referral: r.text(0),
+                    since: Date(timeIntervalSince1970: r.real(2)),
                     detail: "\(r.string(1) ?? "escalated") (\(r.string(3) ?? "unrated"))"))
         }
         for row in try waiting() where row.team.map(teams.contains) ?? false {

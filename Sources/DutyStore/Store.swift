@@ -104,7 +104,7 @@ public final class Store: @unchecked Sendable {
     private func loadHead() throws {
         var found = false
         try database.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1") { row in
-            head = (row.int(0) ?? 0, row.string(1) ?? Self.genesis)
+            head = (row.integer(0), row.string(1) ?? Self.genesis)
             found = true
         }
         if !found { head = (0, Self.genesis) }
@@ -112,7 +112,7 @@ public final class Store: @unchecked Sendable {
         try database.query("SELECT seq, at FROM events WHERE type = 'log.checkpoint' ORDER BY seq DESC LIMIT 1") {
             row in
             let at = row.string(1).flatMap { ISOTime.parse($0, timeZone: TimeZone(identifier: "UTC")!) }
-            lastCheckpoint = (row.int(0) ?? 0, at?.timeIntervalSince1970 ?? 0)
+            lastCheckpoint = (row.integer(0), at?.timeIntervalSince1970 ?? 0)
         }
     }
 

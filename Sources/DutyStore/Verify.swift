@@ -45,7 +45,7 @@ extension Store {
         var seenCheckpoint = false
         try database.query("SELECT seq, at, type, referral, actor, data, hash, worker FROM events ORDER BY seq") { r in
             guard bad == nil else { return }
-            let seq = r.int(0) ?? 0
+            let seq = r.integer(0)
             count += 1
             if seq != expected {
                 bad = (
@@ -54,10 +54,10 @@ extension Store {
                 )
                 return
             }
-            let type = r.string(2) ?? ""
-            let data = r.string(5) ?? ""
+            let type = r.text(2)
+            let data = r.text(5)
             let canonical = StoredEvent.canonical(
-                seq: seq, at: r.string(1) ?? "", type: type, referral: r.string(3), actor: r.string(4) ?? "", data: data
+                seq: seq, at: r.text(1), type: type, referral: r.string(3), actor: r.text(4), data: data
             )
             let hash = StoredEvent.chain(previous: previous, canonical: canonical)
             guard hash == r.string(6) else {
