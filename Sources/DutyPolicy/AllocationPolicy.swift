@@ -177,8 +177,13 @@ public struct AllocationPolicy: Sendable {
         _ key: String, at position: SourcePosition, key what: String, ranks: [String: Int]?, sink: DiagnosticSink
     ) -> Int? {
         if let ranks {
-            if let r = ranks[key] { return r }
-            let known = Set(ranks.values).sorted().map(String.init).joined(separator: ", ")
+            if let r = ranks[key], r > 0 { return r }
+            if ranks[key] == 0 {
+                sink.error(
+                    position, "'\(what)': level '\(key)' has different ranks in different policies: use a rank number")
+                return nil
+            }
+            let known = Set(ranks.values).subtracting([0]).sorted().map(String.init).joined(separator: ", ")
             sink.error(position, "'\(what)': '\(key)' is not a rank or level of any triage policy (ranks: \(known))")
             return nil
         }

@@ -105,7 +105,8 @@ public struct PolicySet: Sendable {
                 ranks[l.name] = l.rank
             }
         }
-        for name in conflicting { ranks[name] = nil }
+        // A name with two ranks cannot stand for either: 0 (never a rank) marks it for a clear diagnostic.
+        for name in conflicting { ranks[name] = 0 }
 
         let allocationFile = directory + "/allocation.json5"
         var allocation: AllocationPolicy?

@@ -169,6 +169,52 @@ final class PolicyFixture {
             ])
     }
 
+    /// Entries of the wrong shape are each reported where they are, and loading goes on past them.
+    @Test func malformedEntriesAreReported() throws {
+        let allocation = """
+            {
+              eligible: [ "worker.load < 3", { id: "E", when: "kind == \\"dols", because: "x" } ],
+              prefer: { continuity: 1 },
+              acknowledge: { min_rank: true, within: "4h" },
+              points: { default: -1, kinds: { dols: -2, ot: "two" }, complexity: { "2": -1, "3": "x" } },
+            }
+            """
+        let triage = """
+            { id: "a", version: "1", applies_to: "kind == 'dols' or kind == 'ot'",
+              levels: [ { name: "high", rank: 3, allocate_within: "7d" }, 7, { rank: 2, allocate_within: "1d" },
+                        { name: "low", rank: 1, allocate_within: "90d" } ],
+              rules: [ "x", { id: "R", level: "high", when: "complexity > 1.", because: "b" } ], otherwise: "low" }
+            """
+        let f = try PolicyFixture(triage: ["a.json5": triage], allocation: allocation)
+        #expect(
+            f.messages() == [
+                "$/policies/allocation.json5:2:15: an eligibility rule must be an object, not a string",
+                "$/policies/allocation.json5:2:60: unterminated string: add the closing \"",
+                "$/policies/allocation.json5:4:28: 'min_rank' must be a rank number or a level name",
+                "$/policies/allocation.json5:5:22: points must not be negative",
+                "$/policies/allocation.json5:5:41: points must not be negative",
+                "$/policies/allocation.json5:5:49: 'ot' in 'points.kinds' must be a finite number, not a string",
+                "$/policies/allocation.json5:5:77: a complexity factor must not be negative",
+                "$/policies/allocation.json5:5:86: '3' in 'points.complexity' must be a finite number, not a string",
+                "$/policies/triage/a.json5:2:63: a level must be an object, not a number",
+                "$/policies/triage/a.json5:2:66: a level is missing required key 'name'",
+                "$/policies/triage/a.json5:4:12: a rule must be an object, not a string",
+            ])
+    }
+
+    /// Two policies that give one level name two ranks make the name useless in the allocation policy.
+    @Test func aLevelNameWithTwoRanks() throws {
+        let other = PolicyFixture.policy(id: "b", appliesTo: "kind == 'ot'").replacingOccurrences(
+            of: "rank: 3", with: "rank: 4")
+        let f = try PolicyFixture(
+            triage: ["a.json5": PolicyFixture.policy(id: "a", appliesTo: "kind == 'dols'"), "b.json5": other],
+            allocation: "{ acknowledge: { min_rank: \"high\", within: \"4h\" } }")
+        #expect(
+            f.messages() == [
+                "$/policies/allocation.json5:1:28: 'acknowledge.min_rank': level 'high' has different ranks in different policies: use a rank number"
+            ])
+    }
+
     @Test func rosterErrorsAreReportedToo() throws {
         let roster = """
             { services: [ { id: "s", name: "S", head: "nobody" } ],
