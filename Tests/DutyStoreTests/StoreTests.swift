@@ -160,6 +160,39 @@ extension Date {
         #expect(report.firstBadSeq == firstBad, "\(report.problem ?? "")")
     }
 
+    /// A rewritten log whose chain was recomputed is still caught when a checkpoint no longer records the event
+    /// before it, and a head kept elsewhere with another hash is caught at its seq.
+    @Test func checkpointsThatDoNotMatchAreFound() throws {
+        let store = try Store()
+        store.checkpointEvery = 10
+        for n in 0..<15 {
+            try store.append([NewEvent(type: "config.loaded", data: .object([("n", .int(Int64(n)))]))], at: t0)
+        }
+        #expect(
+            try store.verify(expecting: Checkpoint(seq: 5, hash: String(repeating: "0", count: 64))).firstBadSeq == 5)
+        // Point the checkpoint (seq 11) at seq 9 and recompute every hash from there, as a forger would.
+        try store.database.execute(
+            """
+            DROP TRIGGER events_no_update;
+            UPDATE events SET data = replace(data, '"seq":10', '"seq":9') WHERE seq = 11;
+            """)
+        var previous = try store.database.scalar("SELECT hash FROM events WHERE seq = 10").string ?? ""
+        for seq in Int64(11)...store.head.seq {
+            var row: [SQLValue] = []
+            try store.database.query("SELECT at, type, referral, actor, data FROM events WHERE seq = ?", [.int(seq)]) {
+                row = $0.values
+            }
+            let canonical = StoredEvent.canonical(
+                seq: seq, at: row[0].string ?? "", type: row[1].string ?? "", referral: row[2].string,
+                actor: row[3].string ?? "", data: row[4].string ?? "")
+            previous = StoredEvent.chain(previous: previous, canonical: canonical)
+            try store.database.query("UPDATE events SET hash = ? WHERE seq = ?", [.text(previous), .int(seq)])
+        }
+        let report = try store.verify()
+        #expect(report.firstBadSeq == 11)
+        #expect(report.problem == "checkpoint 11 does not record the event before it")
+    }
+
     @Test func aTruncatedTailIsFoundAgainstAKeptCheckpoint() throws {
         // Without a checkpoint, cutting the tail leaves a valid shorter chain...
         let cut = try tampered("DELETE FROM events WHERE seq > 30")
@@ -264,6 +297,14 @@ extension Date {
         #expect(try store.log(LogFilter(type: "triage")).count == 4)
         #expect(try store.log(LogFilter(since: t0 + 60)).map(\.type) == ["allocation.assigned", "escalation.raised"])
         #expect(try store.log(LogFilter(limit: 1)).map(\.type) == ["escalation.raised"])
+        #expect(try store.log(LogFilter(until: t0 + 60)).count == 8)
+        #expect(try store.log(LogFilter(type: "triage.*")).count == 4)
+        #expect(try store.log(LogFilter(type: "escalation.raised", referral: "C")).map(\.seq) == [10])
+        #expect(
+            try store.log(LogFilter(referral: "C")).map(\.type) == [
+                "referral.received", "triage.rated", "escalation.raised",
+            ])
+        #expect(try store.log(LogFilter(type: "allocation.assigned", referral: "C")).isEmpty)
         let inbox = try store.inbox(
             person: "m", minRank: 3, teams: ["sg"], now: t0 + 5 * 86_400,
             reviewEvery: { _, level in level == "amber" ? 2 * 86_400 : nil })
