@@ -14,22 +14,42 @@ public struct TriageRule: Sendable {
 }
 
 /// One kind's prioritisation policy: levels, rules and the default level (SPEC "Triage policies").
-public struct TriagePolicy: Sendable {
-    public var id: String
-    public var version: String
-    public var title: String
-    public var file: String
-    public var appliesTo: Condition
+/// A class, not a struct: the engine looks a policy up for every referral in every cycle, and a struct's copy
+/// retained and released each of its fields each time.
+public final class TriagePolicy: Sendable {
+    public let id: String
+    public let version: String
+    public let title: String
+    public let file: String
+    public let appliesTo: Condition
     /// Where `applies_to` is in the file.
-    public var appliesToPosition: SourcePosition?
+    public let appliesToPosition: SourcePosition?
     /// Highest rank first.
-    public var levels: [Level]
+    public let levels: [Level]
     public let rules: [TriageRule]
     /// The rules' conditions alone, for evaluation without copying rules.
     let ruleConditions: [Condition]
     /// Each rule's level index.
     let ruleLevels: [Int]
-    public var otherwise: String
+    public let otherwise: String
+
+    init(
+        id: String, version: String, title: String, file: String, appliesTo: Condition,
+        appliesToPosition: SourcePosition?, levels: [Level], rules: [TriageRule], ruleConditions: [Condition],
+        ruleLevels: [Int], otherwise: String
+    ) {
+        self.id = id
+        self.version = version
+        self.title = title
+        self.file = file
+        self.appliesTo = appliesTo
+        self.appliesToPosition = appliesToPosition
+        self.levels = levels
+        self.rules = rules
+        self.ruleConditions = ruleConditions
+        self.ruleLevels = ruleLevels
+        self.otherwise = otherwise
+    }
 
     public func level(named name: String) -> Level? { levels.first { $0.name == name } }
 }
