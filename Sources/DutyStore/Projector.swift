@@ -29,10 +29,11 @@ struct Projector {
             let facts = data["facts"] ?? .object([])
             let skills = data["skills"] ?? .array([])
             let received = time(data["received"])
+            let complexity = data["complexity"]?.intValue ?? 3  // the default in the row and its content alike
             let content = IntakeRecord.content(
                 id: referral ?? "", person: data["person"]?.stringValue ?? "", kind: data["kind"]?.stringValue ?? "",
                 team: data["team"]?.stringValue, received: received.double ?? 0, flags: flags, facts: facts,
-                complexity: data["complexity"]?.intValue ?? 3, skills: skills, closed: false)
+                complexity: complexity, skills: skills, closed: false)
             try database.query(
                 """
                 INSERT INTO referrals (id, person, kind, team, received, flags, facts, complexity, skills, source, content,
@@ -42,7 +43,7 @@ struct Projector {
                 [
                     id, text(data["person"]), text(data["kind"]), text(data["team"]), received,
                     .text(flags.serialized(sortedKeys: true)), .text(facts.serialized(sortedKeys: true)),
-                    int(data["complexity"]), .text(skills.serialized(sortedKeys: true)), text(data["source"]),
+                    .int(complexity), .text(skills.serialized(sortedKeys: true)), text(data["source"]),
                     .text(content),
                 ])
         case "referral.updated":

@@ -462,7 +462,7 @@ extension Store {
                 InboxRow(
                     reason: "escalation", referral: r.text(0),
                     since: Date(timeIntervalSince1970: r.real(2)),
-                    detail: "\(r.string(1) ?? "escalated") (\(r.string(3) ?? "unrated"))"))
+                    detail: "\(r.text(1)) (\(r.string(3) ?? "unrated"))"))
         }
         for row in try waiting() where row.team.map(teams.contains) ?? false {
             guard let policy = row.policy, let level = row.level, let every = reviewEvery(policy, level) else {

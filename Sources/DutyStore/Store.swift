@@ -64,8 +64,7 @@ public final class Store: @unchecked Sendable {
     private func setUp(path: String) throws(DutyError) {
         do {
             if readOnly {
-                let version = try database.scalar("PRAGMA user_version").int ?? 0
-                guard version >= 1 else {
+                guard try userVersion() >= 1 else {
                     throw DutyError(.notFound, "the database '\(path)' has no allocation log yet: has dutyd run?")
                 }
             } else {
@@ -90,8 +89,10 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    private func userVersion() throws -> Int { Int(try database.scalar("PRAGMA user_version").int ?? 0) }
+
     private func migrate() throws {
-        let version = Int(try database.scalar("PRAGMA user_version").int ?? 0)
+        let version = try userVersion()
         guard version < Schema.migrations.count else { return }
         try database.transaction {
             for v in version..<Schema.migrations.count {

@@ -271,6 +271,39 @@ extension Date {
     }
 }
 
+extension IntakeTests {
+    /// An update names exactly the fields that changed, and the projection follows it.
+    @Test func anUpdateListsEveryChangedField() throws {
+        let store = try Store()
+        try store.write(at: t0) { tx in _ = try tx.intake([referral("R-1")], source: "a.json") }
+        var changed = referral("R-1", kind: "dols", team: "dl")
+        changed.person = "P-other"
+        changed.skills = ["bia"]
+        let result = try store.write(at: t0 + 60) { tx in try tx.intake([changed], source: "b.json") }
+        #expect(result.updated == ["R-1"])
+        let update = try #require(try store.timeline("R-1").last)
+        #expect(
+            update.data
+                == #"{"kind":"dols","person":"P-other","skills":["bia"],"source":"b.json","team":"dl"}"#)
+        #expect(try store.referral("R-1")?.referral == changed)
+    }
+
+    /// A `referral.received` event with only the required fields (written by hand, or by a future version that
+    /// leaves defaults out) projects with the defaults: no flags, facts or skills, complexity 3.
+    @Test func aMinimalReceivedEventProjectsWithDefaults() throws {
+        let store = try Store()
+        try store.append(
+            [
+                NewEvent(
+                    type: "referral.received", referral: "R-9",
+                    data: .object([("person", .string("P-9")), ("kind", .string("ot")), ("received", .time(t0))]))
+            ], at: t0)
+        let row = try #require(try store.referral("R-9"))
+        #expect(row.referral.flags.isEmpty && row.referral.facts.isEmpty && row.referral.skills.isEmpty)
+        #expect(row.referral.complexity == 3 && row.state == "waiting" && row.referral.team == nil)
+    }
+}
+
 @Suite struct QueryTests {
     @Test func waitingOrderLogFiltersAndInbox() throws {
         let store = try Store()
@@ -309,6 +342,11 @@ extension Date {
             person: "m", minRank: 3, teams: ["sg"], now: t0 + 5 * 86_400,
             reviewEvery: { _, level in level == "amber" ? 2 * 86_400 : nil })
         #expect(inbox.map { "\($0.reason) \($0.referral)" } == ["ack B", "escalation C", "review C", "review A"])
+        // Before the review interval has passed, no review is due.
+        let early = try store.inbox(
+            person: "m", minRank: 3, teams: ["sg"], now: t0 + 3_600,
+            reviewEvery: { _, level in level == "amber" ? 2 * 86_400 : nil })
+        #expect(early.map { "\($0.reason) \($0.referral)" } == ["ack B", "escalation C"])
         #expect(try store.allocations(worker: "w-1").map(\.id) == ["B"])
         #expect(try store.lastWorkers() == ["P-B": "w-1"])
         #expect(try store.openEscalations().map(\.referral) == ["C"])
