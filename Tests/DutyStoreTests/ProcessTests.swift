@@ -33,6 +33,23 @@ let binDir: String = {
         var committed = Set<Int>()
         var next = 0
         var killedMidWrite = 0
+        // Under a sanitizer the probe starts several times slower: time one start to its first commit and add
+        // half of it to each delay, so kills still land across opening and writing.
+        let startup: UInt32 = try {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binDir + "/duty-store-probe")
+            p.arguments = ["intake", dir + "/calibrate.db", "0"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            let began = Date()
+            try p.run()
+            _ = out.fileHandleForReading.availableData
+            let elapsed = Date().timeIntervalSince(began)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            return UInt32(min(elapsed, 2) * 1_000_000)
+        }()
         for _ in 0..<kills {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binDir + "/duty-store-probe")
@@ -41,7 +58,7 @@ let binDir: String = {
             p.standardOutput = out
             p.standardError = FileHandle.nullDevice
             try p.run()
-            usleep(UInt32(rng.int(5_000...90_000)))
+            usleep(UInt32(rng.int(5_000...90_000)) + startup / 2)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             #expect(p.terminationReason == .uncaughtSignal)
