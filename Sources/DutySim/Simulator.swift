@@ -286,11 +286,9 @@ public struct Simulator: Sendable {
             }
             // Finished work closes.
             completions.sort { $0.0 < $1.0 }
-            var finished = Set<String>()
-            while let first = completions.first, first.0 <= now {
-                finished.insert(first.1)
-                completions.removeFirst()
-            }
+            let done = completions.prefix { $0.0 <= now }
+            let finished = Set(done.map(\.1))
+            completions.removeFirst(done.count)
             if !finished.isEmpty {
                 // Swap-remove: the engine orders referrals itself, and moving every open referral down the
                 // array each day cost a tenth of a run.
@@ -317,6 +315,9 @@ public struct Simulator: Sendable {
                 var position: [String: Int] = [:]
                 position.reserveCapacity(snapshot.referrals.count)
                 for i in snapshot.referrals.indices { position[snapshot.referrals[i].referral.id] = i }
+                // Due times of referrals rated in this cycle (their snapshot rating is still nil).
+                var ratedNow: [String: Date] = [:]
+                for case .rated(let id, let rating, _) in plan.decisions { ratedNow[id] = rating.due }
                 for d in plan.decisions {
                     switch d {
                     case .assigned(let a):
@@ -324,11 +325,7 @@ public struct Simulator: Sendable {
                         let open = snapshot.referrals[i]
                         let r = open.referral
                         let wait = now.timeIntervalSince(r.received) / 86_400
-                        let due =
-                            open.rating?.due
-                            ?? plan.decisions.lazy.compactMap {
-                                if case .rated(let id, let rating, _) = $0, id == r.id { rating.due } else { nil }
-                            }.first
+                        let due = open.rating?.due ?? ratedNow[r.id]
                         for key in [r.kind] {
                             byKind[key, default: .init(key: key)].allocated += 1
                             byKind[key]!.waits.append(wait)
