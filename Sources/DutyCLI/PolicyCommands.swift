@@ -128,40 +128,52 @@ enum PolicyCommands {
     static func readReferrals(
         _ path: String, timeZone: TimeZone, roster: Roster?, console: Console
     ) throws(DutyError) -> (referrals: [Referral], bad: Int) {
-        let text: String
-        let format: ReferralFile.Format
-        if path == "-" {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            text = String(decoding: data, as: UTF8.self)
-            format = text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("[") ? .json : .jsonl
-        } else {
-            guard let f = ReferralFile.Format(path: path) else {
-                throw DutyError(.usage, "'\(path)' is not a .json or .jsonl file", cause: "policy explain")
-            }
-            format = f
-            text = try SourceFile.read(path, what: "referrals file")
-        }
-        let decoder = ReferralDecoder(
-            timeZone: timeZone, knownKinds: roster.map { Set($0.kinds) },
-            knownTeams: roster.map { Set($0.teams.map(\.id)) })
-        let records: [DecodedRecord]
+        let reader = SpoolReader(
+            decoder: ReferralDecoder(
+                timeZone: timeZone, knownKinds: roster.map { Set($0.kinds) },
+                knownTeams: roster.map { Set($0.teams.map(\.id)) }))
+        var results: [(RecordLocation, RecordResult)] = []
         do {
-            records = try ReferralFile.decode(text, format: format, decoder: decoder)
-        } catch {
+            // The daemon's own reader: the same formats, checks and messages as the spool.
+            if path == "-" {
+                let data = Array(FileHandle.standardInput.readDataToEndOfFile())
+                let start = String(decoding: data.prefix(64), as: UTF8.self).drop { $0.isWhitespace }
+                let format: SpoolReader.Format = start.hasPrefix("[") ? .json : start.hasPrefix("id,") ? .csv : .jsonl
+                var given = false
+                try reader.read(
+                    format: format,
+                    next: {
+                        defer { given = true }
+                        return given ? nil : data
+                    }, record: { results.append(($0, $1)) })
+            } else {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw DutyError(.notFound, "referrals file '\(path)' not found")
+                }
+                guard let format = SpoolReader.Format(fileName: path) else {
+                    throw DutyError(.usage, "'\(path)' is not a .json, .jsonl or .csv file", cause: "policy explain")
+                }
+                try reader.read(path, format: format) { results.append(($0, $1)) }
+            }
+        } catch let error as DutyError {
+            throw error
+        } catch let error as SpoolReader.Unreadable {
             throw DutyError(
                 .invalidData, "cannot read referrals",
-                diagnostics: [Diagnostic(file: path, position: error.position, message: error.message)])
+                diagnostics: [Diagnostic(file: path, position: nil, message: error.message)])
+        } catch {
+            throw DutyError(.failure, "cannot read \(path)", cause: "\(error)")
         }
         var referrals: [Referral] = []
         var bad = 0
-        for record in records {
-            switch record.result {
+        for (location, result) in results {
+            switch result {
             case .valid(let r): referrals.append(r)
             case .invalid(let errors):
                 bad += 1
                 for e in errors {
                     let field = e.field.isEmpty ? "" : "\(e.field): "
-                    console.err("\(path): \(record.location): \(field)\(e.message)")
+                    console.err("\(path): \(location): \(field)\(e.message)")
                 }
             }
         }

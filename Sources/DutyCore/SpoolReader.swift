@@ -1,5 +1,21 @@
 import Foundation
 
+/// Where a record sits in its file: `record N` (1-based, in a JSON array) or `line N` (JSONL, CSV).
+public struct RecordLocation: Sendable, Hashable, CustomStringConvertible {
+    public var index: Int?
+    public var line: Int?
+
+    public init(index: Int? = nil, line: Int? = nil) {
+        self.index = index
+        self.line = line
+    }
+
+    public var description: String {
+        if let line { return "line \(line)" }
+        return "record \(index ?? 1)"
+    }
+}
+
 /// Reads one spool file record by record. JSONL and CSV stream in 64 KiB chunks, so a file of any size needs
 /// memory for one record at a time; a `.json` file (one object or an array) is read whole.
 public struct SpoolReader: Sendable {

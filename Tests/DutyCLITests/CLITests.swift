@@ -328,6 +328,22 @@ func tempFile(_ name: String, _ text: String) throws -> String {
                 """)
     }
 
+    /// explain reads CSV as the spool does (the same reader), so an integrator can check an export before
+    /// pointing the case system at the spool.
+    @Test func explainReadsCSVLikeTheSpool() throws {
+        let file = try tempFile(
+            "r.csv",
+            "id,person,kind,received,flags,complexity\nOT-7,P-7,ot,2024-06-01T08:00:00Z,,2\n")
+        let r = Run([
+            "policy", "explain", file, "--policies", policies, "--roster", roster, "--at", "2024-09-10T09:30:00Z",
+            "--format", "json",
+        ])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains(#""id":"OT-7""#) && r.out.contains(#""level":"p2""#))
+        let bad = Run(["policy", "explain", try tempFile("r.txt", "x"), "--policies", policies])
+        #expect(bad.code == 64 && bad.err.contains("is not a .json, .jsonl or .csv file"))
+    }
+
     @Test func explainMissingFileIsNotFound() {
         let r = Run(["policy", "explain", "/nonexistent/r.json", "--policies", policies])
         #expect(r.code == 66)

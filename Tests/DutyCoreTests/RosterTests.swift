@@ -183,7 +183,14 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             not json
             {"id":"b","person":"p","kind":"dols","received":"2024-09-10"}
             """
-        let records = try ReferralFile.decode(text, format: .jsonl, decoder: decoder)
+        var records: [(location: RecordLocation, result: RecordResult)] = []
+        var given = false
+        try SpoolReader(decoder: decoder).read(
+            format: .jsonl,
+            next: {
+                defer { given = true }
+                return given ? nil : Array(text.utf8)
+            }, record: { records.append(($0, $1)) })
         #expect(records.map(\.location.description) == ["line 1", "line 3", "line 4"])
         if case .invalid(let e) = records[1].result {
             #expect(e[0].message.hasPrefix("not valid JSON at column 1"))
