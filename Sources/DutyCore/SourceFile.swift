@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reading the text of configuration, roster and policy files (the only file access in DutyCore).
+/// Reading the text of configuration, roster and policy files (referral files are read by `SpoolReader`).
 public enum SourceFile {
     public static func read(_ path: String, what: String) throws(DutyError) -> String {
         guard FileManager.default.fileExists(atPath: path) else {
