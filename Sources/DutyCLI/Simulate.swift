@@ -61,7 +61,9 @@ enum Simulate {
             other = try Simulator(scenario: alt, seed: seed).runCouncils()
         }
         if let svg = inv.value("svg") {
-            let title = "Waiting list by level: \(URL(fileURLWithPath: scenario.file).lastPathComponent), seed \(seed)"
+            let councils = report.councils > 1 ? ", \(report.councils) councils" : ""
+            let title =
+                "Waiting list by level: \(URL(fileURLWithPath: scenario.file).lastPathComponent), seed \(seed)\(councils)"
             do {
                 try Chart.svg(report, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
             } catch {
