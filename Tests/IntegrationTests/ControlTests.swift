@@ -12,7 +12,7 @@ import Testing
 /// test can act as a manager; `nobody` stands for a caller outside the roster.
 final class RunningDaemon {
     let d: Deployment
-    let process = Process()
+    let process: Process
     let notify: NotifySocket
     let err = Pipe()
 
@@ -26,13 +26,7 @@ final class RunningDaemon {
         { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "1h" }
         """.write(toFile: d.config, atomically: true, encoding: .utf8)
         notify = try NotifySocket(path: d.dir + "/notify.sock")
-        process.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
-        process.arguments = ["--config", d.config]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        process.environment = env
-        process.standardError = err
-        try process.run()
+        process = try d.startDutyd(notify: notify, stderr: err)
         guard notify.wait(for: "READY=1") != nil else { throw POSIXError(.ETIMEDOUT) }
     }
 

@@ -34,6 +34,20 @@ struct Deployment {
     func events() throws -> [StoredEvent] { try Store(path: db, readOnly: true).log() }
 
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: dir + "/" + path) }
+
+    /// Starts dutyd on this deployment as systemd would, notifying `notify`, with `environment` added; its
+    /// stderr goes to `stderr` (or nowhere).
+    func startDutyd(notify: NotifySocket, environment: [String: String] = [:], stderr: Pipe? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
+        p.arguments = ["--config", config]
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            .merging(["NOTIFY_SOCKET": notify.path]) { $1 }
+        p.standardError = stderr ?? FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
 }
 
 @Suite(.serialized) struct DaemonTests {

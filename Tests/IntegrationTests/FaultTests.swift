@@ -111,15 +111,8 @@ final class FailureLog: @unchecked Sendable {
         }
         defer { umount2(state, Int32(MNT_DETACH)) }
         let notify = try NotifySocket(path: d.dir + "/notify.sock")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
-        p.arguments = ["--config", d.config]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        p.environment = env
         let err = Pipe()
-        p.standardError = err
-        try p.run()
+        let p = try d.startDutyd(notify: notify, stderr: err)
         defer { if p.isRunning { p.terminate() } }
         #expect(notify.wait(for: "READY=1") != nil)
         // Fill the disk, leaving a few KB.

@@ -59,18 +59,9 @@ final class NotifySocket {
     @Test func notifySignalsReloadAndStop() throws {
         let d = try Deployment(cycle: "1h")
         let notify = try NotifySocket(path: d.dir + "/notify.sock")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
-        p.arguments = ["--config", d.config]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        env["WATCHDOG_USEC"] = "300000"
-        env["JOURNAL_STREAM"] = "8:1234"
-        p.environment = env
         let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let p = try d.startDutyd(
+            notify: notify, environment: ["WATCHDOG_USEC": "300000", "JOURNAL_STREAM": "8:1234"], stderr: err)
         defer { if p.isRunning { p.terminate() } }
 
         // READY=1 once the database is open and the first cycle has run; STATUS= after it.
@@ -122,16 +113,8 @@ final class NotifySocket {
         // The test hook makes each cycle take 1.5 s; pings come from the cycle queue, so they stop meanwhile.
         let d = try Deployment(cycle: "1h")
         let notify = try NotifySocket(path: d.dir + "/notify.sock")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
-        p.arguments = ["--config", d.config]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        env["WATCHDOG_USEC"] = "200000"
-        env["DUTYD_TEST_CYCLE_SLEEP"] = "1.5"
-        p.environment = env
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try d.startDutyd(
+            notify: notify, environment: ["WATCHDOG_USEC": "200000", "DUTYD_TEST_CYCLE_SLEEP": "1.5"])
         defer { p.terminate() }
         #expect(notify.wait(for: "READY=1") != nil)
         #expect(notify.wait(for: "WATCHDOG=1", timeout: 1) != nil, "pings between cycles")
@@ -151,15 +134,7 @@ final class NotifySocket {
     @Test func sigtermDuringACycleFinishesItAndExitsZero() throws {
         let d = try Deployment(cycle: "1h")
         let notify = try NotifySocket(path: d.dir + "/notify.sock")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
-        p.arguments = ["--config", d.config]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        env["DUTYD_TEST_CYCLE_SLEEP"] = "1"
-        p.environment = env
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try d.startDutyd(notify: notify, environment: ["DUTYD_TEST_CYCLE_SLEEP": "1"])
         #expect(notify.wait(for: "READY=1") != nil)
         let lines = (0..<200).map {
             #"{"id":"T-\#($0)","person":"P-\#($0)","kind":"review","received":"2024-09-01","flags":["annual_review"]}"#
