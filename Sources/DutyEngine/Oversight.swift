@@ -102,15 +102,15 @@ struct Oversight {
 
     /// Waiting referrals whose level's `review_every` has passed since the last review (or since received).
     func reviewsDue(assigned: [Int: String]) -> [ReviewDue] {
-        var every: [String: Double] = [:]  // "policy/level" -> seconds
+        var every: [String: [String: Double]] = [:]  // policy -> level -> seconds
         for p in snapshot.policies.triage {
-            for l in p.levels { if let r = l.reviewEvery { every[p.id + "/" + l.name] = r.timeInterval } }
+            for l in p.levels { if let r = l.reviewEvery { every[p.id, default: [:]][l.name] = r.timeInterval } }
         }
         var out: [ReviewDue] = []
         let referrals = snapshot.referrals
         for i in referrals.indices where referrals[i].allocation == nil && assigned[i] == nil {
             guard let rating = ratings[i], let team = team(referrals[i].referral),
-                let seconds = every[rating.policy + "/" + rating.level]
+                let seconds = every[rating.policy]?[rating.level]
             else { continue }
             let due = (referrals[i].lastReview ?? referrals[i].referral.received).addingTimeInterval(seconds)
             guard now >= due else { continue }
