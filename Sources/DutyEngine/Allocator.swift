@@ -128,15 +128,24 @@ final class Allocator {
             pointsByKind[kind] = table
             return table[max(0, min(5, complexity))]
         }
-        for i in referrals.indices {
-            guard let worker = referrals[i].allocation?.worker, let w = workerIndex[worker] else { continue }
-            views[w].load += points(referrals[i].referral.kind, referrals[i].referral.complexity)
-        }
         // Candidates: everyone of the team except managers without a caseload.
         var teamIndex: [String: Int] = [:]
         for (t, team) in snapshot.roster.teams.enumerated() {
             teamIndex[team.id] = t
             teamIDs.append(team.id)
+        }
+        // Each referral's team and points, and the loads of those allocated (one pass, before the teams' room).
+        refTeam.reserveCapacity(referrals.count)
+        refPoints.reserveCapacity(referrals.count)
+        var teamOfKind: [String: Int] = [:]
+        for (kind, team) in snapshot.roster.teamForKind { teamOfKind[kind] = teamIndex[team] }
+        for i in referrals.indices {
+            let kind = referrals[i].referral.kind
+            refTeam.append(referrals[i].referral.team.map { teamIndex[$0] ?? -1 } ?? teamOfKind[kind] ?? -1)
+            refPoints.append(points(kind, referrals[i].referral.complexity))
+            if let worker = referrals[i].allocation?.worker, let w = workerIndex[worker] {
+                views[w].load += refPoints[i]
+            }
         }
         var members = Array(repeating: [Int](), count: teamIDs.count)
         for (i, w) in workers.enumerated() where !(w.isManager && w.capacity <= 0) {
@@ -154,15 +163,6 @@ final class Allocator {
             state.roomy = list.filter { !absentNow[$0] && free($0) > Self.epsilon }
             state.maxFree = maxFree(state.roomy)
             teams.append(state)
-        }
-        refTeam.reserveCapacity(referrals.count)
-        refPoints.reserveCapacity(referrals.count)
-        var teamOfKind: [String: Int] = [:]
-        for (kind, team) in snapshot.roster.teamForKind { teamOfKind[kind] = teamIndex[team] }
-        for i in referrals.indices {
-            let kind = referrals[i].referral.kind
-            refTeam.append(referrals[i].referral.team.map { teamIndex[$0] ?? -1 } ?? teamOfKind[kind] ?? -1)
-            refPoints.append(points(kind, referrals[i].referral.complexity))
         }
         assignedTo = Array(repeating: -1, count: snapshot.referrals.count)
     }
