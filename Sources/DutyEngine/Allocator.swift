@@ -85,6 +85,18 @@ final class Allocator {
         var minMovablePoints = Double.infinity
         /// Referral indices blocked in this pass, in allocation order.
         var blocked: [Int] = []
+        /// Augmenting searches that found nothing since the team's loads last changed: a referral that meets the
+        /// team's workers the same way (`SearchKey`) would find nothing either.
+        var fruitless: [SearchKey] = []
+    }
+
+    /// What an augmenting search for a referral depends on besides the team's loads: the exclusion checks read
+    /// only the rank (look-ahead), the skills and the rule class, and the search reads the points.
+    struct SearchKey: Equatable {
+        var ruleClass: Int
+        var rank: Int
+        var points: Double
+        var skills: [String]
     }
 
     private static let epsilon = 1e-9
@@ -177,6 +189,7 @@ final class Allocator {
 
     /// Keeps a team's `roomy` list and `maxFree` right after worker `w`'s load changed.
     private func updateRoom(team t: Int, worker w: Int) {
+        teams[t].fruitless.removeAll()
         let hasRoom = !absentNow[w] && free(w) > Self.epsilon
         if let k = teams[t].roomy.firstIndex(of: w) {
             if !hasRoom { teams[t].roomy.remove(at: k) }
@@ -486,11 +499,23 @@ final class Allocator {
     private func augment(_ h: Int, team t: Int) -> Bool {
         guard teams[t].movableCount > 0, augmentBudget > 0, teams[t].maxFree + Self.epsilon >= teams[t].minMovablePoints
         else { return false }
+        let hRank = rank(h)
+        var hctx = context(h)
+        // Without a rule class the rules may read anything about the referral: no key can stand for it.
+        let key =
+            hctx.ruleClass >= 0
+            ? SearchKey(ruleClass: hctx.ruleClass, rank: hRank, points: refPoints[h], skills: hctx.referral.skills)
+            : nil
+        if let key, teams[t].fruitless.contains(key) { return false }
+        let found = search(h, context: &hctx, rank: hRank, team: t)
+        if !found, let key { teams[t].fruitless.append(key) }
+        return found
+    }
+
+    private func search(_ h: Int, context hctx: inout RuleContext, rank hRank: Int, team t: Int) -> Bool {
         let members = teams[t].workers
         var nodes: [PathNode] = []
         var visited = Set<Int>()
-        let hRank = rank(h)
-        var hctx = context(h)
         for w in members {
             augmentBudget -= 1
             if exclusion(&hctx, worker: w, rank: hRank, points: refPoints[h], ignoreCapacity: true) == nil {
