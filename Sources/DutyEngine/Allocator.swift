@@ -63,10 +63,13 @@ final class Allocator {
     private let ruleIndex: [String: Int]
 
     private(set) var decisions: [Decision] = []
+    /// For each of `decisions`, the index of its referral in the snapshot.
+    private(set) var positions: [Int] = []
     /// Referral index -> worker id, for everything assigned in this pass.
     private(set) var assignedThisCycle: [Int: String] = [:]
     private(set) var escalationKeys: Set<EscalationKey> = []
-    private(set) var escalationDecisions: [EscalationDecision] = []
+    /// Escalations raised while assigning, with the index of each one's referral.
+    private(set) var escalationDecisions: [(Int, EscalationDecision)] = []
 
     struct TeamState {
         var workers: [Int]
@@ -108,7 +111,7 @@ final class Allocator {
         var parent: Int
     }
 
-    init(snapshot: Snapshot, ratings: [Rating?], presence: Presence, now: Date) {
+    init(snapshot: Snapshot, index: CycleIndex, ratings: [Rating?], presence: Presence, now: Date) {
         self.snapshot = snapshot
         self.ratings = ratings
         self.presence = presence
@@ -133,32 +136,23 @@ final class Allocator {
         }
         let referrals = snapshot.referrals
         // Points by kind and complexity, worked out once per kind rather than once per referral.
-        var pointsByKind: [String: [Double]] = [:]
-        func points(_ kind: String, _ complexity: Int) -> Double {
-            if let table = pointsByKind[kind] { return table[max(0, min(5, complexity))] }
-            let table = (0...5).map { policy.points(kind: kind, complexity: $0) }
-            pointsByKind[kind] = table
-            return table[max(0, min(5, complexity))]
-        }
-        // Candidates: everyone of the team except managers without a caseload.
+        let points = index.kindIDs.map { kind in (0...5).map { policy.points(kind: kind, complexity: $0) } }
+        teamIDs = index.teamIDs
         var teamIndex: [String: Int] = [:]
-        for (t, team) in snapshot.roster.teams.enumerated() {
-            teamIndex[team.id] = t
-            teamIDs.append(team.id)
-        }
+        for (t, id) in teamIDs.enumerated() { teamIndex[id] = t }
         // Each referral's team and points, and the loads of those allocated (one pass, before the teams' room).
-        refTeam.reserveCapacity(referrals.count)
+        refTeam = index.team.map { max($0, -1) }
         refPoints.reserveCapacity(referrals.count)
-        var teamOfKind: [String: Int] = [:]
-        for (kind, team) in snapshot.roster.teamForKind { teamOfKind[kind] = teamIndex[team] }
         for i in referrals.indices {
-            let kind = referrals[i].referral.kind
-            refTeam.append(referrals[i].referral.team.map { teamIndex[$0] ?? -1 } ?? teamOfKind[kind] ?? -1)
-            refPoints.append(points(kind, referrals[i].referral.complexity))
+            let k = index.kind[i]
+            let complexity = max(0, min(5, referrals[i].referral.complexity))
+            refPoints.append(
+                k >= 0 ? points[k][complexity] : policy.points(kind: referrals[i].referral.kind, complexity: complexity))
             if let worker = referrals[i].allocation?.worker, let w = workerIndex[worker] {
                 views[w].load += refPoints[i]
             }
         }
+        // Candidates: everyone of the team except managers without a caseload.
         var members = Array(repeating: [Int](), count: teamIDs.count)
         for (i, w) in workers.enumerated() where !(w.isManager && w.capacity <= 0) {
             if let t = teamIndex[w.team] { members[t].append(i) }
@@ -316,7 +310,10 @@ final class Allocator {
             for i in retry { allocate(i) }
             if assignmentOrder.count == before { break }
         }
-        for i in assignmentOrder { decisions.append(.assigned(assignments[i]!)) }
+        for i in assignmentOrder {
+            decisions.append(.assigned(assignments[i]!))
+            positions.append(i)
+        }
         for i in blockedOrder where assignedTo[i] < 0 {
             let reason = blockReason(i)
             guard snapshot.referrals[i].blocked != reason else { continue }
@@ -324,6 +321,7 @@ final class Allocator {
             decisions.append(
                 .blocked(
                     referral: snapshot.referrals[i].referral.id, reason: reason, excluded: excluded, candidates: count))
+            positions.append(i)
         }
     }
 
@@ -463,10 +461,10 @@ final class Allocator {
             if !snapshot.escalations.contains(key) && !escalationKeys.contains(key) {
                 escalationKeys.insert(key)
                 escalationDecisions.append(
-                    EscalationDecision(
+                    (i, EscalationDecision(
                         referral: decision.referral, reason: .noManagerAvailable, to: nil,
                         position: accountable.position,
-                        since: now))
+                        since: now)))
             }
         }
     }

@@ -187,6 +187,10 @@ public enum Decision: Sendable {
 public struct Plan: Sendable {
     public var decisions: [Decision]
     public var reviewsDue: [ReviewDue]
+    /// For each decision, and for each review due, the index of its referral in the snapshot the plan was made
+    /// from: what lets the simulator and `Snapshot.apply` find it without looking ids up.
+    public var positions: [Int] = []
+    public var reviewPositions: [Int] = []
 
     public var isEmpty: Bool { decisions.isEmpty }
 }

@@ -11,15 +11,26 @@ import Foundation
 public enum Engine {
     public static func plan(_ snapshot: Snapshot, now: Date) -> Plan {
         let presence = Presence(absences: snapshot.absences, now: now)
-        var decisions: [Decision] = []
-        let ratings = triage(snapshot, now: now, into: &decisions)
-        let allocator = Allocator(snapshot: snapshot, ratings: ratings, presence: presence, now: now)
+        var plan = Plan(decisions: [], reviewsDue: [])
+        let index = CycleIndex(snapshot)
+        let ratings = triage(snapshot, index: index, now: now, into: &plan)
+        let allocator = Allocator(snapshot: snapshot, index: index, ratings: ratings, presence: presence, now: now)
         allocator.run()
-        decisions += allocator.decisions
-        decisions += allocator.escalationDecisions.map { .escalated($0) }
-        let oversight = Oversight(snapshot: snapshot, ratings: ratings, presence: presence, now: now)
-        decisions += oversight.escalations(assigned: allocator.assignedThisCycle, raisedNow: allocator.escalationKeys)
-        return Plan(decisions: decisions, reviewsDue: oversight.reviewsDue(assigned: allocator.assignedThisCycle))
+        plan.decisions += allocator.decisions
+        plan.positions += allocator.positions
+        let oversight = Oversight(snapshot: snapshot, index: index, ratings: ratings, presence: presence, now: now)
+        let escalations =
+            allocator.escalationDecisions
+            + oversight.escalations(assigned: allocator.assignedThisCycle, raisedNow: allocator.escalationKeys)
+        for (i, e) in escalations {
+            plan.decisions.append(.escalated(e))
+            plan.positions.append(i)
+        }
+        for (i, due) in oversight.reviewsDue(assigned: allocator.assignedThisCycle) {
+            plan.reviewsDue.append(due)
+            plan.reviewPositions.append(i)
+        }
+        return plan
     }
 
     /// Every candidate worker for one referral, with score parts or the check that excluded it, against the
@@ -29,11 +40,13 @@ public enum Engine {
         for id: String, in snapshot: Snapshot, now: Date, loads: [String: Double] = [:]
     ) -> [Candidate]? {
         guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }) else { return nil }
-        var ignored: [Decision] = []
-        let ratings = triage(snapshot, now: now, into: &ignored)
+        var ignored = Plan(decisions: [], reviewsDue: [])
+        let index = CycleIndex(snapshot)
+        let ratings = triage(snapshot, index: index, now: now, into: &ignored)
         guard let rank = ratings[i]?.rank else { return nil }
         let allocator = Allocator(
-            snapshot: snapshot, ratings: ratings, presence: Presence(absences: snapshot.absences, now: now), now: now)
+            snapshot: snapshot, index: index, ratings: ratings,
+            presence: Presence(absences: snapshot.absences, now: now), now: now)
         for (worker, load) in loads.sorted(by: { $0.key < $1.key }) { allocator.setLoad(worker: worker, to: load) }
         return allocator.candidates(i, rank: rank)
     }
@@ -68,25 +81,28 @@ public enum Engine {
 
     /// Rates what needs rating and returns every open referral's effective rating (nil when none can be given).
     /// Decisions come out in referral id order.
-    static func triage(_ snapshot: Snapshot, now: Date, into decisions: inout [Decision]) -> [Rating?] {
+    static func triage(_ snapshot: Snapshot, index: CycleIndex, now: Date, into plan: inout Plan) -> [Rating?] {
         var ratings: [Rating?] = snapshot.referrals.map(\.rating)
-        var changed: [Decision] = []
+        var changed: [(Int, Decision)] = []
         var matched: [Int] = []
         matched.reserveCapacity(16)
         let referrals = snapshot.referrals
+        let triage = snapshot.policies.triage
         for i in referrals.indices {
             guard referrals[i].needsRating || referrals[i].allocation == nil || referrals[i].rating == nil else {
                 continue
             }
-            let open = referrals[i]
-            var referral = open.referral
-            if referral.team == nil { referral.team = snapshot.roster.teamForKind[referral.kind] }
-            guard let policy = snapshot.policies.policy(for: referral) else { continue }
+            var referral = referrals[i].referral
+            if referral.team == nil, index.team[i] >= 0 { referral.team = index.teamIDs[index.team[i]] }
+            let k = index.kind[i]
+            guard let policy = k >= 0 && index.policyOfKind[k] >= 0
+                ? triage[index.policyOfKind[k]] : snapshot.policies.policy(for: referral)
+            else { continue }
             let policyLevel = policy.evaluate(RuleContext(referral: referral, now: now), matched: &matched)
-            let (levelIndex, pinRaised) = applyPin(open.pin, policyLevel: policyLevel, policy: policy)
+            let (levelIndex, pinRaised) = applyPin(referrals[i].pin, policyLevel: policyLevel, policy: policy)
             let level = policy.levels[levelIndex]
             let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
-            if let old = open.rating, !pinRaised, old.level == level.name, old.rank == level.rank, old.due == due,
+            if let old = referrals[i].rating, !pinRaised, old.level == level.name, old.rank == level.rank, old.due == due,
                 old.policy == policy.id, old.policyVersion == policy.version, old.rules.count == matched.count,
                 zip(old.rules, matched).allSatisfy({ $0.0 == policy.rules[$0.1].id })
             {
@@ -96,14 +112,17 @@ public enum Engine {
                 policy: policy.id, policyVersion: policy.version, level: level.name, rank: level.rank,
                 rules: matched.map { policy.rules[$0].id }, due: due)
             ratings[i] = rating
-            if let old = open.rating {
-                changed.append(.rerated(referral: referral.id, from: old, to: rating, pinRaised: pinRaised))
+            if let old = referrals[i].rating {
+                changed.append((i, .rerated(referral: referral.id, from: old, to: rating, pinRaised: pinRaised)))
             } else {
-                changed.append(.rated(referral: referral.id, rating: rating, explanation: rating.rules))
+                changed.append((i, .rated(referral: referral.id, rating: rating, explanation: rating.rules)))
             }
         }
-        changed.sort { $0.referral < $1.referral }
-        decisions += changed
+        changed.sort { referrals[$0.0].referral.id < referrals[$1.0].referral.id }
+        for (i, decision) in changed {
+            plan.decisions.append(decision)
+            plan.positions.append(i)
+        }
         return ratings
     }
 }

@@ -12,14 +12,20 @@ extension Snapshot {
 
     /// `applying` in place, so a caller that keeps one snapshot (the simulator) does not copy every referral.
     public mutating func apply(_ plan: Plan, now: Date) {
-        var index: [String: Int] = [:]
-        index.reserveCapacity(referrals.count)
-        for i in referrals.indices {
-            index[referrals[i].referral.id] = i
-            referrals[i].needsRating = false
-        }
-        for decision in plan.decisions {
-            guard let i = index[decision.referral] else { continue }
+        for i in referrals.indices { referrals[i].needsRating = false }
+        // The plan's positions, when they are this snapshot's; otherwise an index by id.
+        var index: [String: Int]? = nil
+        for (k, decision) in plan.decisions.enumerated() {
+            let id = decision.referral
+            var i = k < plan.positions.count ? plan.positions[k] : -1
+            if i < 0 || i >= referrals.count || referrals[i].referral.id != id {
+                if index == nil {
+                    index = Dictionary(
+                        referrals.indices.map { (referrals[$0].referral.id, $0) }, uniquingKeysWith: { a, _ in a })
+                }
+                guard let known = index?[id] else { continue }
+                i = known
+            }
             switch decision {
             case .rated(_, let rating, _):
                 referrals[i].rating = rating

@@ -30,6 +30,24 @@ extension Roster {
     }
 }
 
+/// Counts by a handful of keys (levels, kinds), for the daily samples: comparing a few short strings is cheaper
+/// than hashing one for every waiting referral every day.
+struct Tally {
+    private var keys: [String] = []
+    private var counts: [Int] = []
+
+    mutating func add(_ key: String) {
+        if let k = keys.firstIndex(of: key) {
+            counts[k] += 1
+        } else {
+            keys.append(key)
+            counts.append(1)
+        }
+    }
+
+    var dictionary: [String: Int] { Dictionary(uniqueKeysWithValues: zip(keys, counts)) }
+}
+
 /// The results of one run.
 public struct SimReport: Sendable {
     public struct Group: Sendable {
@@ -312,20 +330,18 @@ public struct Simulator: Sendable {
                 snapshot.absences = allAbsences.filter { $0.to > now && $0.from < now.addingTimeInterval(30 * 86_400) }
                 let plan = Engine.plan(snapshot, now: now)
                 cycles += 1
-                var position: [String: Int] = [:]
-                position.reserveCapacity(snapshot.referrals.count)
-                for i in snapshot.referrals.indices { position[snapshot.referrals[i].referral.id] = i }
-                // Due times of referrals rated in this cycle (their snapshot rating is still nil).
-                var ratedNow: [String: Date] = [:]
-                for case .rated(let id, let rating, _) in plan.decisions { ratedNow[id] = rating.due }
-                for d in plan.decisions {
+                // Due times of referrals rated in this cycle (their snapshot rating is still nil), by position.
+                var ratedNow: [Int: Date] = [:]
+                for (k, d) in plan.decisions.enumerated() {
+                    if case .rated(_, let rating, _) = d { ratedNow[plan.positions[k]] = rating.due }
+                }
+                for (k, d) in plan.decisions.enumerated() {
                     switch d {
                     case .assigned(let a):
-                        guard let i = position[a.referral] else { continue }
-                        let open = snapshot.referrals[i]
-                        let r = open.referral
+                        let i = plan.positions[k]
+                        let r = snapshot.referrals[i].referral
                         let wait = now.timeIntervalSince(r.received) / 86_400
-                        let due = open.rating?.due ?? ratedNow[r.id]
+                        let due = snapshot.referrals[i].rating?.due ?? ratedNow[i]
                         for key in [r.kind] {
                             byKind[key, default: .init(key: key)].allocated += 1
                             byKind[key]!.waits.append(wait)
@@ -345,31 +361,30 @@ public struct Simulator: Sendable {
                 }
                 // Reviews due are done by the accountable manager when one is present; on time when done within a
                 // cycle of falling due.
-                var reviewed = Set<String>()
-                for due in plan.reviewsDue {
-                    guard let i = position[due.referral] else { continue }
+                var reviewed: [Int] = []
+                for (due, i) in zip(plan.reviewsDue, plan.reviewPositions) {
                     let kind = snapshot.referrals[i].referral.kind
                     byKind[kind, default: .init(key: kind)].reviewsDue += 1
                     if due.manager != nil {
-                        reviewed.insert(due.referral)
+                        reviewed.append(i)
                         if now.timeIntervalSince(due.due) <= step { byKind[kind]!.reviewsOnTime += 1 }
                     }
                 }
                 snapshot.apply(plan, now: now)
-                for id in reviewed {
-                    if let i = position[id] { snapshot.referrals[i].lastReview = now }
-                }
+                for i in reviewed { snapshot.referrals[i].lastReview = now }
             }
             // Daily sample of the waiting list by level.
             let day = Int(now.timeIntervalSince(scenario.start) / 86_400)
             if day != lastSampledDay {
                 lastSampledDay = day
-                var counts: [String: Int] = [:]
-                var kindCounts: [String: Int] = [:]
+                var levels = Tally()
+                var kinds = Tally()
                 for i in snapshot.referrals.indices where snapshot.referrals[i].allocation == nil {
-                    counts[snapshot.referrals[i].rating?.level ?? "unrated", default: 0] += 1
-                    kindCounts[snapshot.referrals[i].referral.kind, default: 0] += 1
+                    levels.add(snapshot.referrals[i].rating?.level ?? "unrated")
+                    kinds.add(snapshot.referrals[i].referral.kind)
                 }
+                let counts = levels.dictionary
+                let kindCounts = kinds.dictionary
                 series.append((day, counts))
                 kindSeries.append((day, kindCounts))
                 for (kind, n) in kindCounts {

@@ -1,0 +1,51 @@
+import DutyCore
+import DutyPolicy
+
+/// Each open referral's kind and team as positions, worked out once per cycle, so that triage, allocation and
+/// oversight index small arrays instead of hashing a kind or team name for every referral at every step.
+struct CycleIndex {
+    /// Teams in roster order.
+    let teamIDs: [String]
+    /// Every kind the roster or the policies name, sorted.
+    let kindIDs: [String]
+    /// Per referral: its team (its own, else its kind's) in `teamIDs`; `noTeam` when it has none, `unknownTeam`
+    /// when it names a team the roster does not have.
+    let team: [Int]
+    /// Per referral: its kind in `kindIDs`, or -1.
+    let kind: [Int]
+    /// Per kind: its triage policy in `policies.triage`, or -1 when it is found by `applies_to`.
+    let policyOfKind: [Int]
+
+    static let noTeam = -1
+    static let unknownTeam = -2
+
+    init(_ snapshot: Snapshot) {
+        let roster = snapshot.roster
+        teamIDs = roster.teams.map(\.id)
+        kindIDs = Set(roster.teamForKind.keys).union(snapshot.policies.policyForKind.keys).sorted()
+        let teamIDs = self.teamIDs
+        let kindIDs = self.kindIDs
+        let kindTeam = kindIDs.map { k in
+            roster.teamForKind[k].map { Self.position(of: $0, in: teamIDs) ?? Self.unknownTeam } ?? Self.noTeam
+        }
+        policyOfKind = kindIDs.map { snapshot.policies.policyForKind[$0] ?? -1 }
+        var team: [Int] = []
+        var kind: [Int] = []
+        team.reserveCapacity(snapshot.referrals.count)
+        kind.reserveCapacity(snapshot.referrals.count)
+        for open in snapshot.referrals {
+            let k = Self.position(of: open.referral.kind, in: kindIDs) ?? -1
+            kind.append(k)
+            if let t = open.referral.team {
+                team.append(Self.position(of: t, in: teamIDs) ?? Self.unknownTeam)
+            } else {
+                team.append(k >= 0 ? kindTeam[k] : Self.noTeam)
+            }
+        }
+        self.team = team
+        self.kind = kind
+    }
+
+    /// A key's position among a few keys: comparing a handful of short strings costs less than hashing one.
+    static func position(of key: String, in keys: [String]) -> Int? { keys.firstIndex(of: key) }
+}
