@@ -29,7 +29,7 @@ import Foundation
 /// Everything on the hot path is indexed by position (referrals, workers, teams): no string hashing per check.
 final class Allocator {
     let snapshot: Snapshot
-    let ratings: [Rating?]
+    let ratings: Ratings
     let presence: Presence
     let now: Date
     let policy: AllocationPolicy
@@ -58,6 +58,8 @@ final class Allocator {
     private var blockedOrder: [Int] = []
     private var augmentBudget = 50_000
     private let ruleCache: RuleCache
+    /// Per referral: its rule context, once made (triage's, or the first `context(i)`).
+    private var contexts: [RuleContext?]
     /// Names of the exclusion counters: absent, look-ahead, capacity, skills, then the rules.
     private let exclusionNames: [String]
     private let ruleIndex: [String: Int]
@@ -111,7 +113,11 @@ final class Allocator {
         var parent: Int
     }
 
-    init(snapshot: Snapshot, index: CycleIndex, ratings: [Rating?], presence: Presence, now: Date) {
+    init(
+        snapshot: Snapshot, index: CycleIndex, ratings: Ratings, contexts: [RuleContext?], presence: Presence,
+        now: Date
+    ) {
+        self.contexts = contexts
         self.snapshot = snapshot
         self.ratings = ratings
         self.presence = presence
@@ -194,13 +200,20 @@ final class Allocator {
         teams[t].maxFree = maxFree(teams[t].roomy)
     }
 
-    private func rank(_ i: Int) -> Int { ratings[i]?.rank ?? 0 }
+    private func rank(_ i: Int) -> Int { ratings.rank[i] ?? 0 }
 
+    /// Referral `i`'s rule context: triage's when it rated the referral this cycle, else made once here.
     private func context(_ i: Int) -> RuleContext {
-        var r = snapshot.referrals[i].referral
-        if r.team == nil { r.team = snapshot.roster.teamForKind[r.kind] }
-        let context = RuleContext(referral: r, now: now)
-        context.ruleClass = ruleCache.classOf(i, r)
+        let context: RuleContext
+        if let known = contexts[i] {
+            context = known
+        } else {
+            var r = snapshot.referrals[i].referral
+            if r.team == nil { r.team = snapshot.roster.teamForKind[r.kind] }
+            context = RuleContext(referral: r, now: now)
+            contexts[i] = context
+        }
+        context.ruleClass = ruleCache.classOf(i, context.referral)
         return context
     }
 
@@ -283,10 +296,10 @@ final class Allocator {
         var dueKey = Array(repeating: 0.0, count: snapshot.referrals.count)
         var receivedKey = Array(repeating: 0.0, count: snapshot.referrals.count)
         for i in snapshot.referrals.indices where snapshot.referrals[i].allocation == nil {
-            guard let r = ratings[i] else { continue }
+            guard let rank = ratings.rank[i] else { continue }
             order.append(i)
-            rankKey[i] = r.rank
-            dueKey[i] = r.due.timeIntervalSince1970
+            rankKey[i] = rank
+            dueKey[i] = ratings.due[i]
             receivedKey[i] = snapshot.referrals[i].referral.received.timeIntervalSince1970
         }
         let refs = snapshot.referrals
@@ -448,7 +461,7 @@ final class Allocator {
     private func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
         let accountable = teams[t].accountable
         let decision = AssignmentDecision(
-            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings[i]!.level, rank: rank(i),
+            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings.rating(i)!.level, rank: rank(i),
             points: refPoints[i], accountable: accountable,
             parts: score(context(i), worker: w, lastWorker: lastWorker(i)),
             candidates: candidates(i, rank: rank(i)), moved: moved)

@@ -33,10 +33,12 @@ struct CycleIndex {
         var kind: [Int] = []
         team.reserveCapacity(snapshot.referrals.count)
         kind.reserveCapacity(snapshot.referrals.count)
-        for open in snapshot.referrals {
-            let k = Self.position(of: open.referral.kind, in: kindIDs) ?? -1
+        // By index, not `for open in`: that would copy every referral.
+        let referrals = snapshot.referrals
+        for i in referrals.indices {
+            let k = Self.position(of: referrals[i].referral.kind, in: kindIDs) ?? -1
             kind.append(k)
-            if let t = open.referral.team {
+            if let t = referrals[i].referral.team {
                 team.append(Self.position(of: t, in: teamIDs) ?? Self.unknownTeam)
             } else {
                 team.append(k >= 0 ? kindTeam[k] : Self.noTeam)

@@ -13,8 +13,10 @@ public enum Engine {
         let presence = Presence(absences: snapshot.absences, now: now)
         var plan = Plan(decisions: [], reviewsDue: [])
         let index = CycleIndex(snapshot)
-        let ratings = triage(snapshot, index: index, now: now, into: &plan)
-        let allocator = Allocator(snapshot: snapshot, index: index, ratings: ratings, presence: presence, now: now)
+        var contexts: [RuleContext?] = []
+        let ratings = triage(snapshot, index: index, now: now, into: &plan, contexts: &contexts)
+        let allocator = Allocator(
+            snapshot: snapshot, index: index, ratings: ratings, contexts: contexts, presence: presence, now: now)
         allocator.run()
         plan.decisions += allocator.decisions
         plan.positions += allocator.positions
@@ -42,10 +44,11 @@ public enum Engine {
         guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }) else { return nil }
         var ignored = Plan(decisions: [], reviewsDue: [])
         let index = CycleIndex(snapshot)
-        let ratings = triage(snapshot, index: index, now: now, into: &ignored)
-        guard let rank = ratings[i]?.rank else { return nil }
+        var contexts: [RuleContext?] = []
+        let ratings = triage(snapshot, index: index, now: now, into: &ignored, contexts: &contexts)
+        guard let rank = ratings.rank[i] else { return nil }
         let allocator = Allocator(
-            snapshot: snapshot, index: index, ratings: ratings,
+            snapshot: snapshot, index: index, ratings: ratings, contexts: contexts,
             presence: Presence(absences: snapshot.absences, now: now), now: now)
         for (worker, load) in loads.sorted(by: { $0.key < $1.key }) { allocator.setLoad(worker: worker, to: load) }
         return allocator.candidates(i, rank: rank)
@@ -80,9 +83,13 @@ public enum Engine {
     }
 
     /// Rates what needs rating and returns every open referral's effective rating (nil when none can be given).
-    /// Decisions come out in referral id order.
-    static func triage(_ snapshot: Snapshot, index: CycleIndex, now: Date, into plan: inout Plan) -> [Rating?] {
-        var ratings: [Rating?] = snapshot.referrals.map(\.rating)
+    /// Decisions come out in referral id order. `contexts` gets the rule context of each referral rated, for the
+    /// allocator to reuse.
+    static func triage(
+        _ snapshot: Snapshot, index: CycleIndex, now: Date, into plan: inout Plan, contexts: inout [RuleContext?]
+    ) -> Ratings {
+        contexts = Array(repeating: nil, count: snapshot.referrals.count)
+        var ratings = Ratings(snapshot.referrals)
         var changed: [(Int, Decision)] = []
         var matched: [Int] = []
         matched.reserveCapacity(16)
@@ -98,7 +105,9 @@ public enum Engine {
             guard let policy = k >= 0 && index.policyOfKind[k] >= 0
                 ? triage[index.policyOfKind[k]] : snapshot.policies.policy(for: referral)
             else { continue }
-            let policyLevel = policy.evaluate(RuleContext(referral: referral, now: now), matched: &matched)
+            let context = RuleContext(referral: referral, now: now)
+            contexts[i] = context
+            let policyLevel = policy.evaluate(context, matched: &matched)
             let (levelIndex, pinRaised) = applyPin(referrals[i].pin, policyLevel: policyLevel, policy: policy)
             let level = policy.levels[levelIndex]
             let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
@@ -111,7 +120,7 @@ public enum Engine {
             let rating = Rating(
                 policy: policy.id, policyVersion: policy.version, level: level.name, rank: level.rank,
                 rules: matched.map { policy.rules[$0].id }, due: due)
-            ratings[i] = rating
+            ratings.set(i, rating)
             if let old = referrals[i].rating {
                 changed.append((i, .rerated(referral: referral.id, from: old, to: rating, pinRaised: pinRaised)))
             } else {
@@ -125,6 +134,31 @@ public enum Engine {
         }
         return ratings
     }
+}
+
+/// Every open referral's effective rating after triage: the one triage just gave, else the snapshot's. Rank and
+/// due are kept as arrays, read on every step of allocation; whole ratings are not copied.
+struct Ratings {
+    private let referrals: [OpenReferral]
+    private var changed: [Int: Rating] = [:]
+    /// Per referral: the rank, nil when it has no rating.
+    private(set) var rank: [Int?]
+    /// Per referral: the due time in seconds since 1970 (0 when it has no rating).
+    private(set) var due: [Double]
+
+    init(_ referrals: [OpenReferral]) {
+        self.referrals = referrals
+        rank = referrals.indices.map { referrals[$0].rating?.rank }
+        due = referrals.indices.map { referrals[$0].rating?.due.timeIntervalSince1970 ?? 0 }
+    }
+
+    mutating func set(_ i: Int, _ rating: Rating) {
+        changed[i] = rating
+        rank[i] = rating.rank
+        due[i] = rating.due.timeIntervalSince1970
+    }
+
+    func rating(_ i: Int) -> Rating? { changed[i] ?? referrals[i].rating }
 }
 
 /// Who is away at `now`, and when each worker's next absence starts.

@@ -13,7 +13,7 @@ import Foundation
 struct Oversight {
     let snapshot: Snapshot
     let index: CycleIndex
-    let ratings: [Rating?]
+    let ratings: Ratings
     let presence: Presence
     let now: Date
 
@@ -22,7 +22,7 @@ struct Oversight {
     private let chains: [[String]]
     private let presentMembers: [[(String, Int)]]
 
-    init(snapshot: Snapshot, index: CycleIndex, ratings: [Rating?], presence: Presence, now: Date) {
+    init(snapshot: Snapshot, index: CycleIndex, ratings: Ratings, presence: Presence, now: Date) {
         self.snapshot = snapshot
         self.index = index
         self.ratings = ratings
@@ -69,7 +69,7 @@ struct Oversight {
         let referrals = snapshot.referrals
         for i in referrals.indices {
             let team = index.team[i]
-            guard let rank = ratings[i]?.rank, team != CycleIndex.noTeam else { continue }
+            guard let rank = ratings.rank[i], team != CycleIndex.noTeam else { continue }
             if let a = referrals[i].allocation {
                 // Acknowledgement overdue.
                 guard let minRank = allocation.acknowledgeMinRank, let within = allocation.acknowledgeWithin,
@@ -112,7 +112,7 @@ struct Oversight {
         let referrals = snapshot.referrals
         for i in referrals.indices where referrals[i].allocation == nil && assigned[i] == nil {
             let team = index.team[i]
-            guard team != CycleIndex.noTeam, let rating = ratings[i], let seconds = reviewEvery(rating) else { continue }
+            guard team != CycleIndex.noTeam, let rating = ratings.rating(i), let seconds = reviewEvery(rating) else { continue }
             let due = (referrals[i].lastReview ?? referrals[i].referral.received).addingTimeInterval(seconds)
             guard now >= due else { continue }
             out.append(
