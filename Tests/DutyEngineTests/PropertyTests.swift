@@ -189,6 +189,27 @@ func loads(_ s: Snapshot) -> [String: Double] {
                 again.decisions.map { $0.eventData.serialized() } == plan.decisions.map { $0.eventData.serialized() },
                 "seed \(seed)")
             #expect(again.types == plan.types)
+            // Positions: each decision and review due names the referral at its position in the snapshot.
+            #expect(plan.positions.count == plan.decisions.count, "seed \(seed)")
+            #expect(plan.reviewPositions.count == plan.reviewsDue.count, "seed \(seed)")
+            for (d, i) in zip(plan.decisions, plan.positions) {
+                #expect(snapshot.referrals[i].referral.id == d.referral, "seed \(seed): \(d.eventType)")
+            }
+            for (r, i) in zip(plan.reviewsDue, plan.reviewPositions) {
+                #expect(snapshot.referrals[i].referral.id == r.referral, "seed \(seed): review")
+            }
+            // A plan applied to the snapshot in another order (its positions no longer fit) finds referrals by id.
+            var reordered = snapshot
+            reordered.referrals.reverse()
+            reordered.apply(plan, now: t0)
+            func state(_ s: Snapshot) -> [String: String] {
+                Dictionary(
+                    uniqueKeysWithValues: s.referrals.map {
+                        ($0.referral.id, "\($0.rating?.level ?? "-") \($0.allocation?.worker ?? "-") \($0.blocked as Any)")
+                    })
+            }
+            #expect(state(reordered) == state(after), "seed \(seed)")
+            #expect(reordered.escalations == after.escalations && reordered.lastWorker == after.lastWorker)
             // Idempotence: a second cycle on the result at the same now decides nothing.
             let second = Engine.plan(after, now: t0)
             #expect(second.decisions.isEmpty, "seed \(seed): \(second.types)")
