@@ -26,7 +26,7 @@ struct CycleIndex {
         let teamIDs = self.teamIDs
         let kindIDs = self.kindIDs
         let kindTeam = kindIDs.map { k in
-            roster.teamForKind[k].map { Self.position(of: $0, in: teamIDs) ?? Self.unknownTeam } ?? Self.noTeam
+            roster.teamForKind[k].map { teamIDs.position(of: $0) ?? Self.unknownTeam } ?? Self.noTeam
         }
         policyOfKind = kindIDs.map { snapshot.policies.policyForKind[$0] ?? -1 }
         var team: [Int] = []
@@ -36,10 +36,10 @@ struct CycleIndex {
         // By index, not `for open in`: that would copy every referral.
         let referrals = snapshot.referrals
         for i in referrals.indices {
-            let k = Self.position(of: referrals[i].referral.kind, in: kindIDs) ?? -1
+            let k = kindIDs.position(of: referrals[i].referral.kind) ?? -1
             kind.append(k)
             if let t = referrals[i].referral.team {
-                team.append(Self.position(of: t, in: teamIDs) ?? Self.unknownTeam)
+                team.append(teamIDs.position(of: t) ?? Self.unknownTeam)
             } else {
                 team.append(k >= 0 ? kindTeam[k] : Self.noTeam)
             }
@@ -47,7 +47,4 @@ struct CycleIndex {
         self.team = team
         self.kind = kind
     }
-
-    /// A key's position among a few keys: comparing a handful of short strings costs less than hashing one.
-    static func position(of key: String, in keys: [String]) -> Int? { keys.firstIndex(of: key) }
 }

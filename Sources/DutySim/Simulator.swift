@@ -37,7 +37,7 @@ struct Tally {
     private var counts: [Int] = []
 
     mutating func add(_ key: String) {
-        if let k = keys.firstIndex(of: key) {
+        if let k = keys.position(of: key) {
             counts[k] += 1
         } else {
             keys.append(key)
@@ -277,6 +277,7 @@ public struct Simulator: Sendable {
         let allAbsences = absences().sorted { $0.from < $1.from }
         var snapshot = Snapshot(referrals: [], roster: roster, absences: [], policies: policies)
         var completions: [(Date, String)] = []  // when an allocated case is finished
+        var position: [String: Int] = [:]  // each open referral's index in the snapshot
         var next = 0
         var cycles = 0
         var byKind: [String: SimReport.Group] = [:]
@@ -298,6 +299,7 @@ public struct Simulator: Sendable {
             // Arrivals up to now join the snapshot.
             while next < arrivals.count && arrivals[next].at <= now {
                 let r = arrivals[next].referral
+                position[r.id] = snapshot.referrals.count
                 snapshot.referrals.append(OpenReferral(referral: r, needsRating: true))
                 byKind[r.kind, default: .init(key: r.kind)].arrivals += 1
                 next += 1
@@ -309,13 +311,14 @@ public struct Simulator: Sendable {
             completions.removeFirst(done.count)
             if !finished.isEmpty {
                 // Swap-remove: the engine orders referrals itself, and moving every open referral down the
-                // array each day cost a tenth of a run.
-                var gone: [Int] = []
-                for i in snapshot.referrals.indices where finished.contains(snapshot.referrals[i].referral.id) {
-                    gone.append(i)
-                }
-                for i in gone.reversed() {
-                    snapshot.referrals.swapAt(i, snapshot.referrals.count - 1)
+                // array each day cost a tenth of a run. Highest index first, as before positions were kept.
+                for i in finished.compactMap({ position[$0] }).sorted(by: >) {
+                    let last = snapshot.referrals.count - 1
+                    position[snapshot.referrals[i].referral.id] = nil
+                    if i != last {
+                        snapshot.referrals.swapAt(i, last)
+                        position[snapshot.referrals[i].referral.id] = i
+                    }
                     snapshot.referrals.removeLast()
                 }
                 closed += finished.count
