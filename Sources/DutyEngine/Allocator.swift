@@ -67,8 +67,8 @@ final class Allocator {
     private(set) var decisions: [Decision] = []
     /// For each of `decisions`, the index of its referral in the snapshot.
     private(set) var positions: [Int] = []
-    /// Referral index -> worker id, for everything assigned in this pass.
-    private(set) var assignedThisCycle: [Int: String] = [:]
+    /// Per referral index: assigned in this pass.
+    private(set) var assignedThisCycle: [Bool] = []
     private(set) var escalationKeys: Set<EscalationKey> = []
     /// Escalations raised while assigning, with the index of each one's referral.
     private(set) var escalationDecisions: [(Int, EscalationDecision)] = []
@@ -177,6 +177,7 @@ final class Allocator {
             teams.append(state)
         }
         assignedTo = Array(repeating: -1, count: snapshot.referrals.count)
+        assignedThisCycle = Array(repeating: false, count: snapshot.referrals.count)
     }
 
     private func free(_ w: Int) -> Double { views[w].capacity - views[w].load }
@@ -488,7 +489,7 @@ final class Allocator {
         views[w].load += p
         ruleCache.loadChanged(worker: w)
         assignedTo[i] = w
-        assignedThisCycle[i] = workerIDs[w]
+        assignedThisCycle[i] = true
         teams[t].movable[w, default: []].append(i)
         teams[t].movableCount += 1
         teams[t].minMovablePoints = min(teams[t].minMovablePoints, p)

@@ -38,69 +38,67 @@ struct Oversight {
 
     private func chain(_ team: Int) -> [String] { team >= 0 ? chains[team] : [] }
 
-    /// Present chain members at or after `start`, with their positions.
-    private func present(team: Int, from start: Int) -> [(String, Int)] {
-        let all = team >= 0 ? presentMembers[team] : []
-        return start <= 0 ? all : all.filter { $0.1 >= start }
-    }
-
-    /// The escalation for step `step` (1-based) up the present chain from `start`.
-    private func escalation(
-        _ referral: String, team: Int, from start: Int, step: Int, reason: EscalationReason, since: Date
-    ) -> EscalationDecision {
-        let targets = present(team: team, from: start)
-        guard !targets.isEmpty else {
-            return EscalationDecision(
-                referral: referral, reason: reason, to: nil, position: chain(team).count, since: since)
+    /// Whom step `step` (1-based) up the present chain from `start` reaches, and their chain position: the last
+    /// present person when the chain runs out, nobody (at the chain's length) when nobody is present.
+    private func target(team: Int, from start: Int, step: Int) -> (to: String?, position: Int) {
+        guard team >= 0 else { return (nil, 0) }
+        var last: (String, Int)? = nil
+        var n = 0
+        for member in presentMembers[team] where member.1 >= start {
+            n += 1
+            last = member
+            if n == step { break }
         }
-        let (to, position) = targets[min(step, targets.count) - 1]
-        return EscalationDecision(referral: referral, reason: reason, to: to, position: position, since: since)
+        guard let last else { return (nil, chains[team].count) }
+        return last
     }
 
-    /// Escalations to raise, each with the index of its referral, in referral id then reason order.
-    func escalations(assigned: [Int: String], raisedNow: Set<EscalationKey>) -> [(Int, EscalationDecision)] {
+    /// Escalations to raise, each with the index of its referral, in referral id then reason order. `assigned`
+    /// says which referrals the allocator assigned in this cycle.
+    func escalations(assigned: [Bool], raisedNow: Set<EscalationKey>) -> [(Int, EscalationDecision)] {
         var out: [(Int, EscalationDecision)] = []
         var seen = raisedNow
-        func raise(_ e: EscalationDecision, _ i: Int) {
-            let key = EscalationKey(referral: e.referral, reason: e.reason, position: e.position)
-            guard !snapshot.escalations.contains(key), seen.insert(key).inserted else { return }
-            out.append((i, e))
-        }
         let referrals = snapshot.referrals
         for i in referrals.indices {
             let team = index.team[i]
             guard let rank = ratings.rank[i], team != CycleIndex.noTeam else { continue }
+            let reason: EscalationReason
+            let since: Date
+            let start: Int
+            let steps: Int
             if let a = referrals[i].allocation {
                 // Acknowledgement overdue.
                 guard let minRank = allocation.acknowledgeMinRank, let within = allocation.acknowledgeWithin,
                     rank >= minRank, a.acknowledged == nil, within.seconds > 0
                 else { continue }
-                let steps = Int(now.timeIntervalSince(a.at) / within.timeInterval)
-                guard steps >= 1 else { continue }
-                let start = a.manager.flatMap { chain(team).firstIndex(of: $0) }.map { $0 + 1 } ?? 0
-                raise(
-                    escalation(
-                        referrals[i].referral.id, team: team, from: start, step: steps, reason: .ackOverdue, since: a.at
-                    ), i)
-            } else if assigned[i] == nil {
+                (reason, since) = (.ackOverdue, a.at)
+                steps = Int(now.timeIntervalSince(a.at) / within.timeInterval)
+                start = a.manager.flatMap { chain(team).firstIndex(of: $0) }.map { $0 + 1 } ?? 0
+            } else if !assigned[i] {
                 // Waiting too long.
                 guard let period = allocation.escalateUnallocated[rank], period.seconds > 0 else { continue }
-                let received = referrals[i].referral.received
-                let steps = Int(now.timeIntervalSince(received) / period.timeInterval)
-                guard steps >= 1 else { continue }
-                raise(
-                    escalation(
-                        referrals[i].referral.id, team: team, from: 0, step: steps, reason: .unallocatedOverdue,
-                        since: received), i)
+                (reason, since) = (.unallocatedOverdue, referrals[i].referral.received)
+                steps = Int(now.timeIntervalSince(since) / period.timeInterval)
+                start = 0
+            } else {
+                continue
             }
+            guard steps >= 1 else { continue }
+            let (to, position) = target(team: team, from: start, step: steps)
+            let key = EscalationKey(referral: referrals[i].referral.id, reason: reason, position: position)
+            guard !snapshot.escalations.contains(key), seen.insert(key).inserted else { continue }
+            out.append(
+                (i, EscalationDecision(referral: key.referral, reason: reason, to: to, position: position, since: since)))
         }
-        out.sort { ($0.1.referral, $0.1.reason.rawValue) < ($1.1.referral, $1.1.reason.rawValue) }
+        out.sort { a, b in
+            a.1.referral != b.1.referral ? a.1.referral < b.1.referral : a.1.reason.rawValue < b.1.reason.rawValue
+        }
         return out
     }
 
     /// Waiting referrals whose level's `review_every` has passed since the last review (or since received).
     /// Each with the index of its referral, in referral id order.
-    func reviewsDue(assigned: [Int: String]) -> [(Int, ReviewDue)] {
+    func reviewsDue(assigned: [Bool]) -> [(Int, ReviewDue)] {
         // Policy ids and level names are unique (the loader checks), and there are a few of each: a scan costs
         // less than hashing two names per waiting referral.
         let policies = snapshot.policies.triage
@@ -110,13 +108,13 @@ struct Oversight {
         }
         var out: [(Int, ReviewDue)] = []
         let referrals = snapshot.referrals
-        for i in referrals.indices where referrals[i].allocation == nil && assigned[i] == nil {
+        for i in referrals.indices where referrals[i].allocation == nil && !assigned[i] {
             let team = index.team[i]
             guard team != CycleIndex.noTeam, let rating = ratings.rating(i), let seconds = reviewEvery(rating) else { continue }
             let due = (referrals[i].lastReview ?? referrals[i].referral.received).addingTimeInterval(seconds)
             guard now >= due else { continue }
             out.append(
-                (i, ReviewDue(referral: referrals[i].referral.id, due: due, manager: present(team: team, from: 0).first?.0)))
+                (i, ReviewDue(referral: referrals[i].referral.id, due: due, manager: team >= 0 ? presentMembers[team].first?.0 : nil)))
         }
         return out.sorted { $0.1.referral < $1.1.referral }
     }

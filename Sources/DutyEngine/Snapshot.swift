@@ -97,6 +97,17 @@ public struct EscalationKey: Sendable, Hashable, Comparable {
     public static func < (a: EscalationKey, b: EscalationKey) -> Bool {
         (a.referral, a.reason.rawValue, a.position) < (b.referral, b.reason.rawValue, b.position)
     }
+
+    /// By hand: the derived hash would hash the reason's raw value, a second string, on every lookup.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(referral)
+        hasher.combine(position)
+        switch reason {
+        case .ackOverdue: hasher.combine(0)
+        case .unallocatedOverdue: hasher.combine(1)
+        case .noManagerAvailable: hasher.combine(2)
+        }
+    }
 }
 
 /// Everything the engine needs for one cycle. The engine reads it and returns decisions; it never changes it.
