@@ -36,38 +36,76 @@ public struct PolicySet: Sendable {
         return out
     }
 
-    /// Loads and validates a policies folder: `triage/*.json5` and `allocation.json5`. With a roster, also checks
-    /// that exactly one triage policy applies to each kind the roster names. Returns every diagnostic; the set is
-    /// nil when there are errors.
-    public static func load(directory: String, roster: Roster?) -> (PolicySet?, [Diagnostic]) {
-        var diagnostics: [Diagnostic] = []
+    /// The text of every file of a policies folder, read once: what `compile` builds a set from. The simulator
+    /// compiles one set per council from the same texts, so councils on different threads share no objects.
+    public struct Sources: Sendable {
+        public var directory: String
+        /// Each triage policy file, sorted by path, with its text or why it could not be read.
+        var triage: [(file: String, text: Result<String, DutyError>)]
+        var allocation: (file: String, text: Result<String, DutyError>)
+        /// Problems with the folder itself (missing, no triage policies).
+        var diagnostics: [Diagnostic]
+        /// False when the folder does not exist: nothing else is reported then.
+        var found = true
+    }
+
+    /// Reads a policies folder: `triage/*.json5` and `allocation.json5`.
+    public static func read(directory: String) -> Sources {
         let fm = FileManager.default
         let triageDir = directory + "/triage"
+        let allocationFile = directory + "/allocation.json5"
+        func text(_ file: String, _ what: String) -> Result<String, DutyError> {
+            Result { () throws(DutyError) in try SourceFile.read(file, what: what) }
+        }
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            return (nil, [Diagnostic(file: directory, position: nil, message: "policies folder not found")])
+            return Sources(
+                directory: directory, triage: [],
+                allocation: (allocationFile, .failure(DutyError(.notFound, "policies folder not found"))),
+                diagnostics: [Diagnostic(file: directory, position: nil, message: "policies folder not found")],
+                found: false)
         }
         var triageFiles: [String] = []
         if let names = try? fm.contentsOfDirectory(atPath: triageDir) {
             triageFiles = names.filter { $0.hasSuffix(".json5") || $0.hasSuffix(".json") }
                 .filter { !$0.hasPrefix(".") }.sorted().map { triageDir + "/" + $0 }
         }
+        var diagnostics: [Diagnostic] = []
         if triageFiles.isEmpty {
             diagnostics.append(
                 Diagnostic(file: triageDir, position: nil, message: "no triage policies (*.json5) found"))
         }
+        return Sources(
+            directory: directory, triage: triageFiles.map { ($0, text($0, "policy")) },
+            allocation: (allocationFile, text(allocationFile, "allocation policy")), diagnostics: diagnostics)
+    }
+
+    /// Loads and validates a policies folder: `triage/*.json5` and `allocation.json5`. With a roster, also checks
+    /// that exactly one triage policy applies to each kind the roster names. Returns every diagnostic; the set is
+    /// nil when there are errors.
+    public static func load(directory: String, roster: Roster?) -> (PolicySet?, [Diagnostic]) {
+        compile(read(directory: directory), roster: roster)
+    }
+
+    /// Builds and validates a set from a folder's texts, as `load` does.
+    public static func compile(_ sources: Sources, roster: Roster?) -> (PolicySet?, [Diagnostic]) {
+        let directory = sources.directory
+        var diagnostics = sources.diagnostics
+        guard sources.found else { return (nil, diagnostics) }
+        let triageDir = directory + "/triage"
+        let triageFiles = sources.triage.map(\.file)
         var policies: [TriagePolicy] = []
         var unreadable = 0
-        for file in triageFiles {
+        for (file, text) in sources.triage {
             let sink = DiagnosticSink(file: file)
-            do {
-                let text = try SourceFile.read(file, what: "policy")
+            switch text {
+            case .success(let text):
                 if let p = TriagePolicy.parse(text, file: file, sink: sink) {
                     policies.append(p)
                 } else {
                     unreadable += 1
                 }
-            } catch {
+            case .failure(let error):
                 sink.error(nil, error.message)
                 unreadable += 1
             }
@@ -108,15 +146,15 @@ public struct PolicySet: Sendable {
         // A name with two ranks cannot stand for either: 0 (never a rank) marks it for a clear diagnostic.
         for name in conflicting { ranks[name] = 0 }
 
-        let allocationFile = directory + "/allocation.json5"
+        let allocationFile = sources.allocation.file
         var allocation: AllocationPolicy?
         let sink = DiagnosticSink(file: allocationFile)
-        do {
-            let text = try SourceFile.read(allocationFile, what: "allocation policy")
+        switch sources.allocation.text {
+        case .success(let text):
             allocation = AllocationPolicy.parse(
                 text, file: allocationFile, sink: sink, ranks: policies.isEmpty ? nil : ranks,
                 kinds: roster.map { Set($0.kinds) })
-        } catch {
+        case .failure(let error):
             sink.error(nil, error.message)
         }
         diagnostics += sink.diagnostics

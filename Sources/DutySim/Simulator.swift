@@ -156,18 +156,51 @@ public struct Simulator: Sendable {
     public let policies: PolicySet
     public let seed: UInt64
 
-    public init(scenario: Scenario, seed: UInt64) throws(DutyError) {
-        let (loaded, _) = try Roster.load(path: scenario.rosterPath)
-        let (set, diagnostics) = PolicySet.load(directory: scenario.policiesDir, roster: loaded)
-        guard let set else { throw DutyError.invalid(diagnostics, what: "policies \(scenario.policiesDir)") }
-        self.init(scenario: scenario, roster: loaded.scaled(staff: scenario.staffScale), policies: set, seed: seed)
+    /// The texts the roster and policies were built from, so that each council can build its own copies.
+    let sources: Sources?
+
+    struct Sources: Sendable {
+        var rosterFile: String
+        var roster: String
+        var policies: PolicySet.Sources
     }
 
-    init(scenario: Scenario, roster: Roster, policies: PolicySet, seed: UInt64) {
+    public init(scenario: Scenario, seed: UInt64) throws(DutyError) {
+        let sources = Sources(
+            rosterFile: scenario.rosterPath, roster: try SourceFile.read(scenario.rosterPath, what: "roster"),
+            policies: PolicySet.read(directory: scenario.policiesDir))
+        let (roster, policies) = try Self.build(scenario, sources)
+        self.init(scenario: scenario, roster: roster, policies: policies, seed: seed, sources: sources)
+    }
+
+    init(scenario: Scenario, roster: Roster, policies: PolicySet, seed: UInt64, sources: Sources? = nil) {
         self.scenario = scenario
         self.roster = roster
         self.policies = policies
         self.seed = seed
+        self.sources = sources
+    }
+
+    /// The roster (scaled) and the policies, validated, from their texts.
+    static func build(_ scenario: Scenario, _ sources: Sources) throws(DutyError) -> (Roster, PolicySet) {
+        let (parsed, rosterDiagnostics) = Roster.parse(sources.roster, file: sources.rosterFile)
+        guard let parsed, !rosterDiagnostics.hasErrors else {
+            throw DutyError.invalid(rosterDiagnostics, what: "roster \(sources.rosterFile)")
+        }
+        let (set, diagnostics) = PolicySet.compile(sources.policies, roster: parsed)
+        guard let set else { throw DutyError.invalid(diagnostics, what: "policies \(scenario.policiesDir)") }
+        return (parsed.scaled(staff: scenario.staffScale), set)
+    }
+
+    /// Council `i` of a run: its own roster and policies built from the same texts (the compiled rules and every
+    /// string in them are then the council's alone, so councils on different cores never update the same
+    /// reference counts: sharing them cost a tenth of a national run), else this simulator's.
+    func council(_ i: Int) -> Simulator {
+        let seed = Self.seed(council: i, of: self.seed)
+        guard let sources, let (roster, policies) = try? Self.build(scenario, sources) else {
+            return Simulator(scenario: scenario, roster: roster, policies: policies, seed: seed)
+        }
+        return Simulator(scenario: scenario, roster: roster, policies: policies, seed: seed, sources: sources)
     }
 
     /// Council `i`'s seed in a run seeded `base`: council 0 has `base` itself.
@@ -180,9 +213,7 @@ public struct Simulator: Sendable {
         let n = scenario.councils
         let reports = Mutex([SimReport?](repeating: nil, count: n))
         DispatchQueue.concurrentPerform(iterations: n) { i in
-            let council = Simulator(
-                scenario: scenario, roster: roster, policies: policies, seed: Self.seed(council: i, of: seed))
-            let report = council.run()
+            let report = council(i).run()
             reports.withLock { $0[i] = report }
         }
         let parts = reports.withLock { $0.compactMap { $0 } }
@@ -203,6 +234,15 @@ public struct Simulator: Sendable {
     func arrivals() -> [Arrival] {
         var rng = SplitMix64(seed: seed)
         var out: [Arrival] = []
+        // The scenario's kind and flag names are shared by every council's thread; each council's referrals get
+        // copies of their own (see `council(_:)`).
+        var own: [String: String] = [:]
+        func mine(_ name: String) -> String {
+            if let copy = own[name] { return copy }
+            let copy = String(decoding: Array(name.utf8), as: UTF8.self)
+            own[name] = copy
+            return copy
+        }
         let end = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
         for (k, (kind, mix)) in scenario.kinds.enumerated() where mix.perYear > 0 || mix.every != nil {
             var t = scenario.start
@@ -212,7 +252,7 @@ public struct Simulator: Sendable {
                 t = t.addingTimeInterval(mix.every.map(\.timeInterval) ?? rng.exponential(mean: mean))
                 guard t < end else { break }
                 n += 1
-                let flags = mix.flags.filter { rng.uniform() < $0.1 }.map(\.0)
+                let flags = mix.flags.filter { rng.uniform() < $0.1 }.map { mine($0.0) }
                 var facts: [String: FactValue] = [:]
                 for (name, p, lo, hi) in mix.facts where rng.uniform() < p {
                     facts[name] = .number((lo + (hi - lo) * rng.uniform()).rounded())
@@ -231,7 +271,7 @@ public struct Simulator: Sendable {
                     Arrival(
                         at: t,
                         referral: Referral(
-                            id: "S\(k)-\(n)", person: "P\(k)-\(n)", kind: kind, team: roster.teamForKind[kind],
+                            id: "S\(k)-\(n)", person: "P\(k)-\(n)", kind: mine(kind), team: roster.teamForKind[kind],
                             received: t,
                             flags: flags, facts: facts, complexity: complexity)))
             }
