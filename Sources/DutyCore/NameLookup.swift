@@ -1,10 +1,25 @@
-extension Array where Element == String {
-    /// The position of `name` among a few names (kinds, teams, levels): a scan that compares lengths first, so
-    /// that at most a name or two is compared byte by byte. Cheaper than hashing `name` when there are a few
-    /// dozen names or fewer; the engine looks one up for every referral in every cycle.
+/// A few names (kinds, teams, levels) and their positions, looked up by comparing lengths first and then at most
+/// a name or two byte by byte: cheaper than hashing a name when there are a few dozen or fewer, and the engine
+/// looks one up for every referral in every cycle.
+public struct NameTable: Sendable {
+    public private(set) var names: [String] = []
+    private var lengths: [Int] = []
+
+    public init(_ names: [String] = []) {
+        for name in names { append(name) }
+    }
+
+    /// The position of `name`, or nil.
     public func position(of name: String) -> Int? {
         let length = name.utf8.count
-        for i in indices where self[i].utf8.count == length && self[i] == name { return i }
+        for i in lengths.indices where lengths[i] == length && names[i] == name { return i }
         return nil
+    }
+
+    /// Adds a name (even one already there) and returns its position.
+    @discardableResult public mutating func append(_ name: String) -> Int {
+        names.append(name)
+        lengths.append(name.utf8.count)
+        return names.count - 1
     }
 }

@@ -214,7 +214,7 @@ final class Allocator {
             context = RuleContext(referral: r, now: now)
             contexts[i] = context
         }
-        context.ruleClass = ruleCache.classOf(i, context.referral)
+        context.ruleClass = ruleCache.classOf(i, context)
         return context
     }
 

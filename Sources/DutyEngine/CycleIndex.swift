@@ -23,10 +23,10 @@ struct CycleIndex {
         let roster = snapshot.roster
         teamIDs = roster.teams.map(\.id)
         kindIDs = Set(roster.teamForKind.keys).union(snapshot.policies.policyForKind.keys).sorted()
-        let teamIDs = self.teamIDs
-        let kindIDs = self.kindIDs
+        let teams = NameTable(teamIDs)
+        let kinds = NameTable(kindIDs)
         let kindTeam = kindIDs.map { k in
-            roster.teamForKind[k].map { teamIDs.position(of: $0) ?? Self.unknownTeam } ?? Self.noTeam
+            roster.teamForKind[k].map { teams.position(of: $0) ?? Self.unknownTeam } ?? Self.noTeam
         }
         policyOfKind = kindIDs.map { snapshot.policies.policyForKind[$0] ?? -1 }
         var team: [Int] = []
@@ -36,10 +36,10 @@ struct CycleIndex {
         // By index, not `for open in`: that would copy every referral.
         let referrals = snapshot.referrals
         for i in referrals.indices {
-            let k = kindIDs.position(of: referrals[i].referral.kind) ?? -1
+            let k = kinds.position(of: referrals[i].referral.kind) ?? -1
             kind.append(k)
             if let t = referrals[i].referral.team {
-                team.append(teamIDs.position(of: t) ?? Self.unknownTeam)
+                team.append(teams.position(of: t) ?? Self.unknownTeam)
             } else {
                 team.append(k >= 0 ? kindTeam[k] : Self.noTeam)
             }

@@ -110,6 +110,7 @@ public enum Engine {
             let policyLevel = policy.evaluate(context, matched: &matched)
             let (levelIndex, pinRaised) = applyPin(referrals[i].pin, policyLevel: policyLevel, policy: policy)
             let level = policy.levels[levelIndex]
+            ratings.reviewEvery[i] = level.reviewEvery?.timeInterval ?? -1
             let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
             if let old = referrals[i].rating, !pinRaised, old.level == level.name, old.rank == level.rank, old.due == due,
                 old.policy == policy.id, old.policyVersion == policy.version, old.rules.count == matched.count,
@@ -145,11 +146,15 @@ struct Ratings {
     private(set) var rank: [Int?]
     /// Per referral: the due time in seconds since 1970 (0 when it has no rating).
     private(set) var due: [Double]
+    /// Per referral rated in this cycle: its level's `review_every` in seconds, -1 for none; NaN when triage did
+    /// not rate it (look the rating's level up then).
+    var reviewEvery: [Double]
 
     init(_ referrals: [OpenReferral]) {
         self.referrals = referrals
         rank = referrals.indices.map { referrals[$0].rating?.rank }
         due = referrals.indices.map { referrals[$0].rating?.due.timeIntervalSince1970 ?? 0 }
+        reviewEvery = Array(repeating: .nan, count: referrals.count)
     }
 
     mutating func set(_ i: Int, _ rating: Rating) {

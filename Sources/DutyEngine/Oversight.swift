@@ -110,7 +110,11 @@ struct Oversight {
         let referrals = snapshot.referrals
         for i in referrals.indices where referrals[i].allocation == nil && !assigned[i] {
             let team = index.team[i]
-            guard team != CycleIndex.noTeam, let rating = ratings.rating(i), let seconds = reviewEvery(rating) else { continue }
+            guard team != CycleIndex.noTeam, ratings.rank[i] != nil else { continue }
+            let known = ratings.reviewEvery[i]
+            guard let seconds = known.isNaN ? ratings.rating(i).flatMap(reviewEvery) : known, seconds >= 0 else {
+                continue
+            }
             let due = (referrals[i].lastReview ?? referrals[i].referral.received).addingTimeInterval(seconds)
             guard now >= due else { continue }
             out.append(

@@ -43,23 +43,25 @@ final class RuleCache {
         classOf = Array(repeating: -1, count: referralCount)
     }
 
-    private func part(_ name: String, _ r: Referral) -> Part {
+    /// One value of the referral in `context` (read in place: the referral is not copied out of the context).
+    private func part(_ name: String, _ context: RuleContext) -> Part {
         switch name {
-        case "kind": .text(r.kind)
-        case "team": .text(r.team)
-        case "person": .text(r.person)
-        case "flags": .list(r.flags)
-        case "skills": .list(r.skills)
-        case "complexity": .number(Double(r.complexity))
-        default: name.hasPrefix("facts.") ? .fact(r.facts[String(name.dropFirst(6))]) : .text(nil)
+        case "kind": .text(context.referral.kind)
+        case "team": .text(context.referral.team)
+        case "person": .text(context.referral.person)
+        case "flags": .list(context.referral.flags)
+        case "skills": .list(context.referral.skills)
+        case "complexity": .number(Double(context.referral.complexity))
+        default:
+            name.hasPrefix("facts.") ? .fact(context.referral.facts[String(name.dropFirst(6))]) : .text(nil)
         }
     }
 
-    /// The class of referral `i` (whose team is resolved in `referral`), or -1 when caching is off for it.
-    func classOf(_ i: Int, _ referral: Referral) -> Int {
+    /// The class of referral `i` (whose team is resolved in `context`), or -1 when caching is off for it.
+    func classOf(_ i: Int, _ context: RuleContext) -> Int {
         guard enabled else { return -1 }
         if classOf[i] >= 0 { return classOf[i] }
-        let key = names.map { part($0, referral) }
+        let key = names.map { part($0, context) }
         let id: Int
         if let known = classes[key] {
             id = known

@@ -33,7 +33,7 @@ extension Roster {
 /// Counts by a handful of keys (levels, kinds), for the daily samples: comparing a few short strings is cheaper
 /// than hashing one for every waiting referral every day.
 struct Tally {
-    private var keys: [String] = []
+    private var keys = NameTable()
     private var counts: [Int] = []
 
     mutating func add(_ key: String) {
@@ -45,7 +45,7 @@ struct Tally {
         }
     }
 
-    var dictionary: [String: Int] { Dictionary(uniqueKeysWithValues: zip(keys, counts)) }
+    var dictionary: [String: Int] { Dictionary(uniqueKeysWithValues: zip(keys.names, counts)) }
 }
 
 /// The results of one run.
@@ -235,11 +235,13 @@ public struct Simulator: Sendable {
         var rng = SplitMix64(seed: seed)
         var out: [Arrival] = []
         // The scenario's kind and flag names are shared by every council's thread; each council's referrals get
-        // copies of their own (see `council(_:)`).
+        // copies of their own (see `council(_:)`): a kind the roster names as the roster's own string (the
+        // engine's lookups by kind then meet the very same string), anything else a fresh copy.
         var own: [String: String] = [:]
         func mine(_ name: String) -> String {
             if let copy = own[name] { return copy }
-            let copy = String(decoding: Array(name.utf8), as: UTF8.self)
+            let copy =
+                roster.teamForKind.keys.first { $0 == name } ?? String(decoding: Array(name.utf8), as: UTF8.self)
             own[name] = copy
             return copy
         }
@@ -422,9 +424,10 @@ public struct Simulator: Sendable {
                 lastSampledDay = day
                 var levels = Tally()
                 var kinds = Tally()
-                for i in snapshot.referrals.indices where snapshot.referrals[i].allocation == nil {
-                    levels.add(snapshot.referrals[i].rating?.level ?? "unrated")
-                    kinds.add(snapshot.referrals[i].referral.kind)
+                let referrals = snapshot.referrals  // a constant, read in place (the variable's elements were copied)
+                for i in referrals.indices where referrals[i].allocation == nil {
+                    levels.add(referrals[i].rating?.level ?? "unrated")
+                    kinds.add(referrals[i].referral.kind)
                 }
                 let counts = levels.dictionary
                 let kindCounts = kinds.dictionary
