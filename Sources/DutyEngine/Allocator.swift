@@ -127,8 +127,7 @@ final class Allocator {
         exclusionNames = ["absent", "absence_lookahead", "capacity", "skills"] + policy.eligible.map(\.id)
         ruleIndex = Dictionary(
             policy.eligible.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
-        ruleCache = RuleCache(
-            policy: policy, referralCount: snapshot.referrals.count, workerCount: snapshot.roster.workers.count)
+        ruleCache = RuleCache(policy: policy, index: index, workerCount: snapshot.roster.workers.count)
         let maxRank = snapshot.policies.triage.flatMap { $0.levels.map(\.rank) }.max() ?? 0
         lookahead = (0...maxRank).map { policy.absenceLookahead[$0].map(\.timeInterval) ?? -1 }
         let workers = snapshot.roster.workers.sorted { $0.id < $1.id }

@@ -21,6 +21,8 @@ struct Oversight {
     /// cycle; a team the roster does not have has an empty chain.
     private let chains: [[String]]
     private let presentMembers: [[(String, Int)]]
+    /// `escalate_unallocated` in seconds by rank (0 for none), for ranks 0 up to the highest it names.
+    private let unallocatedPeriod: [Double]
 
     init(snapshot: Snapshot, index: CycleIndex, ratings: Ratings, presence: Presence, now: Date) {
         self.snapshot = snapshot
@@ -32,6 +34,8 @@ struct Oversight {
         presentMembers = chains.map { chain in
             chain.enumerated().compactMap { presence.isAbsent($0.element) ? nil : ($0.element, $0.offset) }
         }
+        let periods = snapshot.policies.allocation.escalateUnallocated
+        unallocatedPeriod = (0...max(0, periods.keys.max() ?? 0)).map { periods[$0]?.timeInterval ?? 0 }
     }
 
     private var allocation: AllocationPolicy { snapshot.policies.allocation }
@@ -76,9 +80,10 @@ struct Oversight {
                 start = a.manager.flatMap { chain(team).firstIndex(of: $0) }.map { $0 + 1 } ?? 0
             } else if !assigned[i] {
                 // Waiting too long.
-                guard let period = allocation.escalateUnallocated[rank], period.seconds > 0 else { continue }
+                let period = rank >= 0 && rank < unallocatedPeriod.count ? unallocatedPeriod[rank] : 0
+                guard period > 0 else { continue }
                 (reason, since) = (.unallocatedOverdue, referrals[i].referral.received)
-                steps = Int(now.timeIntervalSince(since) / period.timeInterval)
+                steps = Int(now.timeIntervalSince(since) / period)
                 start = 0
             } else {
                 continue

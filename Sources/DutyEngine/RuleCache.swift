@@ -16,18 +16,34 @@ final class RuleCache {
         case fact(FactValue?)
     }
 
+    /// A class named by the referral's kind, team and complexity: see `packed`.
+    private struct PackedKey: Hashable {
+        var kind: Int
+        var team: Int
+        var complexity: Int
+    }
+
     private let names: [String]
     private let enabled: Bool
+    private let index: CycleIndex
+    /// When the rules read nothing of a referral but its kind, team and complexity (the shipped policy reads kind
+    /// and complexity), classes are found by those as numbers (kind and team positions from the cycle's index),
+    /// without building and hashing a list of values for every referral.
+    private let packable: Bool
+    private var packed: [PackedKey: Int] = [:]
     let readsLoad: Bool
     private let workerCount: Int
     private var classes: [[Part]: Int] = [:]
+    /// Classes so far (in `classes` and `packed`).
+    private var count = 0
     /// Per referral index: its class, or -1 when not yet known.
     private var classOf: [Int]
     /// classes x workers: 0 unknown, 1 passes every rule, 2 + k fails rule k first.
     private var outcomes: [UInt8] = []
     private static let maxCells = 20_000_000
 
-    init(policy: AllocationPolicy, referralCount: Int, workerCount: Int) {
+    init(policy: AllocationPolicy, index: CycleIndex, workerCount: Int) {
+        self.index = index
         var referralNames = Set<String>()
         var load = false
         for rule in policy.eligible {
@@ -38,9 +54,10 @@ final class RuleCache {
         }
         names = referralNames.sorted()
         enabled = !referralNames.contains("waiting") && policy.eligible.count < 250
+        packable = referralNames.isSubset(of: ["kind", "team", "complexity"])
         readsLoad = load
         self.workerCount = workerCount
-        classOf = Array(repeating: -1, count: referralCount)
+        classOf = Array(repeating: -1, count: index.kind.count)
     }
 
     /// One value of the referral in `context` (read in place: the referral is not copied out of the context).
@@ -61,18 +78,37 @@ final class RuleCache {
     func classOf(_ i: Int, _ context: RuleContext) -> Int {
         guard enabled else { return -1 }
         if classOf[i] >= 0 { return classOf[i] }
-        let key = names.map { part($0, context) }
         let id: Int
-        if let known = classes[key] {
-            id = known
+        // Kinds and teams the index knows (a team name the roster lacks has no position).
+        if packable && index.kind[i] >= 0 && index.team[i] != CycleIndex.unknownTeam {
+            let key = PackedKey(kind: index.kind[i], team: index.team[i], complexity: context.referral.complexity)
+            if let known = packed[key] {
+                id = known
+            } else {
+                guard let new = newClass() else { return -1 }
+                id = new
+                packed[key] = id
+            }
         } else {
-            guard (classes.count + 1) * workerCount <= Self.maxCells else { return -1 }
-            id = classes.count
-            classes[key] = id
-            outcomes.append(contentsOf: repeatElement(0, count: workerCount))
+            let key = names.map { part($0, context) }
+            if let known = classes[key] {
+                id = known
+            } else {
+                guard let new = newClass() else { return -1 }
+                id = new
+                classes[key] = id
+            }
         }
         classOf[i] = id
         return id
+    }
+
+    /// A new class id with room for its outcomes, or nil when the table is full.
+    private func newClass() -> Int? {
+        guard (count + 1) * workerCount <= Self.maxCells else { return nil }
+        count += 1
+        outcomes.append(contentsOf: repeatElement(0, count: workerCount))
+        return count - 1
     }
 
     /// The remembered outcome: nil when unknown, else the index of the first failing rule or -1 for a pass.
@@ -88,6 +124,6 @@ final class RuleCache {
     /// Forgets every class's outcome for a worker whose load changed, when rules read the load.
     func loadChanged(worker w: Int) {
         guard readsLoad else { return }
-        for c in 0..<classes.count { outcomes[c * workerCount + w] = 0 }
+        for c in 0..<count { outcomes[c * workerCount + w] = 0 }
     }
 }
