@@ -290,25 +290,27 @@ final class Allocator {
     }
 
     func run() {
-        // Sort keys in arrays, so the sort compares numbers and only falls back to ids on full ties.
-        var order: [Int] = []
-        var rankKey = Array(repeating: 0, count: snapshot.referrals.count)
-        var dueKey = Array(repeating: 0.0, count: snapshot.referrals.count)
-        var receivedKey = Array(repeating: 0.0, count: snapshot.referrals.count)
-        for i in snapshot.referrals.indices where snapshot.referrals[i].allocation == nil {
-            guard let rank = ratings.rank[i] else { continue }
-            order.append(i)
-            rankKey[i] = rank
-            dueKey[i] = ratings.due[i]
-            receivedKey[i] = snapshot.referrals[i].referral.received.timeIntervalSince1970
+        // Sort keys side by side with each index, so the sort compares numbers in one array and only looks at
+        // ids on full ties.
+        struct Key {
+            var rank: Int
+            var due: Double
+            var received: Double
+            var i: Int
         }
+        var keys: [Key] = []
         let refs = snapshot.referrals
-        order.sort { a, b in
-            if rankKey[a] != rankKey[b] { return rankKey[a] > rankKey[b] }
-            if dueKey[a] != dueKey[b] { return dueKey[a] < dueKey[b] }
-            if receivedKey[a] != receivedKey[b] { return receivedKey[a] < receivedKey[b] }
-            return refs[a].referral.id < refs[b].referral.id
+        for i in refs.indices where refs[i].allocation == nil {
+            guard let rank = ratings.rank[i] else { continue }
+            keys.append(Key(rank: rank, due: ratings.due[i], received: refs[i].referral.received.timeIntervalSince1970, i: i))
         }
+        keys.sort { a, b in
+            if a.rank != b.rank { return a.rank > b.rank }
+            if a.due != b.due { return a.due < b.due }
+            if a.received != b.received { return a.received < b.received }
+            return refs[a.i].referral.id < refs[b.i].referral.id
+        }
+        let order = keys.map(\.i)
         for i in order { allocate(i) }
         // Rules that read `worker.load` can make a worker eligible as its load grows: pass over what is still
         // blocked, in the same order, until nothing changes, so that the cycle ends at a fixpoint (a second cycle
