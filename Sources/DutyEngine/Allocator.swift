@@ -152,7 +152,8 @@ final class Allocator {
             let k = index.kind[i]
             let complexity = max(0, min(5, referrals[i].referral.complexity))
             refPoints.append(
-                k >= 0 ? points[k][complexity] : policy.points(kind: referrals[i].referral.kind, complexity: complexity))
+                k >= 0 ? points[k][complexity] : policy.points(kind: referrals[i].referral.kind, complexity: complexity)
+            )
             if let worker = referrals[i].allocation?.worker, let w = workerIndex[worker] {
                 views[w].load += refPoints[i]
             }
@@ -302,7 +303,8 @@ final class Allocator {
         let refs = snapshot.referrals
         for i in refs.indices where refs[i].allocation == nil {
             guard let rank = ratings.rank[i] else { continue }
-            keys.append(Key(rank: rank, due: ratings.due[i], received: refs[i].referral.received.timeIntervalSince1970, i: i))
+            keys.append(
+                Key(rank: rank, due: ratings.due[i], received: refs[i].referral.received.timeIntervalSince1970, i: i))
         }
         keys.sort { a, b in
             if a.rank != b.rank { return a.rank > b.rank }
@@ -463,7 +465,8 @@ final class Allocator {
     private func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
         let accountable = teams[t].accountable
         let decision = AssignmentDecision(
-            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings.rating(i)!.level, rank: rank(i),
+            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings.rating(i)!.level,
+            rank: rank(i),
             points: refPoints[i], accountable: accountable,
             parts: score(context(i), worker: w, lastWorker: lastWorker(i)),
             candidates: candidates(i, rank: rank(i)), moved: moved)
@@ -476,10 +479,13 @@ final class Allocator {
             if !snapshot.escalations.contains(key) && !escalationKeys.contains(key) {
                 escalationKeys.insert(key)
                 escalationDecisions.append(
-                    (i, EscalationDecision(
-                        referral: decision.referral, reason: .noManagerAvailable, to: nil,
-                        position: accountable.position,
-                        since: now)))
+                    (
+                        i,
+                        EscalationDecision(
+                            referral: decision.referral, reason: .noManagerAvailable, to: nil,
+                            position: accountable.position,
+                            since: now)
+                    ))
             }
         }
     }

@@ -102,8 +102,9 @@ public enum Engine {
             var referral = referrals[i].referral
             if referral.team == nil, index.team[i] >= 0 { referral.team = index.teamIDs[index.team[i]] }
             let k = index.kind[i]
-            guard let policy = k >= 0 && index.policyOfKind[k] >= 0
-                ? triage[index.policyOfKind[k]] : snapshot.policies.policy(for: referral)
+            guard
+                let policy = k >= 0 && index.policyOfKind[k] >= 0
+                    ? triage[index.policyOfKind[k]] : snapshot.policies.policy(for: referral)
             else { continue }
             let context = RuleContext(referral: referral, now: now)
             contexts[i] = context
@@ -112,9 +113,9 @@ public enum Engine {
             let level = policy.levels[levelIndex]
             ratings.reviewEvery[i] = level.reviewEvery?.timeInterval ?? -1
             let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
-            if let old = referrals[i].rating, !pinRaised, old.level == level.name, old.rank == level.rank, old.due == due,
-                old.policy == policy.id, old.policyVersion == policy.version, old.rules.count == matched.count,
-                zip(old.rules, matched).allSatisfy({ $0.0 == policy.rules[$0.1].id })
+            if let old = referrals[i].rating, !pinRaised, old.level == level.name, old.rank == level.rank,
+                old.due == due, old.policy == policy.id, old.policyVersion == policy.version,
+                old.rules.count == matched.count, zip(old.rules, matched).allSatisfy({ $0.0 == policy.rules[$0.1].id })
             {
                 continue  // unchanged: nothing to log, nothing allocated
             }

@@ -92,8 +92,8 @@ struct Oversight {
             let (to, position) = target(team: team, from: start, step: steps)
             let key = EscalationKey(referral: referrals[i].referral.id, reason: reason, position: position)
             guard !snapshot.escalations.contains(key), seen.insert(key).inserted else { continue }
-            out.append(
-                (i, EscalationDecision(referral: key.referral, reason: reason, to: to, position: position, since: since)))
+            let e = EscalationDecision(referral: key.referral, reason: reason, to: to, position: position, since: since)
+            out.append((i, e))
         }
         out.sort { a, b in
             a.1.referral != b.1.referral ? a.1.referral < b.1.referral : a.1.reason.rawValue < b.1.reason.rawValue
@@ -122,8 +122,8 @@ struct Oversight {
             }
             let due = (referrals[i].lastReview ?? referrals[i].referral.received).addingTimeInterval(seconds)
             guard now >= due else { continue }
-            out.append(
-                (i, ReviewDue(referral: referrals[i].referral.id, due: due, manager: team >= 0 ? presentMembers[team].first?.0 : nil)))
+            let manager = team >= 0 ? presentMembers[team].first?.0 : nil
+            out.append((i, ReviewDue(referral: referrals[i].referral.id, due: due, manager: manager)))
         }
         return out.sorted { $0.1.referral < $1.1.referral }
     }

@@ -205,7 +205,10 @@ func loads(_ s: Snapshot) -> [String: Double] {
             func state(_ s: Snapshot) -> [String: String] {
                 Dictionary(
                     uniqueKeysWithValues: s.referrals.map {
-                        ($0.referral.id, "\($0.rating?.level ?? "-") \($0.allocation?.worker ?? "-") \($0.blocked as Any)")
+                        (
+                            $0.referral.id,
+                            "\($0.rating?.level ?? "-") \($0.allocation?.worker ?? "-") \($0.blocked as Any)"
+                        )
                     })
             }
             #expect(state(reordered) == state(after), "seed \(seed)")
