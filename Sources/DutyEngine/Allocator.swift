@@ -57,6 +57,10 @@ final class Allocator {
     private var assignmentOrder: [Int] = []
     private var blockedOrder: [Int] = []
     private var augmentBudget = 50_000
+    /// Off only in the test that checks remembering changes nothing while the budget lasts.
+    var remembersFruitlessSearches = true
+    /// Augmenting searches run (not answered from memory), for that test.
+    private(set) var searches = 0
     private let ruleCache: RuleCache
     /// Per referral: its rule context, once made (triage's, or the first `context(i)`).
     private var contexts: [RuleContext?]
@@ -525,7 +529,8 @@ final class Allocator {
             hctx.ruleClass >= 0
             ? SearchKey(ruleClass: hctx.ruleClass, rank: hRank, points: refPoints[h], skills: hctx.referral.skills)
             : nil
-        if let key, teams[t].fruitless.contains(key) { return false }
+        if let key, remembersFruitlessSearches, teams[t].fruitless.contains(key) { return false }
+        searches += 1
         let found = search(h, context: &hctx, rank: hRank, team: t)
         if !found, let key { teams[t].fruitless.append(key) }
         return found
