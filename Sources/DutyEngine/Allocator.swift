@@ -36,9 +36,9 @@ final class Allocator {
     let eligible: [EligibilityRule]
 
     // Workers, in roster id order; `views[w].load` is the live load.
-    private var workerIDs: [String] = []
+    var workerIDs: [String] = []
     private var workerIndex: [String: Int] = [:]
-    private var views: [WorkerView] = []
+    var views: [WorkerView] = []
     private var skillSets: [Set<String>] = []
     private var absentNow: [Bool] = []
     /// Seconds since 1970 when the worker's next absence starts (infinity when none).
@@ -47,21 +47,21 @@ final class Allocator {
     private var lookahead: [Double] = []
 
     private var teamIDs: [String] = []
-    private var teams: [TeamState] = []
+    var teams: [TeamState] = []
 
     // Per referral (index into snapshot.referrals).
     private var refTeam: [Int] = []
-    private var refPoints: [Double] = []
+    var refPoints: [Double] = []
     private var assignedTo: [Int] = []
-    private var assignments: [Int: AssignmentDecision] = [:]
+    var assignments: [Int: AssignmentDecision] = [:]
     private var assignmentOrder: [Int] = []
     private var blockedOrder: [Int] = []
-    private var augmentBudget = 50_000
+    var augmentBudget = 50_000
     /// Off only in the test that checks remembering changes nothing while the budget lasts.
     var remembersFruitlessSearches = true
     /// Augmenting searches run (not answered from memory), for that test.
-    private(set) var searches = 0
-    private let ruleCache: RuleCache
+    var searches = 0
+    let ruleCache: RuleCache
     /// Per referral: its rule context, once made (triage's, or the first `context(i)`).
     private var contexts: [RuleContext?]
     /// Names of the exclusion counters: absent, look-ahead, capacity, skills, then the rules.
@@ -99,23 +99,7 @@ final class Allocator {
         var fruitless: [SearchKey] = []
     }
 
-    /// What an augmenting search for a referral depends on besides the team's loads: the exclusion checks read
-    /// only the rank (look-ahead), the skills and the rule class, and the search reads the points.
-    struct SearchKey: Equatable {
-        var ruleClass: Int
-        var rank: Int
-        var points: Double
-        var skills: [String]
-    }
-
-    private static let epsilon = 1e-9
-
-    /// A step of an augmenting path: `incoming` is to be placed on `worker`; `parent` indexes the previous step.
-    private struct PathNode {
-        var worker: Int
-        var incoming: Int
-        var parent: Int
-    }
+    static let epsilon = 1e-9
 
     init(
         snapshot: Snapshot, index: CycleIndex, ratings: Ratings, contexts: [RuleContext?], presence: Presence,
@@ -184,7 +168,7 @@ final class Allocator {
         assignedThisCycle = Array(repeating: false, count: snapshot.referrals.count)
     }
 
-    private func free(_ w: Int) -> Double { views[w].capacity - views[w].load }
+    func free(_ w: Int) -> Double { views[w].capacity - views[w].load }
 
     private func maxFree(_ members: [Int]) -> Double {
         var m = 0.0
@@ -205,10 +189,10 @@ final class Allocator {
         teams[t].maxFree = maxFree(teams[t].roomy)
     }
 
-    private func rank(_ i: Int) -> Int { ratings.rank[i] ?? 0 }
+    func rank(_ i: Int) -> Int { ratings.rank[i] ?? 0 }
 
     /// Referral `i`'s rule context: triage's when it rated the referral this cycle, else made once here.
-    private func context(_ i: Int) -> RuleContext {
+    func context(_ i: Int) -> RuleContext {
         let context: RuleContext
         if let known = contexts[i] {
             context = known
@@ -228,7 +212,7 @@ final class Allocator {
     }
 
     /// The first check worker `w` fails for the referral in `context`, or nil when eligible.
-    private func exclusion(
+    func exclusion(
         _ context: inout RuleContext, worker w: Int, rank: Int, points: Double, ignoreCapacity: Bool = false
     ) -> Exclusion? {
         if absentNow[w] { return .absent }
@@ -246,7 +230,7 @@ final class Allocator {
         return failing.map { .rule(eligible[$0].id) }
     }
 
-    private func score(_ context: RuleContext, worker w: Int, lastWorker: Int) -> ScoreParts {
+    func score(_ context: RuleContext, worker w: Int, lastWorker: Int) -> ScoreParts {
         let p = policy.prefer
         let cap = views[w].capacity
         let leastLoaded = cap > 0 ? p.leastLoaded * max(0, 1 - views[w].load / cap) : 0
@@ -262,7 +246,7 @@ final class Allocator {
             specialism: special ? p.specialism : 0)
     }
 
-    private func lastWorker(_ i: Int) -> Int {
+    func lastWorker(_ i: Int) -> Int {
         snapshot.lastWorker[snapshot.referrals[i].referral.person].flatMap { workerIndex[$0] } ?? -1
     }
 
@@ -466,7 +450,7 @@ final class Allocator {
         return nil
     }
 
-    private func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
+    func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
         let accountable = teams[t].accountable
         let decision = AssignmentDecision(
             referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings.rating(i)!.level,
@@ -495,7 +479,7 @@ final class Allocator {
     }
 
     /// Puts referral `i` on worker `w`: load, movable lists, team free capacity.
-    private func place(_ i: Int, on w: Int, team t: Int) {
+    func place(_ i: Int, on w: Int, team t: Int) {
         let p = refPoints[i]
         views[w].load += p
         ruleCache.loadChanged(worker: w)
@@ -507,7 +491,7 @@ final class Allocator {
         updateRoom(team: t, worker: w)
     }
 
-    private func unplace(_ i: Int, team t: Int) {
+    func unplace(_ i: Int, team t: Int) {
         let w = assignedTo[i]
         guard w >= 0 else { return }
         views[w].load -= refPoints[i]
@@ -516,103 +500,5 @@ final class Allocator {
         teams[t].movable[w]?.removeAll { $0 == i }
         teams[t].movableCount -= 1
         updateRoom(team: t, worker: w)
-    }
-
-    /// Searches for a chain of moves of referrals assigned in this pass that frees room for referral `h`.
-    private func augment(_ h: Int, team t: Int) -> Bool {
-        guard teams[t].movableCount > 0, augmentBudget > 0, teams[t].maxFree + Self.epsilon >= teams[t].minMovablePoints
-        else { return false }
-        let hRank = rank(h)
-        var hctx = context(h)
-        // Without a rule class the rules may read anything about the referral: no key can stand for it.
-        let key =
-            hctx.ruleClass >= 0
-            ? SearchKey(ruleClass: hctx.ruleClass, rank: hRank, points: refPoints[h], skills: hctx.referral.skills)
-            : nil
-        if let key, remembersFruitlessSearches, teams[t].fruitless.contains(key) { return false }
-        searches += 1
-        let found = search(h, context: &hctx, rank: hRank, team: t)
-        if !found, let key { teams[t].fruitless.append(key) }
-        return found
-    }
-
-    private func search(_ h: Int, context hctx: inout RuleContext, rank hRank: Int, team t: Int) -> Bool {
-        let members = teams[t].workers
-        var nodes: [PathNode] = []
-        var visited = Set<Int>()
-        for w in members {
-            augmentBudget -= 1
-            if exclusion(&hctx, worker: w, rank: hRank, points: refPoints[h], ignoreCapacity: true) == nil {
-                nodes.append(PathNode(worker: w, incoming: h, parent: -1))
-                visited.insert(w)
-            }
-        }
-        var head = 0
-        while head < nodes.count && augmentBudget > 0 {
-            let node = nodes[head]
-            head += 1
-            let need = refPoints[node.incoming]
-            // A move never lowers a worker's load (the referral moved out is no bigger than the one moved in), so
-            // loads only grow during a pass and a referral blocked earlier stays blocked: see the invariant above.
-            let movable = teams[t].movable[node.worker] ?? []
-            let nodeFree = free(node.worker)
-            for r in movable where refPoints[r] <= need + Self.epsilon && nodeFree + refPoints[r] + Self.epsilon >= need
-            {
-                let rRank = rank(r)
-                var rctx = context(r)
-                // Workers already on this path cannot take part again; any other worker may end it.
-                var onPath = Set<Int>()
-                var k = head - 1
-                while k >= 0 {
-                    onPath.insert(nodes[k].worker)
-                    k = nodes[k].parent
-                }
-                for w2 in members where !onPath.contains(w2) {
-                    let roomy = free(w2) + Self.epsilon >= refPoints[r]
-                    guard roomy || !visited.contains(w2) else { continue }
-                    augmentBudget -= 1
-                    guard exclusion(&rctx, worker: w2, rank: rRank, points: refPoints[r], ignoreCapacity: true) == nil
-                    else { continue }
-                    if roomy {
-                        apply(path: nodes, last: head - 1, moving: r, to: w2, team: t, for: h)
-                        return true
-                    }
-                    visited.insert(w2)
-                    nodes.append(PathNode(worker: w2, incoming: r, parent: head - 1))
-                }
-            }
-        }
-        return false
-    }
-
-    /// Carries out an augmenting path: `moving` goes to `final`, each node's incoming referral goes to its
-    /// worker, and the root's incoming referral `h` is assigned.
-    private func apply(path nodes: [PathNode], last: Int, moving: Int, to final: Int, team t: Int, for h: Int) {
-        var chain: [PathNode] = []
-        var k = last
-        while k >= 0 {
-            chain.append(nodes[k])
-            k = nodes[k].parent
-        }
-        let hID = snapshot.referrals[h].referral.id
-        var moves: [(Int, Int)] = [(moving, final)]
-        moves += chain.filter { $0.incoming != h }.map { ($0.incoming, $0.worker) }
-        for (r, w) in moves {
-            unplace(r, team: t)
-            place(r, on: w, team: t)
-        }
-        assign(h, to: chain.last!.worker, team: t, moved: nil)
-        for (r, w) in moves {
-            var decision = assignments[r]!
-            decision.worker = workerIDs[w]
-            decision.moved = "moved to make room for \(hID)"
-            views[w].load -= refPoints[r]
-            ruleCache.loadChanged(worker: w)
-            decision.candidates = candidates(r, rank: rank(r))
-            decision.parts = score(context(r), worker: w, lastWorker: lastWorker(r))
-            views[w].load += refPoints[r]
-            ruleCache.loadChanged(worker: w)
-            assignments[r] = decision
-        }
     }
 }

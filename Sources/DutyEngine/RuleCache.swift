@@ -78,28 +78,26 @@ final class RuleCache {
     func classOf(_ i: Int, _ context: RuleContext) -> Int {
         guard enabled else { return -1 }
         if classOf[i] >= 0 { return classOf[i] }
-        let id: Int
+        let id: Int?
         // Kinds and teams the index knows (a team name the roster lacks has no position).
         if packable && index.kind[i] >= 0 && index.team[i] != CycleIndex.unknownTeam {
-            let key = PackedKey(kind: index.kind[i], team: index.team[i], complexity: context.referral.complexity)
-            if let known = packed[key] {
-                id = known
-            } else {
-                guard let new = newClass() else { return -1 }
-                id = new
-                packed[key] = id
-            }
+            id = Self.find(
+                PackedKey(kind: index.kind[i], team: index.team[i], complexity: context.referral.complexity),
+                in: &packed, new: newClass)
         } else {
-            let key = names.map { part($0, context) }
-            if let known = classes[key] {
-                id = known
-            } else {
-                guard let new = newClass() else { return -1 }
-                id = new
-                classes[key] = id
-            }
+            id = Self.find(names.map { part($0, context) }, in: &classes, new: newClass)
         }
+        guard let id else { return -1 }
         classOf[i] = id
+        return id
+    }
+
+    /// The class `key` names in `table`, adding a new one when it names none; nil when the table of outcomes is
+    /// full.
+    private static func find<Key: Hashable>(_ key: Key, in table: inout [Key: Int], new: () -> Int?) -> Int? {
+        if let known = table[key] { return known }
+        guard let id = new() else { return nil }
+        table[key] = id
         return id
     }
 
