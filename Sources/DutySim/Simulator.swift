@@ -353,7 +353,8 @@ public struct Simulator: Sendable {
             completions.removeFirst(done.count)
             if !finished.isEmpty {
                 // Swap-remove: the engine orders referrals itself, and moving every open referral down the
-                // array each day cost a tenth of a run. Highest index first, as before positions were kept.
+                // array each day cost a tenth of a run. Highest index first, so that each swap brings in a referral
+                // that stays.
                 for i in finished.compactMap({ position[$0] }).sorted(by: >) {
                     let last = snapshot.referrals.count - 1
                     position[snapshot.referrals[i].referral.id] = nil
