@@ -5,9 +5,11 @@ import Foundation
 /// The allocator's augmenting paths: when nobody is eligible for a referral, a chain of moves of referrals assigned
 /// earlier in the same pass may free the room it needs (see `Allocator`).
 extension Allocator {
-    /// What an augmenting search for a referral depends on besides the team's loads: the exclusion checks read
-    /// only the rank (look-ahead), the skills and the rule class, and the search reads the points.
-    struct SearchKey: Equatable {
+    /// What checking a referral against its team's workers depends on besides their loads: the exclusion checks
+    /// read only the rank (look-ahead), the points, the skills and the rule class. Referrals with one key meet the
+    /// team alike: an augmenting search for one finds what it finds for the other, and once the pass is over they
+    /// are blocked for the same reason with the same counts.
+    struct SearchKey: Hashable {
         var ruleClass: Int
         var rank: Int
         var points: Double
@@ -21,18 +23,22 @@ extension Allocator {
         var parent: Int
     }
 
+    /// Referral `i`'s key (`context` is its rule context); nil without a rule class, since the rules may then read
+    /// anything about the referral.
+    func searchKey(_ i: Int, _ context: RuleContext) -> SearchKey? {
+        guard context.ruleClass >= 0 else { return nil }
+        return SearchKey(
+            ruleClass: context.ruleClass, rank: rank(i), points: refPoints[i], skills: context.referral.skills)
+    }
+
     /// Searches for a chain of moves of referrals assigned in this pass that frees room for referral `h`.
     func augment(_ h: Int, team t: Int) -> Bool {
         guard teams[t].movableCount > 0, augmentBudget > 0, teams[t].maxFree + Self.epsilon >= teams[t].minMovablePoints
         else { return false }
         let hRank = rank(h)
         var hctx = context(h)
-        // Without a rule class the rules may read anything about the referral: no key can stand for it.
-        let key =
-            hctx.ruleClass >= 0
-            ? SearchKey(ruleClass: hctx.ruleClass, rank: hRank, points: refPoints[h], skills: hctx.referral.skills)
-            : nil
-        if let key, remembersFruitlessSearches, teams[t].fruitless.contains(key) { return false }
+        let key = searchKey(h, hctx)
+        if let key, sharesByKey, teams[t].fruitless.contains(key) { return false }
         searches += 1
         let found = search(h, context: &hctx, rank: hRank, team: t)
         if !found, let key { teams[t].fruitless.append(key) }

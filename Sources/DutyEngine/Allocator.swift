@@ -57,8 +57,9 @@ final class Allocator {
     private var assignmentOrder: [Int] = []
     private var blockedOrder: [Int] = []
     var augmentBudget = 50_000
-    /// Off only in the test that checks remembering changes nothing while the budget lasts.
-    var remembersFruitlessSearches = true
+    /// Whether referrals with one `SearchKey` share fruitless searches and block verdicts. Off only in the test
+    /// that checks sharing changes nothing while the search budget lasts.
+    var sharesByKey = true
     /// Augmenting searches run (not answered from memory), for that test.
     var searches = 0
     let ruleCache: RuleCache
@@ -319,10 +320,21 @@ final class Allocator {
             decisions.append(.assigned(assignments[i]!))
             positions.append(i)
         }
+        // The loads stay put from here, so referrals of a team with one key share their reason and counts.
+        struct Blocked: Hashable {
+            var team: Int
+            var key: SearchKey
+        }
+        var reasons: [Blocked: BlockReason] = [:]
+        var counts: [Blocked: ([(String, Int)], Int)] = [:]
         for i in blockedOrder where assignedTo[i] < 0 {
-            let reason = blockReason(i)
+            let t = refTeam[i]
+            let shared = sharesByKey && t >= 0 ? searchKey(i, context(i)).map { Blocked(team: t, key: $0) } : nil
+            let reason = shared.flatMap { reasons[$0] } ?? blockReason(i)
+            if let shared { reasons[shared] = reason }
             guard snapshot.referrals[i].blocked != reason else { continue }
-            let (excluded, count) = exclusions(i)
+            let (excluded, count) = shared.flatMap { counts[$0] } ?? exclusions(i)
+            if let shared { counts[shared] = (excluded, count) }
             decisions.append(
                 .blocked(
                     referral: snapshot.referrals[i].referral.id, reason: reason, excluded: excluded, candidates: count))

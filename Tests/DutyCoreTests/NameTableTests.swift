@@ -23,4 +23,16 @@ import Testing
         #expect(table.position(of: "e\u{301}") == 6)  // canonically equivalent, as String's == says
         #expect(NameTable(["TK"]).position(of: "T\u{212A}") == 0)  // the Kelvin sign is K
     }
+
+    @Test func manyNamesAreHashed() {
+        var table = NameTable((0..<50).map { "t\($0)" })
+        #expect(table.position(of: "t0") == 0)
+        #expect(table.position(of: "t49") == 49)
+        #expect(table.position(of: "t50") == nil)
+        #expect(table.append("t50") == 50)
+        #expect(table.position(of: "t50") == 50)
+        #expect(table.position(of: "caf\u{E9}") == nil)
+        table.append("caf\u{E9}")
+        #expect(table.position(of: "cafe\u{301}") == 51)
+    }
 }

@@ -5,8 +5,9 @@ import Testing
 
 @testable import DutyEngine
 
-/// Remembering an augmenting search that found nothing (until a load in its team changes) must not change a single
-/// decision while the search budget lasts: a referral with the same key would have searched the same moves.
+/// Remembering an augmenting search that found nothing (until a load in its team changes), and sharing block
+/// reasons and exclusion counts at the end of the pass, must not change a single decision while the search budget
+/// lasts: referrals with the same key search the same moves and meet the same workers alike.
 @Suite struct FruitlessSearchTests {
     @Test func rememberingChangesNoDecision() {
         var searched = (remembering: 0, not: 0)
@@ -20,7 +21,7 @@ import Testing
                 let allocator = Allocator(
                     snapshot: snapshot, index: index, ratings: ratings, contexts: contexts,
                     presence: Presence(absences: snapshot.absences, now: t0), now: t0)
-                allocator.remembersFruitlessSearches = remembering
+                allocator.sharesByKey = remembering
                 allocator.run()
                 if remembering {
                     searched.remembering += allocator.searches
