@@ -320,7 +320,8 @@ final class Allocator {
             decisions.append(.assigned(assignments[i]!))
             positions.append(i)
         }
-        // The loads stay put from here, so referrals of a team with one key share their reason and counts.
+        // The loads stay put from here, so referrals of a team with one key share their reason and counts (worth
+        // remembering only when someone present has room for them: otherwise both come from counts at once).
         struct Blocked: Hashable {
             var team: Int
             var key: SearchKey
@@ -329,7 +330,8 @@ final class Allocator {
         var counts: [Blocked: ([(String, Int)], Int)] = [:]
         for i in blockedOrder where assignedTo[i] < 0 {
             let t = refTeam[i]
-            let shared = sharesByKey && t >= 0 ? searchKey(i, context(i)).map { Blocked(team: t, key: $0) } : nil
+            let roomy = t >= 0 && refPoints[i] <= teams[t].maxFree + Self.epsilon
+            let shared = sharesByKey && roomy ? searchKey(i, context(i)).map { Blocked(team: t, key: $0) } : nil
             let reason = shared.flatMap { reasons[$0] } ?? blockReason(i)
             if let shared { reasons[shared] = reason }
             guard snapshot.referrals[i].blocked != reason else { continue }
