@@ -60,6 +60,20 @@ import Testing
         #expect(ISOTime.formatDate(t, in: TimeZone(identifier: "UTC")!) == "2024-09-09")
     }
 
+    @Test func formatsEveryFieldZeroPadded() {
+        for text in [
+            "0005-03-04T05:06:07Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2024-02-29T12:00:09Z",
+        ] {
+            #expect(ISOTime.format(ISOTime.parse(text, timeZone: london)!) == text)
+        }
+        // JSON quoting: a short plain string, and a long one with every kind of escape.
+        let long = "a\"b\\c\n\u{1}\té🙂 and a string too long to be stored inline"
+        #expect(JSONValue.string("plain").serialized() == "\"plain\"")
+        #expect(
+            JSONValue.string(long).serialized()
+                == "\"a\\\"b\\\\c\\n\\u0001\\té🙂 and a string too long to be stored inline\"")
+    }
+
     @Test func roundTripsAcrossCenturies() {
         for days in stride(from: -700_000, through: 2_900_000, by: 997) {
             let date = Date(timeIntervalSince1970: Double(days) * 86_400 + 3_723)
