@@ -132,8 +132,6 @@ final class Allocator {
         // Points by kind and complexity, worked out once per kind rather than once per referral.
         let points = index.kindIDs.map { kind in (0...5).map { policy.points(kind: kind, complexity: $0) } }
         teamIDs = index.teamIDs
-        var teamIndex: [String: Int] = [:]
-        for (t, id) in teamIDs.enumerated() { teamIndex[id] = t }
         // Each referral's team and points, and the loads of those allocated (one pass, before the teams' room).
         refTeam = index.team.map { max($0, -1) }
         refPoints.reserveCapacity(referrals.count)
@@ -150,7 +148,7 @@ final class Allocator {
         // Candidates: everyone of the team except managers without a caseload.
         var members = Array(repeating: [Int](), count: teamIDs.count)
         for (i, w) in workers.enumerated() where !(w.isManager && w.capacity <= 0) {
-            if let t = teamIndex[w.team] { members[t].append(i) }
+            if let t = index.teams.position(of: w.team) { members[t].append(i) }
         }
         for (t, id) in teamIDs.enumerated() {
             let list = members[t]
@@ -301,8 +299,7 @@ final class Allocator {
             if a.received != b.received { return a.received < b.received }
             return refs[a.i].referral.id < refs[b.i].referral.id
         }
-        let order = keys.map(\.i)
-        for i in order { allocate(i) }
+        for key in keys { allocate(key.i) }
         // Rules that read `worker.load` can make a worker eligible as its load grows: pass over what is still
         // blocked, in the same order, until nothing changes, so that the cycle ends at a fixpoint (a second cycle
         // on its result assigns nothing). Other rules cannot gain eligibility as loads grow: one pass suffices.
@@ -466,9 +463,9 @@ final class Allocator {
 
     func assign(_ i: Int, to w: Int, team t: Int, moved: String?) {
         let accountable = teams[t].accountable
+        let level = ratings.rating(i)!.level
         let decision = AssignmentDecision(
-            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: ratings.rating(i)!.level,
-            rank: rank(i),
+            referral: snapshot.referrals[i].referral.id, worker: workerIDs[w], level: level, rank: rank(i),
             points: refPoints[i], accountable: accountable,
             parts: score(context(i), worker: w, lastWorker: lastWorker(i)),
             candidates: candidates(i, rank: rank(i)), moved: moved)
@@ -480,14 +477,10 @@ final class Allocator {
                 referral: decision.referral, reason: .noManagerAvailable, position: accountable.position)
             if !snapshot.escalations.contains(key) && !escalationKeys.contains(key) {
                 escalationKeys.insert(key)
-                escalationDecisions.append(
-                    (
-                        i,
-                        EscalationDecision(
-                            referral: decision.referral, reason: .noManagerAvailable, to: nil,
-                            position: accountable.position,
-                            since: now)
-                    ))
+                let e = EscalationDecision(
+                    referral: decision.referral, reason: .noManagerAvailable, to: nil, position: accountable.position,
+                    since: now)
+                escalationDecisions.append((i, e))
             }
         }
     }

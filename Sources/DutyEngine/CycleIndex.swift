@@ -5,7 +5,8 @@ import DutyPolicy
 /// oversight index small arrays instead of hashing a kind or team name for every referral at every step.
 struct CycleIndex {
     /// Teams in roster order.
-    let teamIDs: [String]
+    let teams: NameTable
+    var teamIDs: [String] { teams.names }
     /// Every kind the roster or the policies name, sorted.
     let kindIDs: [String]
     /// Per referral: its team (its own, else its kind's) in `teamIDs`; `noTeam` when it has none, `unknownTeam`
@@ -21,9 +22,9 @@ struct CycleIndex {
 
     init(_ snapshot: Snapshot) {
         let roster = snapshot.roster
-        teamIDs = roster.teams.map(\.id)
+        let teams = NameTable(roster.teams.map(\.id))
+        self.teams = teams
         kindIDs = Set(roster.teamForKind.keys).union(snapshot.policies.policyForKind.keys).sorted()
-        let teams = NameTable(teamIDs)
         let kinds = NameTable(kindIDs)
         let kindTeam = kindIDs.map { k in
             roster.teamForKind[k].map { teams.position(of: $0) ?? Self.unknownTeam } ?? Self.noTeam
