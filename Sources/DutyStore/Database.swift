@@ -143,23 +143,52 @@ public final class Database: Sendable {
                 sqlite3_reset(stmt)
                 sqlite3_clear_bindings(stmt)
             }
-            for (i, p) in parameters.enumerated() {
-                let index = Int32(i + 1)
-                switch p {
-                case .null: rc = sqlite3_bind_null(stmt, index)
-                case .int(let v): rc = sqlite3_bind_int64(stmt, index, v)
-                case .double(let v): rc = sqlite3_bind_double(stmt, index, v)
-                case .text(let v): rc = sqlite3_bind_text(stmt, index, v, -1, duty_sqlite_transient())
+            rc = try Self.bind(parameters, to: stmt) {
+                while true {
+                    let step = sqlite3_step(stmt)
+                    if step == SQLITE_DONE { break }
+                    guard step == SQLITE_ROW else { throw Self.error(db, step, sql) }
+                    try row(Row(stmt: stmt))
                 }
-                guard rc == SQLITE_OK else { throw Self.error(db, rc, sql) }
             }
-            while true {
-                rc = sqlite3_step(stmt)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else { throw Self.error(db, rc, sql) }
-                try row(Row(stmt: stmt))
-            }
+            guard rc == SQLITE_OK else { throw Self.error(db, rc, sql) }
         }
+    }
+
+    /// Binds `parameters` from `index` on and runs `body`; returns the result code of a bind that failed, when
+    /// one did (and `body` did not run). A string is bound from its own UTF-8 storage, read in place for as long
+    /// as `body` runs (SQLITE_STATIC), so neither Swift nor SQLite copies it before the row is built. The caller
+    /// resets the statement and clears its bindings afterwards.
+    private static func bind(
+        _ parameters: [SQLValue], from index: Int = 0, to stmt: OpaquePointer, _ body: () throws -> Void
+    ) rethrows -> Int32 {
+        guard index < parameters.count else {
+            try body()
+            return SQLITE_OK
+        }
+        let position = Int32(index + 1)
+        let rc: Int32
+        switch parameters[index] {
+        case .null: rc = sqlite3_bind_null(stmt, position)
+        case .int(let v): rc = sqlite3_bind_int64(stmt, position, v)
+        case .double(let v): rc = sqlite3_bind_double(stmt, position, v)
+        case .text(let v):
+            let inPlace = try v.utf8.withContiguousStorageIfAvailable { bytes -> Int32 in
+                // An empty string may have no storage to point at; SQLite copies its zero bytes.
+                let rc =
+                    bytes.isEmpty
+                    ? sqlite3_bind_text(stmt, position, "", 0, duty_sqlite_transient())
+                    : bytes.withMemoryRebound(to: CChar.self) {
+                        sqlite3_bind_text(stmt, position, $0.baseAddress, Int32($0.count), nil)
+                    }
+                guard rc == SQLITE_OK else { return rc }
+                return try bind(parameters, from: index + 1, to: stmt, body)
+            }
+            if let inPlace { return inPlace }
+            rc = sqlite3_bind_text(stmt, position, v, -1, duty_sqlite_transient())
+        }
+        guard rc == SQLITE_OK else { return rc }
+        return try bind(parameters, from: index + 1, to: stmt, body)
     }
 
     /// Rows as arrays of values.
@@ -207,23 +236,17 @@ public final class Database: Sendable {
         try handle.withLock { (c: inout Connection) throws(SQLiteError) in
             let db = c.db
             let stmt = statement.stmt
-            sqlite3_reset(stmt)
-            sqlite3_clear_bindings(stmt)
-            for (i, p) in parameters.enumerated() {
-                let index = Int32(i + 1)
-                let rc: Int32
-                switch p {
-                case .null: rc = sqlite3_bind_null(stmt, index)
-                case .int(let v): rc = sqlite3_bind_int64(stmt, index, v)
-                case .double(let v): rc = sqlite3_bind_double(stmt, index, v)
-                case .text(let v): rc = sqlite3_bind_text(stmt, index, v, -1, duty_sqlite_transient())
-                }
-                guard rc == SQLITE_OK else { throw Self.error(db, rc, statement.sql) }
+            defer {
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
             }
-            var rc = sqlite3_step(stmt)
-            while rc == SQLITE_ROW { rc = sqlite3_step(stmt) }
-            guard rc == SQLITE_DONE else { throw Self.error(db, rc, statement.sql) }
-            sqlite3_reset(stmt)
+            var step = SQLITE_DONE
+            let rc = Self.bind(parameters, to: stmt) {
+                step = sqlite3_step(stmt)
+                while step == SQLITE_ROW { step = sqlite3_step(stmt) }
+            }
+            guard rc == SQLITE_OK else { throw Self.error(db, rc, statement.sql) }
+            guard step == SQLITE_DONE else { throw Self.error(db, step, statement.sql) }
         }
     }
 }

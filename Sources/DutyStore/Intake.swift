@@ -13,30 +13,6 @@ public struct IntakeResult: Sendable, Equatable {
     public var changed: Int { new.count + updated.count + closed.count }
 }
 
-/// The canonical form of a referral as the case system sent it.
-enum IntakeRecord {
-    static func content(
-        id: String, person: String, kind: String, team: String?, received: Double, flags: JSONValue, facts: JSONValue,
-        complexity: Int64, skills: JSONValue, closed: Bool
-    ) -> String {
-        JSONValue.object([
-            ("complexity", .int(complexity)), ("facts", facts), ("flags", flags), ("id", .string(id)),
-            ("kind", .string(kind)), ("person", .string(person)),
-            ("received", .string(ISOTime.format(Date(timeIntervalSince1970: received)))), ("skills", skills),
-            ("status", .string(closed ? "closed" : "open")), ("team", .string(team)),
-        ]).serialized(sortedKeys: true)
-    }
-
-    static func content(_ r: Referral) -> String {
-        content(
-            id: r.id, person: r.person, kind: r.kind, team: r.team,
-            received: r.received.timeIntervalSince1970.rounded(.down),
-            flags: .strings(r.flags), facts: .facts(r.facts), complexity: Int64(r.complexity),
-            skills: .strings(r.skills),
-            closed: r.status == .closed)
-    }
-}
-
 extension Store.Transaction {
     /// Applies a batch of referrals from the intake spool: new ids become `referral.received`, changed ones
     /// `referral.updated` (with the changed fields), `status: closed` a `referral.closed`; an identical record is
@@ -47,17 +23,16 @@ extension Store.Transaction {
         for r in referrals {
             var existing:
                 (
-                    content: String, person: String, kind: String, team: String?, received: Double, flags: String,
-                    facts: String, complexity: Int64, skills: String, closed: Bool
+                    person: String, kind: String, team: String?, received: Double, flags: String, facts: String,
+                    complexity: Int64, skills: String, closed: Bool
                 )?
             try database.query(
-                "SELECT content, person, kind, team, received, flags, facts, complexity, skills, state FROM referrals WHERE id = ?",
+                "SELECT person, kind, team, received, flags, facts, complexity, skills, state FROM referrals WHERE id = ?",
                 [.text(r.id)]
             ) { row in
                 existing = (
-                    row.text(0), row.text(1), row.text(2), row.string(3), row.real(4),
-                    row.text(5), row.text(6), row.integer(7), row.text(8),
-                    row.string(9) == "closed"
+                    row.text(0), row.text(1), row.string(2), row.real(3), row.text(4), row.text(5), row.integer(6),
+                    row.text(7), row.string(8) == "closed"
                 )
             }
             let flags = JSONValue.strings(r.flags)
@@ -69,9 +44,9 @@ extension Store.Transaction {
                     NewEvent(
                         type: "referral.received", referral: r.id,
                         data: .object([
-                            ("kind", .string(r.kind)), ("team", .string(r.team)), ("person", .string(r.person)),
-                            ("received", .time(received)), ("flags", flags), ("facts", facts),
-                            ("complexity", .int(Int64(r.complexity))), ("skills", skills), ("source", .string(source)),
+                            ("complexity", .int(Int64(r.complexity))), ("facts", facts), ("flags", flags),
+                            ("kind", .string(r.kind)), ("person", .string(r.person)), ("received", .time(received)),
+                            ("skills", skills), ("source", .string(source)), ("team", .string(r.team)),
                         ])))
                 result.new.append(r.id)
                 if r.status == .closed {
@@ -80,10 +55,7 @@ extension Store.Transaction {
                 }
                 continue
             }
-            if old.content == IntakeRecord.content(r) {
-                result.unchanged.append(r.id)
-                continue
-            }
+            // What the case system sent, field by field: nothing different is a no-op.
             var changes: [(String, JSONValue)] = []
             if old.person != r.person { changes.append(("person", .string(r.person))) }
             if old.kind != r.kind { changes.append(("kind", .string(r.kind))) }
@@ -94,6 +66,11 @@ extension Store.Transaction {
             if old.complexity != Int64(r.complexity) { changes.append(("complexity", .int(Int64(r.complexity)))) }
             if old.skills != skills.serialized(sortedKeys: true) { changes.append(("skills", skills)) }
             if old.closed && r.status == .open { changes.append(("status", .string("open"))) }
+            let closes = !old.closed && r.status == .closed
+            if changes.isEmpty && !closes {
+                result.unchanged.append(r.id)
+                continue
+            }
             if !changes.isEmpty {
                 try append(
                     NewEvent(
@@ -101,7 +78,7 @@ extension Store.Transaction {
                     ))
                 result.updated.append(r.id)
             }
-            if !old.closed && r.status == .closed {
+            if closes {
                 try append(closing(r.id, source: source))
                 result.closed.append(r.id)
             }

@@ -29,22 +29,17 @@ struct Projector {
             let facts = data["facts"] ?? .object([])
             let skills = data["skills"] ?? .array([])
             let received = time(data["received"])
-            let complexity = data["complexity"]?.intValue ?? 3  // the default in the row and its content alike
-            let content = IntakeRecord.content(
-                id: referral ?? "", person: data["person"]?.stringValue ?? "", kind: data["kind"]?.stringValue ?? "",
-                team: data["team"]?.stringValue, received: received.double ?? 0, flags: flags, facts: facts,
-                complexity: complexity, skills: skills, closed: false)
+            let complexity = data["complexity"]?.intValue ?? 3
             try database.query(
                 """
-                INSERT INTO referrals (id, person, kind, team, received, flags, facts, complexity, skills, source, content,
+                INSERT INTO referrals (id, person, kind, team, received, flags, facts, complexity, skills, source,
                     state, needs_rating)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 1)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 1)
                 """,
                 [
                     id, text(data["person"]), text(data["kind"]), text(data["team"]), received,
                     .text(flags.serialized(sortedKeys: true)), .text(facts.serialized(sortedKeys: true)),
                     .int(complexity), .text(skills.serialized(sortedKeys: true)), text(data["source"]),
-                    .text(content),
                 ])
         case "referral.updated":
             let columns: [(String, SQLValue)] = [
@@ -66,11 +61,9 @@ struct Projector {
             try database.query(
                 "UPDATE referrals SET needs_rating = 1, source = coalesce(?, source) WHERE id = ?",
                 [text(data["source"]), id])
-            try refreshContent(id)
         case "referral.closed":
             try database.query(
                 "UPDATE referrals SET state = 'closed', closed = ?, blocked = NULL WHERE id = ?", [.double(at), id])
-            try refreshContent(id)
         case "triage.rated", "triage.rerated":
             try database.query(
                 """
@@ -155,22 +148,5 @@ struct Projector {
         default:
             break  // config.loaded, daemon.*, log.checkpoint: the log only
         }
-    }
-
-    /// Recomputes a referral's `content`: the canonical JSON of what the case system sent, which intake compares
-    /// to tell an identical record (a no-op) from an update.
-    private func refreshContent(_ id: SQLValue) throws {
-        var content: String?
-        try database.query(
-            "SELECT id, person, kind, team, received, flags, facts, complexity, skills, state FROM referrals WHERE id = ?",
-            [id]
-        ) { row in
-            content = IntakeRecord.content(
-                id: row.text(0), person: row.text(1), kind: row.text(2), team: row.string(3),
-                received: row.real(4), flags: JSONValue.parse(row.string(5) ?? "[]") ?? .array([]),
-                facts: JSONValue.parse(row.string(6) ?? "{}") ?? .object([]), complexity: row.integer(7),
-                skills: JSONValue.parse(row.text(8)) ?? .array([]), closed: row.string(9) == "closed")
-        }
-        if let content { try database.query("UPDATE referrals SET content = ? WHERE id = ?", [.text(content), id]) }
     }
 }

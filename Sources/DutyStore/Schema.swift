@@ -64,6 +64,10 @@ enum Schema {
         """
         CREATE TABLE intake_files (file_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
         """,
+        // 3: intake compares a referral's fields, so the copy of the record as canonical JSON is not kept.
+        """
+        ALTER TABLE referrals DROP COLUMN content;
+        """,
     ]
 
     /// The projection tables: what `rebuild` empties and refills from the log.

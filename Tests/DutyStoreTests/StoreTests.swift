@@ -446,4 +446,68 @@ extension IntakeTests {
             error?.description.contains("no such table") == true && error?.isBusy == false && error?.isFull == false)
         #expect(throws: SQLiteError.self) { try db.prepare("NOT SQL") }
     }
+
+    /// Text is bound from the string's own storage: every shape of string reads back byte for byte, through both
+    /// cached queries and prepared statements, and a bind that fails is an error, not a half-run statement.
+    @Test func textBindsInPlace() throws {
+        let db = try Database(.memory)
+        try db.execute("CREATE TABLE t (k INTEGER, a TEXT, b TEXT)")
+        let texts = [
+            "", "x", "fifteen-bytes!!", "sixteen-bytes!!!", String(repeating: "long text ", count: 500),
+            "caf\u{E9} \u{1F600} \"quoted\"", "line\nbreak", "embedded\u{0}nul",
+        ]
+        let insert = try db.prepare("INSERT INTO t VALUES (?, ?, ?)")
+        for (k, text) in texts.enumerated() {
+            try db.query("INSERT INTO t VALUES (?, ?, ?)", [.int(Int64(k)), .text(text), .text(text + "!")])
+            try insert.run([.int(Int64(100 + k)), .text(text), .null])
+        }
+        for (k, text) in texts.enumerated() {
+            var read: [String] = []
+            try db.query("SELECT a, b FROM t WHERE k = ? AND a = ?", [.int(Int64(k)), .text(text)]) { row in
+                read = [row.text(0), row.text(1)]
+            }
+            #expect(read == [text, text + "!"])
+            #expect(
+                try db.scalar("SELECT length(CAST(a AS BLOB)) FROM t WHERE k = ?", [.int(Int64(100 + k))])
+                    == .int(Int64(text.utf8.count)))
+        }
+        #expect(try db.scalar("SELECT typeof(a) FROM t WHERE k = 0") == .text("text"))
+        // Too many parameters: SQLITE_RANGE, and the statement still works afterwards.
+        #expect(throws: SQLiteError.self) { try db.query("SELECT ?", [.text("a"), .text("b")]) }
+        #expect(throws: SQLiteError.self) { try insert.run([.int(1), .text("a"), .text("b"), .text("c")]) }
+        #expect(try db.scalar("SELECT ?", [.text("again")]) == .text("again"))
+        try insert.run([.int(200), .text("after"), .null])
+        #expect(try db.scalar("SELECT a FROM t WHERE k = 200") == .text("after"))
+    }
+}
+
+@Suite struct MigrationTests {
+    /// A database written by the version before migration 3 (which kept each referral's record as canonical JSON
+    /// in a `content` column) opens, loses the column, and intake still tells identical records from changes.
+    @Test func migratesAVersionTwoDatabase() throws {
+        let dir = try tempDir()
+        let path = dir + "/duty.db"
+        do {
+            let db = try Database(.file(path))
+            try db.execute(Schema.migrations[0] + Schema.migrations[1] + "PRAGMA user_version = 2;")
+            try db.query(
+                """
+                INSERT INTO referrals (id, person, kind, team, received, flags, facts, complexity, skills, source,
+                    content, state, needs_rating)
+                VALUES ('R-1', 'P-R-1', 'safeguarding', 'sg', ?, '[]', '{}', 3, '[]', 'a.json', '{}', 'waiting', 1)
+                """, [.double(t0.timeIntervalSince1970)])
+        }
+        let store = try Store(path: path)
+        #expect(try store.database.scalar("PRAGMA user_version") == .int(Int64(Schema.migrations.count)))
+        let columns = try store.database.rows("SELECT name FROM pragma_table_info('referrals')").map { $0[0] }
+        #expect(!columns.contains(.text("content")) && columns.contains(.text("facts")))
+        let result = try store.write(at: t0) { tx in
+            try tx.intake([referral("R-1"), referral("R-2", complexity: 5)], source: "b.json")
+        }
+        #expect(result.unchanged == ["R-1"] && result.new == ["R-2"])
+        let changed = try store.write(at: t0 + 60) { tx in
+            try tx.intake([referral("R-1", status: .closed), referral("R-2", complexity: 5)], source: "c.json")
+        }
+        #expect(changed.closed == ["R-1"] && changed.updated.isEmpty && changed.unchanged == ["R-2"])
+    }
 }
