@@ -52,11 +52,11 @@ public enum JSONValue: Sendable, Hashable {
             var ordered = members
             if sortedKeys && members.count > 1 {
                 var sorted = true
-                for k in 1..<members.count where !members[k - 1].0.utf8.lexicographicallyPrecedes(members[k].0.utf8) {
+                for k in 1..<members.count where !Self.precedes(members[k - 1].0, members[k].0) {
                     sorted = false
                     break
                 }
-                if !sorted { ordered = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) } }
+                if !sorted { ordered = members.sorted { Self.precedes($0.0, $1.0) } }
             }
             for (i, (k, v)) in ordered.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -65,6 +65,20 @@ public enum JSONValue: Sendable, Hashable {
                 v.write(to: &out, sortedKeys: sortedKeys)
             }
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Whether `a` sorts before `b` by their UTF-8 bytes: the canonical order of keys.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        // `withUTF8` reads a native string in place.
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
         }
     }
 

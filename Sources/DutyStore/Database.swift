@@ -73,6 +73,7 @@ public final class Database: Sendable {
         case .memory: path = ":memory:"
         case .file(let p): path = p
         }
+        _ = Self.configured
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -85,6 +86,13 @@ public final class Database: Sendable {
         sqlite3_busy_timeout(db, 5_000)
         handle = Mutex(Connection(db: db))
     }
+
+    /// Process-wide settings, made once before the first connection opens (Swift runs a static initialiser once).
+    private static let configured: Bool = {
+        // Nothing here reads sqlite3_memory_used(); the statistics cost a global lock per allocation.
+        _ = duty_sqlite_disable_memstatus()
+        return true
+    }()
 
     deinit {
         handle.withLock { c in

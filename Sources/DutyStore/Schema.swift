@@ -64,9 +64,13 @@ enum Schema {
         """
         CREATE TABLE intake_files (file_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
         """,
-        // 3: intake compares a referral's fields, so the copy of the record as canonical JSON is not kept.
+        // 3: intake compares a referral's fields, so the copy of the record as canonical JSON is not kept; the
+        // open referrals are found by state alone (a new referral's entry goes at the end of its state's run, and
+        // re-rating does not move it), and the waiting list is sorted when it is read.
         """
         ALTER TABLE referrals DROP COLUMN content;
+        DROP INDEX referrals_waiting;
+        CREATE INDEX referrals_state ON referrals(state);
         """,
     ]
 
