@@ -20,21 +20,13 @@ extension Store.Transaction {
     @discardableResult
     public func intake(_ referrals: [Referral], source: String) throws -> IntakeResult {
         var result = IntakeResult()
+        // The stored rows of the whole batch, read at once. A batch that names an id twice reads each row just
+        // before it is compared instead, so the second record sees what the first one changed.
+        let ids = referrals.map(\.id)
+        let distinct = Set(ids).count == ids.count
+        let known = distinct ? try storedRows(ids) : [:]
         for r in referrals {
-            var existing:
-                (
-                    person: String, kind: String, team: String?, received: Double, flags: String, facts: String,
-                    complexity: Int64, skills: String, closed: Bool
-                )?
-            try database.query(
-                "SELECT person, kind, team, received, flags, facts, complexity, skills, state FROM referrals WHERE id = ?",
-                [.text(r.id)]
-            ) { row in
-                existing = (
-                    row.text(0), row.text(1), row.string(2), row.real(3), row.text(4), row.text(5), row.integer(6),
-                    row.text(7), row.string(8) == "closed"
-                )
-            }
+            let existing = distinct ? known[r.id] : try storedRows([r.id])[r.id]
             let flags = JSONValue.strings(r.flags)
             let facts = JSONValue.facts(r.facts)
             let skills = JSONValue.strings(r.skills)
@@ -84,6 +76,35 @@ extension Store.Transaction {
             }
         }
         return result
+    }
+
+    /// What a referral's row holds of the record the case system sent.
+    private struct StoredRecord {
+        var person: String
+        var kind: String
+        var team: String?
+        var received: Double
+        var flags: String
+        var facts: String
+        var complexity: Int64
+        var skills: String
+        var closed: Bool
+    }
+
+    /// The stored rows of these ids, by id (one statement for any number of ids).
+    private func storedRows(_ ids: [String]) throws -> [String: StoredRecord] {
+        var rows: [String: StoredRecord] = [:]
+        try database.query(
+            """
+            SELECT id, person, kind, team, received, flags, facts, complexity, skills, state FROM referrals
+            WHERE id IN (SELECT value FROM json_each(?))
+            """, [.text(JSONValue.strings(ids).serialized())]
+        ) { row in
+            rows[row.text(0)] = StoredRecord(
+                person: row.text(1), kind: row.text(2), team: row.string(3), received: row.real(4), flags: row.text(5),
+                facts: row.text(6), complexity: row.integer(7), skills: row.text(8), closed: row.string(9) == "closed")
+        }
+        return rows
     }
 
     private func closing(_ id: String, source: String) -> NewEvent {

@@ -254,6 +254,27 @@ extension Date {
         #expect(try store.timeline("R-3").map(\.type) == ["referral.received", "referral.closed", "referral.updated"])
     }
 
+    /// A batch that names an id twice: the second record is compared with what the first one left.
+    @Test func aBatchThatRepeatsAnId() throws {
+        let store = try Store()
+        let first = try store.write(at: t0) { tx in
+            try tx.intake(
+                [referral("R-1"), referral("R-2"), referral("R-1", complexity: 5), referral("R-1", complexity: 5)],
+                source: "a.json")
+        }
+        #expect(first.new == ["R-1", "R-2"] && first.updated == ["R-1"] && first.unchanged == ["R-1"])
+        #expect(try store.referral("R-1")?.referral.complexity == 5)
+        let second = try store.write(at: t0 + 60) { tx in
+            try tx.intake(
+                [referral("R-2", status: .closed), referral("R-3"), referral("R-2"), referral("R-1", complexity: 5)],
+                source: "b.json")
+        }
+        #expect(second.closed == ["R-2"] && second.new == ["R-3"] && second.unchanged == ["R-1"])
+        #expect(second.updated == ["R-2"])
+        #expect(try store.referral("R-2")?.state == "waiting")
+        #expect(try store.timeline("R-2").map(\.type) == ["referral.received", "referral.closed", "referral.updated"])
+    }
+
     @Test func receivedEventsHoldTheWholeRecord() throws {
         let store = try Store()
         try store.write(at: t0) { tx in
