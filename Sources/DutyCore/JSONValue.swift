@@ -37,34 +37,71 @@ public enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
-        case .number(let d): out.append(contentsOf: Self.format(d).utf8)
+        case .int(let i): Self.writeInteger(i, into: &out)
+        case .number(let d):
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+                Self.writeInteger(Int64(d), into: &out)
+            } else {
+                out.append(contentsOf: Self.format(d).utf8)
+            }
         case .string(let s): Self.quote(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
+            var first = true
+            for item in items {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
                 item.write(to: &out, sortedKeys: sortedKeys)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out.append(UInt8(ascii: "{"))
-            var ordered = members
-            if sortedKeys && members.count > 1 {
-                var sorted = true
-                for k in 1..<members.count where !Self.precedes(members[k - 1].0, members[k].0) {
-                    sorted = false
-                    break
-                }
-                if !sorted { ordered = members.sorted { Self.precedes($0.0, $1.0) } }
+            if sortedKeys && !Self.inOrder(members) {
+                Self.writeMembers(members.sorted { Self.precedes($0.0, $1.0) }, into: &out, sortedKeys: true)
+            } else {
+                Self.writeMembers(members, into: &out, sortedKeys: sortedKeys)
             }
-            for (i, (k, v)) in ordered.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.quote(k, into: &out)
-                out.append(UInt8(ascii: ":"))
-                v.write(to: &out, sortedKeys: sortedKeys)
-            }
-            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeMembers(_ members: [(String, JSONValue)], into out: inout [UInt8], sortedKeys: Bool) {
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for member in members {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            quote(member.0, into: &out)
+            out.append(UInt8(ascii: ":"))
+            member.1.write(to: &out, sortedKeys: sortedKeys)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Whether the keys are already in canonical order (the usual case: objects are built sorted).
+    private static func inOrder(_ members: [(String, JSONValue)]) -> Bool {
+        var k = 1
+        while k < members.count {
+            if !precedes(members[k - 1].0, members[k].0) { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// Decimal digits of an integer, as `String(i)` gives them.
+    static func writeInteger(_ i: Int64, into out: inout [UInt8]) {
+        if i >= 0 && i < 10 {
+            out.append(0x30 + UInt8(i))
+            return
+        }
+        if i < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = i.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var n = 20
+            repeat {
+                n -= 1
+                digits[n] = 0x30 + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[n...]))
         }
     }
 
@@ -93,28 +130,29 @@ public enum JSONValue: Sendable, Hashable {
 
     static func quote(_ s: String, into out: inout [UInt8]) {
         var s = s
-        // The bytes read in place (`withUTF8` copies only a string that does not keep them contiguous).
+        out.append(UInt8(ascii: "\""))
+        // The bytes read in place (`withUTF8` copies only a string that does not keep them contiguous); runs with
+        // nothing to escape, the usual case, are copied whole.
         s.withUTF8 { bytes in
-            out.append(UInt8(ascii: "\""))
-            if !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-                out.append(contentsOf: bytes)  // nothing to escape: the usual case
-                out.append(UInt8(ascii: "\""))
-                return
-            }
-            for b in bytes {
+            var start = 0
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                start = i + 1
                 switch b {
                 case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
                 case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
                 case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
                 case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
                 case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0..<0x20:
+                default:
                     let hex = Array("0123456789abcdef".utf8)
                     out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0x0F)]])
-                default: out.append(b)
                 }
             }
-            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
         }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -83,6 +83,55 @@ import Testing
         #expect(v.serialized(sortedKeys: true) == #"{"a":["x\"y\n",null,true,2.5],"b":1}"#)
     }
 
+    /// The canonical writer against a plain reference: integers as `String(i)`, whole numbers below 1e15 as
+    /// integers, every control character, quote and backslash escaped wherever it falls, keys in byte order.
+    @Test func canonicalWriterMatchesAReference() {
+        func reference(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where u.value < 0x20: out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16)
+                default: out.unicodeScalars.append(u)
+                }
+            }
+            return out + "\""
+        }
+        var rng = SplitMix64(seed: 7)
+        var integers: [Int64] = [0, 1, 9, 10, 11, 99, 100, -1, -9, -10, .max, .min, .max - 1, .min + 1]
+        for _ in 0..<500 { integers.append(Int64(bitPattern: rng.next()) >> (rng.next() % 64)) }
+        for i in integers {
+            #expect(JSONValue.int(i).serialized() == String(i))
+        }
+        for d in [0.0, -0.0, 1, -1, 2.5, -2.5, 1e15 - 1, 1e15, -1e15 + 1, 123_456.75, 1e300, 0.1, .infinity, .nan] {
+            let expected =
+                !d.isFinite ? "null" : d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : JSONValue.format(d)
+            #expect(JSONValue.number(d).serialized() == expected)
+        }
+        let alphabet: [Character] = [
+            "a", "é", "🙂", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1F}", "\u{7F}", " ", "z",
+        ]
+        var strings = ["", "\"", "\\\\", "\n\n", "plain", "ends with \"", "\u{1}starts"]
+        for _ in 0..<500 {
+            strings.append(
+                String((0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }))
+        }
+        for s in strings {
+            #expect(JSONValue.string(s).serialized() == reference(s))
+        }
+        let keys = ["b", "a", "ab", "A", "é", "e", "", "aa", "🙂", "z"]
+        let object = JSONValue.object(keys.map { ($0, .int(1)) })
+        let sortedKeys = keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        #expect(
+            object.serialized(sortedKeys: true) == "{" + sortedKeys.map { reference($0) + ":1" }.joined(separator: ",")
+                + "}")
+        #expect(object.serialized() == "{" + keys.map { reference($0) + ":1" }.joined(separator: ",") + "}")
+    }
+
     /// Found by Tests/Fuzz/run (config, spool and control targets): an unquoted key of invalid UTF-8 bytes was
     /// skipped by its decoded length (each bad byte decodes to the 3-byte U+FFFD), running past the end.
     @Test func unquotedKeyOfInvalidUTF8DoesNotRunPastTheEnd() throws {
