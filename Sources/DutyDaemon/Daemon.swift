@@ -142,9 +142,10 @@ public final class Daemon: @unchecked Sendable {
         let plan = Engine.plan(try snapshot(), now: now)
         if !plan.decisions.isEmpty {
             try store.write(at: now) { tx in
-                for d in plan.decisions {
-                    try tx.append(NewEvent(type: d.eventType, referral: d.referral, data: d.eventData))
-                }
+                try tx.append(
+                    contentsOf: plan.decisions.map {
+                        NewEvent(type: $0.eventType, referral: $0.referral, data: $0.eventData)
+                    })
             }
         }
         var allocated = 0

@@ -58,6 +58,9 @@ public final class Database: Sendable {
     struct Connection: ~Copyable {
         var db: OpaquePointer?
         var cache: [String: OpaquePointer] = [:]
+        /// The statement used last, checked before the cache: a run of the same statement (a batch's projection
+        /// inserts, a cycle's re-ratings) compares its SQL, usually the same literal, instead of hashing it.
+        var last: (sql: String, stmt: OpaquePointer)?
     }
 
     private let handle: Mutex<Connection>
@@ -98,6 +101,7 @@ public final class Database: Sendable {
         handle.withLock { c in
             for stmt in c.cache.values { sqlite3_finalize(stmt) }
             c.cache = [:]
+            c.last = nil
             sqlite3_close_v2(c.db)
             c.db = nil
         }
@@ -134,8 +138,11 @@ public final class Database: Sendable {
             let db = c.db
             var rc: Int32 = SQLITE_OK
             let stmt: OpaquePointer
-            if let cached = c.cache[sql] {
+            if let last = c.last, last.sql == sql {
+                stmt = last.stmt
+            } else if let cached = c.cache[sql] {
                 stmt = cached
+                c.last = (sql, cached)
             } else {
                 var fresh: OpaquePointer?
                 rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &fresh, nil)
@@ -145,6 +152,7 @@ public final class Database: Sendable {
                     c.cache = [:]
                 }
                 c.cache[sql] = fresh
+                c.last = (sql, fresh)
                 stmt = fresh
             }
             defer {

@@ -25,6 +25,12 @@ extension Store.Transaction {
         let ids = referrals.map(\.id)
         let distinct = Set(ids).count == ids.count
         let known = distinct ? try storedRows(ids) : [:]
+        // With the rows read up front, the events are appended together at the end (prepared on another thread
+        // while SQLite writes); otherwise each at once, before the next record is compared.
+        var events: [NewEvent] = []
+        func emit(_ event: NewEvent) throws {
+            if distinct { events.append(event) } else { try append(event) }
+        }
         for r in referrals {
             let existing = distinct ? known[r.id] : try storedRows([r.id])[r.id]
             let flags = JSONValue.strings(r.flags)
@@ -32,7 +38,7 @@ extension Store.Transaction {
             let skills = JSONValue.strings(r.skills)
             let received = Date(timeIntervalSince1970: r.received.timeIntervalSince1970.rounded(.down))
             guard let old = existing else {
-                try append(
+                try emit(
                     NewEvent(
                         type: "referral.received", referral: r.id,
                         data: .object([
@@ -42,7 +48,7 @@ extension Store.Transaction {
                         ])))
                 result.new.append(r.id)
                 if r.status == .closed {
-                    try append(closing(r.id, source: source))
+                    try emit(closing(r.id, source: source))
                     result.closed.append(r.id)
                 }
                 continue
@@ -64,17 +70,18 @@ extension Store.Transaction {
                 continue
             }
             if !changes.isEmpty {
-                try append(
+                try emit(
                     NewEvent(
                         type: "referral.updated", referral: r.id, data: .object(changes + [("source", .string(source))])
                     ))
                 result.updated.append(r.id)
             }
             if closes {
-                try append(closing(r.id, source: source))
+                try emit(closing(r.id, source: source))
                 result.closed.append(r.id)
             }
         }
+        try append(contentsOf: events)
         return result
     }
 

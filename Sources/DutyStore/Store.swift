@@ -1,5 +1,6 @@
 import DutyCore
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -144,7 +145,7 @@ public final class Store: @unchecked Sendable {
     /// Appends events in one transaction.
     @discardableResult
     public func append(_ events: [NewEvent], at now: Date) throws -> [StoredEvent] {
-        try write(at: now) { tx in try events.map { try tx.append($0) } }
+        try write(at: now) { tx in try tx.append(contentsOf: events) }
     }
 
     private func checkpointIfDue(_ tx: Transaction) throws {
@@ -195,25 +196,56 @@ public final class Store: @unchecked Sendable {
 
         @discardableResult
         public func append(_ event: NewEvent) throws -> StoredEvent {
-            let seq = store.head.seq + 1
-            let data = event.data.serialized(sortedKeys: true)
-            let hash = StoredEvent.hash(
-                previous: store.head.hash, seq: seq, at: atText, type: event.type, referral: event.referral,
-                actor: event.actor, data: data)
-            let worker = StoredEvent.worker(type: event.type, data: event.data)
-            try store.insert!.run([
-                .int(seq), .text(atText), .text(event.type), event.referral.map { .text($0) } ?? .null,
-                .text(event.actor),
-                .text(data), .text(hash), worker.map { .text($0) } ?? .null,
-            ])
-            store.head = (seq, hash)
-            let stored = StoredEvent(
-                seq: seq, at: atText, type: event.type, referral: event.referral, actor: event.actor, data: data,
-                hash: hash)
-            try Projector(database: store.database).apply(
-                type: event.type, referral: event.referral, actor: event.actor, at: atSeconds, seq: seq,
-                data: event.data)
+            let prepared = PreparedEvent(
+                event, seq: store.head.seq + 1, previous: store.head.hash, at: atText, atSeconds: atSeconds)
+            try write(prepared)
+            return prepared.stored
+        }
+
+        /// Appends events in order, exactly as `append` one at a time would. A long batch is cut into parts: each
+        /// part's rows, hashes and projection statements are prepared on another thread while the part before it
+        /// is written, so the JSON and hashing overlap SQLite's work.
+        @discardableResult
+        public func append(contentsOf events: [NewEvent]) throws -> [StoredEvent] {
+            let part = 256
+            guard events.count > part else { return try events.map { try append($0) } }
+            let ranges = stride(from: 0, to: events.count, by: part).map { $0..<min($0 + part, events.count) }
+            let parts = Handoff<[PreparedEvent]>(count: ranges.count)
+            let (first, previous, at, seconds) = (store.head.seq + 1, store.head.hash, atText, atSeconds)
+            DispatchQueue.global(qos: .userInitiated).async {
+                var seq = first
+                var hash = previous
+                for (i, range) in ranges.enumerated() where !parts.isCancelled {
+                    var prepared: [PreparedEvent] = []
+                    prepared.reserveCapacity(range.count)
+                    for event in events[range] {
+                        let p = PreparedEvent(event, seq: seq, previous: hash, at: at, atSeconds: seconds)
+                        seq += 1
+                        hash = p.stored.hash
+                        prepared.append(p)
+                    }
+                    parts.put(prepared, at: i)
+                }
+                parts.finish()
+            }
+            defer { parts.cancelAndWait() }
+            var stored: [StoredEvent] = []
+            stored.reserveCapacity(events.count)
+            for i in ranges.indices {
+                for p in parts.take(i) {
+                    try write(p)
+                    stored.append(p.stored)
+                }
+            }
             return stored
+        }
+
+        /// Writes a prepared event: its row, then its projection statements.
+        private func write(_ p: PreparedEvent) throws {
+            precondition(p.stored.seq == store.head.seq + 1 && p.previous == store.head.hash, "events out of order")
+            try store.insert!.run(p.row)
+            store.head = (p.stored.seq, p.stored.hash)
+            try Projector.run(p.projection, on: store.database)
         }
 
         public var database: Database { store.database }
@@ -230,13 +262,12 @@ public final class Store: @unchecked Sendable {
                 events.append(
                     (row.string(0)!, row.string(1), row.string(2)!, row.string(3)!, row.int(4)!, row.string(5)!))
             }
-            let projector = Projector(database: database)
             let utc = TimeZone(identifier: "UTC")!
             for (type, referral, actor, at, seq, data) in events {
                 let t = ISOTime.parse(at, timeZone: utc)?.timeIntervalSince1970 ?? 0
-                try projector.apply(
+                try Projector.apply(
                     type: type, referral: referral, actor: actor, at: t, seq: seq,
-                    data: JSONValue.parse(data) ?? .object([]))
+                    data: JSONValue.parse(data) ?? .object([]), to: database)
             }
             return events.count
         }
@@ -257,5 +288,68 @@ public final class Store: @unchecked Sendable {
             out[table] = try database.rows("SELECT * FROM \(table) ORDER BY \(order[table] ?? "1")")
         }
         return out
+    }
+}
+
+/// An event ready to store: its row, chained after `previous`, and what it does to the projections. Made from the
+/// event alone, without the database.
+struct PreparedEvent: Sendable {
+    var stored: StoredEvent
+    var previous: String
+    /// The parameters of the insert into `events`.
+    var row: [SQLValue]
+    var projection: [ProjectionStatement]
+
+    init(_ event: NewEvent, seq: Int64, previous: String, at: String, atSeconds: Double) {
+        let data = event.data.serialized(sortedKeys: true)
+        let hash = StoredEvent.hash(
+            previous: previous, seq: seq, at: at, type: event.type, referral: event.referral, actor: event.actor,
+            data: data)
+        stored = StoredEvent(
+            seq: seq, at: at, type: event.type, referral: event.referral, actor: event.actor, data: data, hash: hash)
+        self.previous = previous
+        let worker = StoredEvent.worker(type: event.type, data: event.data)
+        row = [
+            .int(seq), .text(at), .text(event.type), event.referral.map { .text($0) } ?? .null, .text(event.actor),
+            .text(data), .text(hash), worker.map { .text($0) } ?? .null,
+        ]
+        projection = Projector.statements(
+            type: event.type, referral: event.referral, actor: event.actor, at: atSeconds, seq: seq, data: event.data)
+    }
+}
+
+/// Values made on one thread and taken, in order, on another: `take(i)` waits until part `i` is `put`.
+final class Handoff<Value: Sendable>: Sendable {
+    private let parts: Mutex<(values: [Value?], cancelled: Bool)>
+    private let ready: [DispatchSemaphore]
+    private let done = DispatchSemaphore(value: 0)
+
+    init(count: Int) {
+        parts = Mutex((Array(repeating: nil, count: count), false))
+        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    func put(_ value: Value, at i: Int) {
+        parts.withLock { $0.values[i] = value }
+        ready[i].signal()
+    }
+
+    func take(_ i: Int) -> Value {
+        ready[i].wait()
+        return parts.withLock { p in
+            defer { p.values[i] = nil }
+            return p.values[i]!
+        }
+    }
+
+    var isCancelled: Bool { parts.withLock { $0.cancelled } }
+
+    /// The producer has stopped (after the last part, or early when cancelled).
+    func finish() { done.signal() }
+
+    /// Tells the producer to stop and waits until it has.
+    func cancelAndWait() {
+        parts.withLock { $0.cancelled = true }
+        done.wait()
     }
 }

@@ -109,6 +109,77 @@ extension Date {
     }
 }
 
+@Suite struct BatchAppendTests {
+    /// Mixed events for `n` referrals: received, rated, some assigned, some closed, a few absences.
+    func events(_ n: Int) -> [NewEvent] {
+        var out: [NewEvent] = []
+        for i in 0..<n {
+            let id = "R-\(i)"
+            out.append(
+                NewEvent(
+                    type: "referral.received", referral: id,
+                    data: .object([
+                        ("person", .string("P-\(i % 97)")), ("kind", .string(i % 2 == 0 ? "safeguarding" : "dols")),
+                        ("team", .string("sg")), ("received", .time(t0 + Double(i))),
+                        ("flags", .strings(i % 5 == 0 ? ["risk_to_life"] : [])),
+                        ("facts", .object([("age", .int(Int64(20 + i % 70)))])), ("complexity", .int(Int64(1 + i % 5))),
+                    ])))
+            out.append(rated(id, rank: i % 4))
+            if i % 3 == 0 { out.append(assigned(id, worker: "w\(i % 7)")) }
+            if i % 11 == 0 {
+                out.append(
+                    NewEvent(type: "referral.closed", referral: id, data: .object([("reason", .string("done"))])))
+            }
+            if i % 50 == 0 {
+                out.append(
+                    NewEvent(
+                        type: "absence.recorded",
+                        data: .object([
+                            ("absence", .string("A-\(i)")), ("worker", .string("w1")), ("from", .time(t0)),
+                            ("to", .time(t0 + 86_400)),
+                        ])))
+            }
+        }
+        return out
+    }
+
+    /// A long batch (prepared on another thread in parts) stores exactly what appending one at a time does: the
+    /// same rows and hashes, the same projections, and a chain that verifies.
+    @Test func aBatchEqualsOneAtATime() throws {
+        let batch = events(700)
+        #expect(batch.count > 1_000)
+        let together = try Store()
+        let stored = try together.write(at: t0) { tx in try tx.append(contentsOf: batch) }
+        let apart = try Store()
+        let single = try apart.write(at: t0) { tx in try batch.map { try tx.append($0) } }
+        #expect(stored == single)
+        #expect(together.head == apart.head)
+        #expect(try together.dumpProjections() == apart.dumpProjections())
+        #expect(try together.verify().ok)
+        #expect(try together.rebuild() == Int(together.head.seq))
+        #expect(try together.dumpProjections() == apart.dumpProjections())
+    }
+
+    /// A statement that fails part way through a long batch (an absence without a worker) rolls the whole
+    /// transaction back: nothing is stored, the head is where it was, and the store goes on working.
+    @Test func aFailurePartWayThroughABatchLeavesNothing() throws {
+        let store = try Store()
+        try store.append([NewEvent(type: "daemon.started")], at: t0)
+        var batch = events(400)
+        batch.insert(
+            NewEvent(type: "absence.recorded", data: .object([("absence", .string("A-bad")), ("from", .time(t0))])),
+            at: 700)
+        #expect(throws: DutyError.self) {
+            try store.write(at: t0) { tx in try tx.append(contentsOf: batch) }
+        }
+        #expect(store.head.seq == 1)
+        #expect(try store.database.scalar("SELECT count(*) FROM events") == .int(1))
+        #expect(try store.referral("R-0") == nil)
+        try store.append([NewEvent(type: "daemon.stopped")], at: t0)
+        #expect(try store.verify().ok && store.head.seq == 2)
+    }
+}
+
 @Suite struct TamperTests {
     /// A file database with 40 events, its triggers dropped so raw SQL can tamper with it.
     func tampered(_ sql: String, expecting checkpoint: Checkpoint? = nil) throws -> VerifyReport {
