@@ -7,3 +7,14 @@ static inline sqlite3_destructor_type duty_sqlite_transient(void) { return SQLIT
 /// statement). Only before SQLite is initialised, that is before the first connection opens; returns SQLITE_MISUSE
 /// after, which changes nothing.
 static inline int duty_sqlite_disable_memstatus(void) { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
+static int duty_wal_pages_hook(void *pages, sqlite3 *db, const char *name, int count) {
+    (void)db;
+    (void)name;
+    *(int *)pages = count;
+    return SQLITE_OK;
+}
+
+/// Records in `*pages` the number of frames in the write-ahead log after each commit, in place of SQLite's own
+/// automatic checkpoint (which shares the hook): the caller checkpoints when it chooses.
+static inline void duty_sqlite_track_wal(sqlite3 *db, int *pages) { sqlite3_wal_hook(db, duty_wal_pages_hook, pages); }

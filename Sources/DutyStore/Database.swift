@@ -61,6 +61,9 @@ public final class Database: Sendable {
         /// The statement used last, checked before the cache: a run of the same statement (a batch's projection
         /// inserts, a cycle's re-ratings) compares its SQL, usually the same literal, instead of hashing it.
         var last: (sql: String, stmt: OpaquePointer)?
+        /// Frames in the write-ahead log after the last commit, once `trackWAL` is on (written by SQLite's hook
+        /// during a commit, which runs under the lock).
+        var walPages: UnsafeMutablePointer<Int32>
     }
 
     private let handle: Mutex<Connection>
@@ -87,7 +90,9 @@ public final class Database: Sendable {
         }
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, 5_000)
-        handle = Mutex(Connection(db: db))
+        let walPages = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        walPages.initialize(to: 0)
+        handle = Mutex(Connection(db: db, walPages: walPages))
     }
 
     /// Process-wide settings, made once before the first connection opens (Swift runs a static initialiser once).
@@ -104,6 +109,7 @@ public final class Database: Sendable {
             c.last = nil
             sqlite3_close_v2(c.db)
             c.db = nil
+            c.walPages.deallocate()
         }
     }
 
@@ -115,6 +121,15 @@ public final class Database: Sendable {
             _ = sqlite3_file_control(c.db, "main", SQLITE_FCNTL_PERSIST_WAL, &on)
         }
     }
+
+    /// Turns off this connection's automatic checkpoints and counts the frames in the write-ahead log instead,
+    /// for `framesInWAL`.
+    public func trackWAL() {
+        handle.withLock { c in duty_sqlite_track_wal(c.db, c.walPages) }
+    }
+
+    /// Frames in the write-ahead log after this connection's last commit (with `trackWAL` on).
+    public var framesInWAL: Int { handle.withLock { c in Int(c.walPages.pointee) } }
 
     private static func error(_ db: OpaquePointer?, _ rc: Int32, _ sql: String? = nil) -> SQLiteError {
         SQLiteError(

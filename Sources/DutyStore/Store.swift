@@ -21,6 +21,10 @@ public final class Store: @unchecked Sendable {
     public var checkpointEvery: Int64 = 1_000
     private var lastCheckpoint: (seq: Int64, at: Double) = (0, 0)
     private var insert: Statement?
+    /// Copies the write-ahead log into the database file on its own connection and thread (file stores only).
+    private var walCopier: WALCopier?
+    /// A copy of the write-ahead log is started once it holds this many frames (pages) after a commit.
+    public var walCopyFrames = 1_000
 
     /// The `previous hash` of the first event.
     public static let genesis = String(repeating: "0", count: 64)
@@ -86,6 +90,12 @@ public final class Store: @unchecked Sendable {
                 insert = try database.prepare(
                     "INSERT INTO events (seq, at, type, referral, actor, data, hash, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 )
+                if path != ":memory:" {
+                    // The log is made durable at each commit as before; only the copy into the database file
+                    // (SQLite's checkpoint) moves off the writer.
+                    database.trackWAL()
+                    walCopier = try WALCopier(path: path)
+                }
             }
             try loadHead()
         } catch let error as DutyError {
@@ -130,17 +140,25 @@ public final class Store: @unchecked Sendable {
         guard !readOnly else { throw DutyError(.permissionDenied, "the database is open read-only") }
         let saved = head
         do {
-            return try database.transaction {
+            let result = try database.transaction {
                 let tx = Transaction(store: self, at: now)
                 let result = try body(tx)
                 try checkpointIfDue(tx)
                 return result
             }
+            if let walCopier, database.framesInWAL >= walCopyFrames { walCopier.request() }
+            return result
         } catch {
             head = saved
             throw Self.describe(error)
         }
     }
+
+    deinit { walCopier?.wait() }
+
+    /// Waits until the write-ahead log copies asked for so far are done; returns how many have run.
+    @discardableResult
+    func waitForWALCopies() -> Int { walCopier?.wait() ?? 0 }
 
     /// Appends events in one transaction.
     @discardableResult
@@ -351,5 +369,43 @@ final class Handoff<Value: Sendable>: Sendable {
     func cancelAndWait() {
         parts.withLock { $0.cancelled = true }
         done.wait()
+    }
+}
+
+/// Runs SQLite's checkpoint (copying committed pages from the write-ahead log into the database file) on a
+/// connection and thread of its own, so the writer goes on while the pages are copied; PASSIVE, so it never makes
+/// the writer or a reader wait. Requests made while one is queued are merged into it.
+final class WALCopier: Sendable {
+    private let database: Database
+    private let queue = DispatchQueue(label: "duty.wal-copy")
+    /// Whether a copy is queued and not yet started; how many have run.
+    private let state = Mutex((queued: false, runs: 0))
+
+    init(path: String) throws {
+        database = try Database(.file(path))
+        try database.execute("PRAGMA busy_timeout = 0")
+    }
+
+    func request() {
+        let queue = state.withLock { s in
+            defer { s.queued = true }
+            return !s.queued
+        }
+        guard queue else { return }
+        self.queue.async { self.copy() }
+    }
+
+    private func copy() {
+        state.withLock { $0.queued = false }
+        // A busy database (a writer restarting the log) is left for the next request.
+        try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        state.withLock { $0.runs += 1 }
+    }
+
+    /// Waits for the queued copy, if any; returns how many have run.
+    @discardableResult
+    func wait() -> Int {
+        queue.sync {}
+        return state.withLock { $0.runs }
     }
 }
