@@ -186,40 +186,44 @@ public final class Database: Sendable {
         }
     }
 
-    /// Binds `parameters` from `index` on and runs `body`; returns the result code of a bind that failed, when
-    /// one did (and `body` did not run). A string is bound from its own UTF-8 storage, read in place for as long
-    /// as `body` runs (SQLITE_STATIC), so neither Swift nor SQLite copies it before the row is built. The caller
-    /// resets the statement and clears its bindings afterwards.
-    private static func bind(
-        _ parameters: [SQLValue], from index: Int = 0, to stmt: OpaquePointer, _ body: () throws -> Void
-    ) rethrows -> Int32 {
-        guard index < parameters.count else {
+    /// Binds `parameters` and runs `body`; returns the result code of a bind that failed, when one did (and `body`
+    /// did not run). The strings' UTF-8 is copied once into one buffer and bound from there (SQLITE_STATIC) while
+    /// `body` runs, instead of SQLite allocating a copy of each. The caller resets the statement and clears its
+    /// bindings afterwards.
+    private static func bind(_ parameters: [SQLValue], to stmt: OpaquePointer, _ body: () throws -> Void) rethrows
+        -> Int32
+    {
+        var size = 0
+        for case .text(let v) in parameters { size += v.utf8.count }
+        var text: [UInt8] = []
+        text.reserveCapacity(size)
+        for case .text(let v) in parameters { text.append(contentsOf: v.utf8) }
+        return try text.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            for (i, parameter) in parameters.enumerated() {
+                let position = Int32(i + 1)
+                let rc: Int32
+                switch parameter {
+                case .null: rc = sqlite3_bind_null(stmt, position)
+                case .int(let v): rc = sqlite3_bind_int64(stmt, position, v)
+                case .double(let v): rc = sqlite3_bind_double(stmt, position, v)
+                case .text(let v):
+                    let count = v.utf8.count
+                    if count == 0 {
+                        // No bytes to point at: SQLite copies the empty string.
+                        rc = sqlite3_bind_text(stmt, position, "", 0, duty_sqlite_transient())
+                    } else {
+                        rc = UnsafeRawPointer(buffer.baseAddress! + offset).withMemoryRebound(
+                            to: CChar.self, capacity: count
+                        ) { sqlite3_bind_text(stmt, position, $0, Int32(count), nil) }
+                    }
+                    offset += count
+                }
+                guard rc == SQLITE_OK else { return rc }
+            }
             try body()
             return SQLITE_OK
         }
-        let position = Int32(index + 1)
-        let rc: Int32
-        switch parameters[index] {
-        case .null: rc = sqlite3_bind_null(stmt, position)
-        case .int(let v): rc = sqlite3_bind_int64(stmt, position, v)
-        case .double(let v): rc = sqlite3_bind_double(stmt, position, v)
-        case .text(let v):
-            let inPlace = try v.utf8.withContiguousStorageIfAvailable { bytes -> Int32 in
-                // An empty string may have no storage to point at; SQLite copies its zero bytes.
-                let rc =
-                    bytes.isEmpty
-                    ? sqlite3_bind_text(stmt, position, "", 0, duty_sqlite_transient())
-                    : bytes.withMemoryRebound(to: CChar.self) {
-                        sqlite3_bind_text(stmt, position, $0.baseAddress, Int32($0.count), nil)
-                    }
-                guard rc == SQLITE_OK else { return rc }
-                return try bind(parameters, from: index + 1, to: stmt, body)
-            }
-            if let inPlace { return inPlace }
-            rc = sqlite3_bind_text(stmt, position, v, -1, duty_sqlite_transient())
-        }
-        guard rc == SQLITE_OK else { return rc }
-        return try bind(parameters, from: index + 1, to: stmt, body)
     }
 
     /// Rows as arrays of values.

@@ -3,13 +3,26 @@ import Foundation
 
 /// One statement that changes the projection tables.
 struct ProjectionStatement: Sendable {
+    /// The statement; for an insert of one row, only up to `VALUES`.
     var sql: String
     var parameters: [SQLValue]
+    /// For an insert of one row, the row (`(?, ?, ...)`): a run of inserts of the same shape is written as one
+    /// statement of many rows.
+    var values: String?
 
     init(_ sql: String, _ parameters: [SQLValue]) {
         self.sql = sql
         self.parameters = parameters
     }
+
+    init(insert head: String, values: String, _ parameters: [SQLValue]) {
+        sql = head
+        self.parameters = parameters
+        self.values = values
+    }
+
+    /// Rows that one statement inserts at most.
+    static let rowsPerInsert = 32
 }
 
 /// What one event does to the projection tables. The only code that writes them: live appends and `rebuild` both
@@ -39,8 +52,30 @@ enum Projector {
         try run(statements(type: type, referral: referral, actor: actor, at: at, seq: seq, data: data), on: database)
     }
 
+    /// Runs statements in order; a run of consecutive inserts of one shape goes in statements of up to
+    /// `rowsPerInsert` rows, which changes nothing but the number of statements.
     static func run(_ statements: [ProjectionStatement], on database: Database) throws {
-        for statement in statements { try database.query(statement.sql, statement.parameters) }
+        var i = 0
+        while i < statements.count {
+            let statement = statements[i]
+            guard let values = statement.values else {
+                try database.query(statement.sql, statement.parameters)
+                i += 1
+                continue
+            }
+            var end = i + 1
+            while end < statements.count && end - i < ProjectionStatement.rowsPerInsert
+                && statements[end].values == values && statements[end].sql == statement.sql
+            {
+                end += 1
+            }
+            var parameters: [SQLValue] = []
+            parameters.reserveCapacity((end - i) * statement.parameters.count)
+            for s in statements[i..<end] { parameters.append(contentsOf: s.parameters) }
+            let rows = Array(repeating: values, count: end - i).joined(separator: ", ")
+            try database.query(statement.sql + " " + rows, parameters)
+            i = end
+        }
     }
 
     static func statements(type: String, referral: String?, actor: String, at: Double, seq: Int64, data: JSONValue)
@@ -57,11 +92,11 @@ enum Projector {
             let complexity = data["complexity"]?.intValue ?? 3
             out.append(
                 ProjectionStatement(
-                    """
-                    INSERT INTO referrals (id, person, kind, team, received, flags, facts, complexity, skills, source,
-                        state, needs_rating)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 1)
-                    """,
+                    insert: """
+                        INSERT INTO referrals (id, person, kind, team, received, flags, facts, complexity, skills,
+                            source, state, needs_rating) VALUES
+                        """,
+                    values: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 1)",
                     [
                         id, text(data["person"]), text(data["kind"]), text(data["team"]), received,
                         .text(flags.serialized(sortedKeys: true)), .text(facts.serialized(sortedKeys: true)),

@@ -21,6 +21,10 @@ public final class Store: @unchecked Sendable {
     public var checkpointEvery: Int64 = 1_000
     private var lastCheckpoint: (seq: Int64, at: Double) = (0, 0)
     private var insert: Statement?
+    /// The insert of `rowsPerInsert` events at once, for long batches.
+    private var insertMany: Statement?
+    /// Rows of `events` written by one statement in a long batch: fewer statements for SQLite to start and end.
+    static let rowsPerInsert = 32
     /// Copies the write-ahead log into the database file on its own connection and thread (file stores only).
     private var walCopier: WALCopier?
     /// A copy of the write-ahead log is started once it holds this many frames (pages) after a commit.
@@ -89,6 +93,11 @@ public final class Store: @unchecked Sendable {
                 }
                 insert = try database.prepare(
                     "INSERT INTO events (seq, at, type, referral, actor, data, hash, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                )
+                insertMany = try database.prepare(
+                    "INSERT INTO events (seq, at, type, referral, actor, data, hash, worker) VALUES "
+                        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: Self.rowsPerInsert).joined(
+                            separator: ", ")
                 )
                 if path != ":memory:" {
                     // The log is made durable at each commit as before; only the copy into the database file
@@ -250,12 +259,33 @@ public final class Store: @unchecked Sendable {
             var stored: [StoredEvent] = []
             stored.reserveCapacity(events.count)
             for i in ranges.indices {
-                for p in parts.take(i) {
-                    try write(p)
-                    stored.append(p.stored)
+                let part = parts.take(i)
+                for start in stride(from: 0, to: part.count, by: Store.rowsPerInsert) {
+                    try write(part[start..<min(start + Store.rowsPerInsert, part.count)])
                 }
+                stored.append(contentsOf: part.lazy.map(\.stored))
             }
             return stored
+        }
+
+        /// Writes consecutive prepared events: a full group's rows with one statement, then each event's
+        /// projection statements in order (projections never read the log, so this is the same as one by one).
+        private func write(_ group: ArraySlice<PreparedEvent>) throws {
+            guard group.count == Store.rowsPerInsert, let insertMany = store.insertMany, let first = group.first,
+                let last = group.last
+            else {
+                for p in group { try write(p) }
+                return
+            }
+            precondition(
+                first.stored.seq == store.head.seq + 1 && first.previous == store.head.hash
+                    && last.stored.seq == first.stored.seq + Int64(group.count - 1), "events out of order")
+            var row: [SQLValue] = []
+            row.reserveCapacity(group.count * 8)
+            for p in group { row.append(contentsOf: p.row) }
+            try insertMany.run(row)
+            store.head = (last.stored.seq, last.stored.hash)
+            try Projector.run(group.flatMap(\.projection), on: store.database)
         }
 
         /// Writes a prepared event: its row, then its projection statements.
