@@ -81,7 +81,7 @@ extension Store.Transaction {
                 result.closed.append(r.id)
             }
         }
-        try append(contentsOf: events)
+        try write(events)
         return result
     }
 

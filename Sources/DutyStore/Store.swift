@@ -17,6 +17,9 @@ public final class Store: @unchecked Sendable {
     public let readOnly: Bool
     /// `seq` and hash of the last event.
     public private(set) var head: (seq: Int64, hash: String) = (0, Store.genesis)
+    /// Where written parts of long batches are freed (see `Transaction.write`).
+    static let releaseQueue = DispatchQueue(label: "duty.release")
+
     /// A checkpoint event is written after this many events, or an hour after the last one.
     public var checkpointEvery: Int64 = 1_000
     private var lastCheckpoint: (seq: Int64, at: Double) = (0, 0)
@@ -234,8 +237,25 @@ public final class Store: @unchecked Sendable {
         /// is written, so the JSON and hashing overlap SQLite's work.
         @discardableResult
         public func append(contentsOf events: [NewEvent]) throws -> [StoredEvent] {
+            var stored: [StoredEvent] = []
+            stored.reserveCapacity(events.count)
+            try write(events) { part in stored.append(contentsOf: part.lazy.map(\.stored)) }
+            return stored
+        }
+
+        /// Appends events as `append(contentsOf:)` does, showing each written part to `written`.
+        func write(_ events: [NewEvent], written: ([PreparedEvent]) -> Void = { _ in }) throws {
             let part = 256
-            guard events.count > part else { return try events.map { try append($0) } }
+            guard events.count > part else {
+                written(
+                    try events.map { event in
+                        let prepared = PreparedEvent(
+                            event, seq: store.head.seq + 1, previous: store.head.hash, at: atText, atSeconds: atSeconds)
+                        try write(prepared)
+                        return prepared
+                    })
+                return
+            }
             let ranges = stride(from: 0, to: events.count, by: part).map { $0..<min($0 + part, events.count) }
             let parts = Handoff<[PreparedEvent]>(count: ranges.count)
             let (first, previous, at, seconds) = (store.head.seq + 1, store.head.hash, atText, atSeconds)
@@ -256,16 +276,16 @@ public final class Store: @unchecked Sendable {
                 parts.finish()
             }
             defer { parts.cancelAndWait() }
-            var stored: [StoredEvent] = []
-            stored.reserveCapacity(events.count)
             for i in ranges.indices {
-                let part = parts.take(i)
-                for start in stride(from: 0, to: part.count, by: Store.rowsPerInsert) {
-                    try write(part[start..<min(start + Store.rowsPerInsert, part.count)])
+                let prepared = parts.take(i)
+                for start in stride(from: 0, to: prepared.count, by: Store.rowsPerInsert) {
+                    try write(prepared[start..<min(start + Store.rowsPerInsert, prepared.count)])
                 }
-                stored.append(contentsOf: part.lazy.map(\.stored))
+                written(prepared)
+                // Tearing down a written part's strings and arrays is a good share of the writer's time: another
+                // thread does it.
+                Store.releaseQueue.async { _ = prepared }
             }
-            return stored
         }
 
         /// Writes consecutive prepared events: a full group's rows with one statement, then each event's
