@@ -16,25 +16,28 @@ public enum ISOTime {
             return
                 "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
         }
-        // Digits straight into bytes: every event's time goes through here.
-        var out: [UInt8] = []
-        out.reserveCapacity(20)
-        func put(_ v: Int64, _ width: Int, then separator: UInt8) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            while divisor > 0 {
-                out.append(UInt8(48 + (v / divisor) % 10))
-                divisor /= 10
+        // Digits straight into the string's bytes: every event's time goes through here.
+        return String(unsafeUninitializedCapacity: 20) { out in
+            var n = 0
+            func put(_ v: Int64, _ width: Int, then separator: UInt8) {
+                var divisor: Int64 = 1
+                for _ in 1..<width { divisor *= 10 }
+                while divisor > 0 {
+                    out[n] = UInt8(48 + (v / divisor) % 10)
+                    n += 1
+                    divisor /= 10
+                }
+                out[n] = separator
+                n += 1
             }
-            out.append(separator)
+            put(y, 4, then: UInt8(ascii: "-"))
+            put(m, 2, then: UInt8(ascii: "-"))
+            put(d, 2, then: UInt8(ascii: "T"))
+            put(secs / 3600, 2, then: UInt8(ascii: ":"))
+            put(secs / 60 % 60, 2, then: UInt8(ascii: ":"))
+            put(secs % 60, 2, then: UInt8(ascii: "Z"))
+            return n
         }
-        put(y, 4, then: UInt8(ascii: "-"))
-        put(m, 2, then: UInt8(ascii: "-"))
-        put(d, 2, then: UInt8(ascii: "T"))
-        put(secs / 3600, 2, then: UInt8(ascii: ":"))
-        put(secs / 60 % 60, 2, then: UInt8(ascii: ":"))
-        put(secs % 60, 2, then: UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `2024-09-10`: the calendar date of `date` in `timeZone`.

@@ -98,18 +98,22 @@ extension Store.Transaction {
         var closed: Bool
     }
 
-    /// The stored rows of these ids, by id (one statement for any number of ids).
+    /// The stored rows of these ids, by id (one statement for up to 500 ids).
     private func storedRows(_ ids: [String]) throws -> [String: StoredRecord] {
         var rows: [String: StoredRecord] = [:]
-        try database.query(
-            """
-            SELECT id, person, kind, team, received, flags, facts, complexity, skills, state FROM referrals
-            WHERE id IN (SELECT value FROM json_each(?))
-            """, [.text(JSONValue.strings(ids).serialized())]
-        ) { row in
-            rows[row.text(0)] = StoredRecord(
-                person: row.text(1), kind: row.text(2), team: row.string(3), received: row.real(4), flags: row.text(5),
-                facts: row.text(6), complexity: row.integer(7), skills: row.text(8), closed: row.string(9) == "closed")
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = ids[start..<min(start + 500, ids.count)]
+            try database.query(
+                """
+                SELECT id, person, kind, team, received, flags, facts, complexity, skills, state FROM referrals
+                WHERE id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ", ")))
+                """, chunk.map { .text($0) }
+            ) { row in
+                rows[row.text(0)] = StoredRecord(
+                    person: row.text(1), kind: row.text(2), team: row.string(3), received: row.real(4),
+                    flags: row.text(5), facts: row.text(6), complexity: row.integer(7), skills: row.text(8),
+                    closed: row.string(9) == "closed")
+            }
         }
         return rows
     }
