@@ -18,3 +18,10 @@ static int duty_wal_pages_hook(void *pages, sqlite3 *db, const char *name, int c
 /// Records in `*pages` the number of frames in the write-ahead log after each commit, in place of SQLite's own
 /// automatic checkpoint (which shares the hook): the caller checkpoints when it chooses.
 static inline void duty_sqlite_track_wal(sqlite3 *db, int *pages) { sqlite3_wal_hook(db, duty_wal_pages_hook, pages); }
+
+/// Keeps SQLite's memory statistics on for this process (for `sqlite3_memory_used`, as the soak test reads it):
+/// sets the option and initialises SQLite, so that `duty_sqlite_disable_memstatus` afterwards changes nothing.
+static inline int duty_sqlite_keep_memstatus(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1);
+    return sqlite3_initialize();
+}

@@ -64,6 +64,8 @@ let log = Logger(environment: ["JOURNAL_STREAM": "soak"]) { line in
         warnings.add(1, ordering: .relaxed)
     }
 }
+// The store turns SQLite's memory statistics off for speed; this process reads them, so it keeps them on.
+_ = duty_sqlite_keep_memstatus()
 let daemon = try Daemon(configPath: config, clock: { clock.withLock { $0 } }, log: log)
 
 let kinds = ["safeguarding", "dols", "care_act_assessment", "review", "ot", "financial_assessment"]
