@@ -180,6 +180,37 @@ extension Date {
     }
 }
 
+@Suite struct WALCopyTests {
+    /// Writes `transactions` small transactions, waiting for the copier after each; returns the largest size of
+    /// the write-ahead log seen and how many copies ran.
+    func run(copyAt frames: Int, transactions: Int) throws -> (largestWAL: Int, copies: Int) {
+        let dir = try tempDir()
+        let store = try Store(path: dir + "/duty.db")
+        store.walCopyFrames = frames
+        var largest = 0
+        for t in 0..<transactions {
+            try store.write(at: t0 + Double(t)) { tx in
+                _ = try tx.intake((0..<20).map { referral("R-\(t)-\($0)") }, source: "a.json")
+            }
+            store.waitForWALCopies()
+            let size = (try FileManager.default.attributesOfItem(atPath: dir + "/duty.db-wal")[.size] as? Int) ?? 0
+            largest = max(largest, size)
+        }
+        #expect(try store.verify().ok)
+        return (largest, store.waitForWALCopies())
+    }
+
+    /// The writer leaves copying the log into the database file to the copier's thread, which keeps the log
+    /// bounded; with the copier never asked, the same writes grow it several times larger.
+    @Test func theCopierKeepsTheLogBounded() throws {
+        let copied = try run(copyAt: 40, transactions: 60)
+        let never = try run(copyAt: .max, transactions: 60)
+        #expect(copied.copies > 0 && never.copies == 0)
+        #expect(copied.largestWAL < 120 * 8_192)
+        #expect(never.largestWAL > 3 * copied.largestWAL)
+    }
+}
+
 @Suite struct TamperTests {
     /// A file database with 40 events, its triggers dropped so raw SQL can tamper with it.
     func tampered(_ sql: String, expecting checkpoint: Checkpoint? = nil) throws -> VerifyReport {
