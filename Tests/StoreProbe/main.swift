@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 // A helper process for the store's tests (not installed):
-//   duty-store-probe intake DB FIRST   applies intake batches FIRST, FIRST+1, ... of 50 referrals each, printing
+//   duty-store-probe intake DB FIRST   applies intake batches FIRST, FIRST+1, ... of 50 referrals (600 every tenth), printing
 //                                      "committed N" after each commit, until killed
 //   duty-store-probe read DB           drops to the nobody user when root, opens DB read-only, prints counts
 
@@ -27,7 +27,7 @@ do {
         var batch = Int(args.count > 3 ? args[3] : "0") ?? 0
         let t0 = Date(timeIntervalSince1970: 1_725_958_800)
         while true {
-            let referrals = (0..<50).map { i in
+            let referrals = (0..<probeBatchSize(batch)).map { i in
                 Referral(
                     id: "B\(batch)-\(i)", person: "P-\(i)", kind: "safeguarding", team: "sg",
                     received: t0.addingTimeInterval(Double(batch)), flags: i % 3 == 0 ? ["risk_to_life"] : [],
@@ -61,3 +61,7 @@ do {
     FileHandle.standardError.write(Data("probe: \(error)\n".utf8))
     exit(1)
 }
+
+/// Every tenth batch is long enough (600 referrals) to be written in parts prepared on another thread; the
+/// others have 50. ProcessTests expects the same sizes.
+func probeBatchSize(_ batch: Int) -> Int { batch % 10 == 9 ? 600 : 50 }
