@@ -30,7 +30,8 @@ public final class Store: @unchecked Sendable {
     static let rowsPerInsert = 32
     /// Copies the write-ahead log into the database file on its own connection and thread (file stores only).
     private var walCopier: WALCopier?
-    /// A copy of the write-ahead log is started once it holds this many frames (pages) after a commit.
+    /// A copy of the write-ahead log is started on the copier's thread once the log holds this many frames
+    /// (pages) after a commit, and made by the writer itself, at once, from four times as many.
     public var walCopyFrames = 1_000
 
     /// The `previous hash` of the first event.
@@ -158,7 +159,17 @@ public final class Store: @unchecked Sendable {
                 try checkpointIfDue(tx)
                 return result
             }
-            if let walCopier, database.framesInWAL >= walCopyFrames { walCopier.request() }
+            if let walCopier {
+                let frames = database.framesInWAL
+                if frames / 4 >= walCopyFrames {
+                    // The copier has not caught up (a process stopped before its copies finish, or writes faster
+                    // than it copies): the writer copies the log itself, as SQLite's own automatic checkpoint
+                    // did, so the log stays bounded.
+                    try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                } else if frames >= walCopyFrames {
+                    walCopier.request()
+                }
+            }
             return result
         } catch {
             head = saved
@@ -171,6 +182,9 @@ public final class Store: @unchecked Sendable {
     /// Waits until the write-ahead log copies asked for so far are done; returns how many have run.
     @discardableResult
     func waitForWALCopies() -> Int { walCopier?.wait() ?? 0 }
+
+    /// Holds the copier's copies back (for tests: a copier that never finishes).
+    func pauseWALCopier() { walCopier?.paused = true }
 
     /// Appends events in one transaction.
     @discardableResult
@@ -428,8 +442,14 @@ final class Handoff<Value: Sendable>: Sendable {
 final class WALCopier: Sendable {
     private let database: Database
     private let queue = DispatchQueue(label: "duty.wal-copy")
-    /// Whether a copy is queued and not yet started; how many have run.
-    private let state = Mutex((queued: false, runs: 0))
+    /// Whether a copy is queued and not yet started; how many have run; whether copies are held back (tests
+    /// stand for a copier that never finishes this way).
+    private let state = Mutex((queued: false, runs: 0, paused: false))
+
+    var paused: Bool {
+        get { state.withLock { $0.paused } }
+        set { state.withLock { $0.paused = newValue } }
+    }
 
     init(path: String) throws {
         database = try Database(.file(path))
@@ -446,7 +466,11 @@ final class WALCopier: Sendable {
     }
 
     private func copy() {
-        state.withLock { $0.queued = false }
+        let paused = state.withLock { s in
+            s.queued = false
+            return s.paused
+        }
+        guard !paused else { return }
         // A busy database (a writer restarting the log) is left for the next request.
         try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
         state.withLock { $0.runs += 1 }

@@ -90,8 +90,8 @@ let binDir: String = {
             let n = try store.database.scalar(
                 "SELECT count(*) FROM events WHERE type = 'referral.received' AND referral LIKE ?",
                 [.text("B\(batch)-%")])
-            // As the probe makes them: every tenth batch 600 referrals (written in parts), the others 50.
-            #expect(n == .int(batch % 10 == 9 ? 600 : 50), "batch \(batch)")
+            // As the probe makes them: every tenth batch 300 referrals (written in parts), the others 50.
+            #expect(n == .int(batch % 10 == 9 ? 300 : 50), "batch \(batch)")
         }
         #expect(committed.count > 100)
         #expect(committed.contains { $0 % 10 == 9 }, "some long batches committed")

@@ -80,10 +80,13 @@ import Testing
 @Suite struct WALCopyTests {
     /// Writes `transactions` small transactions, waiting for the copier after each; returns the largest size of
     /// the write-ahead log seen and how many copies ran.
-    func run(copyAt frames: Int, transactions: Int) throws -> (largestWAL: Int, copies: Int) {
+    func run(copyAt frames: Int, transactions: Int, copierStalls: Bool = false) throws -> (
+        largestWAL: Int, copies: Int
+    ) {
         let dir = try tempDir()
         let store = try Store(path: dir + "/duty.db")
         store.walCopyFrames = frames
+        if copierStalls { store.pauseWALCopier() }
         var largest = 0
         for t in 0..<transactions {
             try store.write(at: t0 + Double(t)) { tx in
@@ -105,6 +108,15 @@ import Testing
         #expect(copied.copies > 0 && never.copies == 0)
         #expect(copied.largestWAL < 120 * 8_192)
         #expect(never.largestWAL > 3 * copied.largestWAL)
+    }
+
+    /// A copier that never finishes (a process stopped each time before its copy completes) does not let the
+    /// log grow: from four times the threshold the writer copies it itself.
+    @Test func theWriterCopiesWhenTheCopierFallsBehind() throws {
+        let stalled = try run(copyAt: 20, transactions: 60, copierStalls: true)
+        let never = try run(copyAt: .max, transactions: 60)
+        #expect(stalled.largestWAL < 200 * 8_192)
+        #expect(never.largestWAL > 3 * stalled.largestWAL)
     }
 }
 

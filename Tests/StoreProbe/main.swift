@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 // A helper process for the store's tests (not installed):
-//   duty-store-probe intake DB FIRST   applies intake batches FIRST, FIRST+1, ... of 50 referrals (600 every tenth), printing
+//   duty-store-probe intake DB FIRST   applies intake batches FIRST, FIRST+1, ... of 50 referrals (300 every tenth), printing
 //                                      "committed N" after each commit, until killed
 //   duty-store-probe read DB           drops to the nobody user when root, opens DB read-only, prints counts
 
@@ -62,6 +62,6 @@ do {
     exit(1)
 }
 
-/// Every tenth batch is long enough (600 referrals) to be written in parts prepared on another thread; the
+/// Every tenth batch is long enough (300 referrals) to be written in parts prepared on another thread; the
 /// others have 50. ProcessTests expects the same sizes.
-func probeBatchSize(_ batch: Int) -> Int { batch % 10 == 9 ? 600 : 50 }
+func probeBatchSize(_ batch: Int) -> Int { batch % 10 == 9 ? 300 : 50 }
