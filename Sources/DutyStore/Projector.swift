@@ -20,10 +20,11 @@ struct ProjectionStatement: Sendable {
         self.parameters = parameters
         self.values = values
     }
-
-    /// Rows that one statement inserts at most.
-    static let rowsPerInsert = 32
 }
+
+/// Rows one statement inserts at most when a batch is written (events, and runs of projection inserts of one
+/// shape): fewer statements for SQLite to start and end.
+let rowsPerInsert = 32
 
 /// What one event does to the projection tables. The only code that writes them: live appends and `rebuild` both
 /// come here, so the projections are the fold of the log by construction, and a test checks it. The statements
@@ -64,7 +65,7 @@ enum Projector {
                 continue
             }
             var end = i + 1
-            while end < statements.count && end - i < ProjectionStatement.rowsPerInsert
+            while end < statements.count && end - i < rowsPerInsert
                 && statements[end].values == values && statements[end].sql == statement.sql
             {
                 end += 1

@@ -26,8 +26,6 @@ public final class Store: @unchecked Sendable {
     private var insert: Statement?
     /// The insert of `rowsPerInsert` events at once, for long batches.
     private var insertMany: Statement?
-    /// Rows of `events` written by one statement in a long batch: fewer statements for SQLite to start and end.
-    static let rowsPerInsert = 32
     /// Copies the write-ahead log into the database file on its own connection and thread (file stores only).
     private var walCopier: WALCopier?
     /// A copy of the write-ahead log is started on the copier's thread once the log holds this many frames
@@ -100,7 +98,7 @@ public final class Store: @unchecked Sendable {
                 )
                 insertMany = try database.prepare(
                     "INSERT INTO events (seq, at, type, referral, actor, data, hash, worker) VALUES "
-                        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: Self.rowsPerInsert).joined(
+                        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: rowsPerInsert).joined(
                             separator: ", ")
                 )
                 if path != ":memory:" {
@@ -292,8 +290,8 @@ public final class Store: @unchecked Sendable {
             defer { parts.cancelAndWait() }
             for i in ranges.indices {
                 let prepared = parts.take(i)
-                for start in stride(from: 0, to: prepared.count, by: Store.rowsPerInsert) {
-                    try write(prepared[start..<min(start + Store.rowsPerInsert, prepared.count)])
+                for start in stride(from: 0, to: prepared.count, by: rowsPerInsert) {
+                    try write(prepared[start..<min(start + rowsPerInsert, prepared.count)])
                 }
                 written(prepared)
                 // Tearing down a written part's strings and arrays is a good share of the writer's time: another
@@ -305,7 +303,7 @@ public final class Store: @unchecked Sendable {
         /// Writes consecutive prepared events: a full group's rows with one statement, then each event's
         /// projection statements in order (projections never read the log, so this is the same as one by one).
         private func write(_ group: ArraySlice<PreparedEvent>) throws {
-            guard group.count == Store.rowsPerInsert, let insertMany = store.insertMany, let first = group.first,
+            guard group.count == rowsPerInsert, let insertMany = store.insertMany, let first = group.first,
                 let last = group.last
             else {
                 for p in group { try write(p) }
