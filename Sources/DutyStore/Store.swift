@@ -187,7 +187,12 @@ public final class Store: @unchecked Sendable {
     /// Appends events in one transaction.
     @discardableResult
     public func append(_ events: [NewEvent], at now: Date) throws -> [StoredEvent] {
-        try write(at: now) { tx in try tx.append(contentsOf: events) }
+        try write(at: now) { tx in
+            var stored: [StoredEvent] = []
+            stored.reserveCapacity(events.count)
+            try tx.write(events) { part in stored.append(contentsOf: part.lazy.map(\.stored)) }
+            return stored
+        }
     }
 
     private func checkpointIfDue(_ tx: Transaction) throws {
@@ -247,13 +252,7 @@ public final class Store: @unchecked Sendable {
         /// Appends events in order, exactly as `append` one at a time would. A long batch is cut into parts: each
         /// part's rows, hashes and projection statements are prepared on another thread while the part before it
         /// is written, so the JSON and hashing overlap SQLite's work.
-        @discardableResult
-        public func append(contentsOf events: [NewEvent]) throws -> [StoredEvent] {
-            var stored: [StoredEvent] = []
-            stored.reserveCapacity(events.count)
-            try write(events) { part in stored.append(contentsOf: part.lazy.map(\.stored)) }
-            return stored
-        }
+        public func append(contentsOf events: [NewEvent]) throws { try write(events) }
 
         /// Appends events as `append(contentsOf:)` does, showing each written part to `written`.
         func write(_ events: [NewEvent], written: ([PreparedEvent]) -> Void = { _ in }) throws {
@@ -274,7 +273,8 @@ public final class Store: @unchecked Sendable {
             DispatchQueue.global(qos: .userInitiated).async {
                 var seq = first
                 var hash = previous
-                for (i, range) in ranges.enumerated() where !parts.isCancelled {
+                for (i, range) in ranges.enumerated() {
+                    guard parts.waitForRoom() else { break }
                     var prepared: [PreparedEvent] = []
                     prepared.reserveCapacity(range.count)
                     for event in events[range] {
@@ -398,15 +398,28 @@ struct PreparedEvent: Sendable {
     }
 }
 
-/// Values made on one thread and taken, in order, on another: `take(i)` waits until part `i` is `put`.
+/// Values made on one thread and taken, in order, on another: `take(i)` waits until part `i` is `put`. The maker
+/// waits for room before making a part, so at most `ahead` parts are made and not yet taken (memory stays bounded
+/// however long the batch).
 final class Handoff<Value: Sendable>: Sendable {
     private let parts: Mutex<(values: [Value?], cancelled: Bool)>
     private let ready: [DispatchSemaphore]
+    private let room: DispatchSemaphore
     private let done = DispatchSemaphore(value: 0)
 
-    init(count: Int) {
+    init(count: Int, ahead: Int = 4) {
         parts = Mutex((Array(repeating: nil, count: count), false))
         ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+        // Made at 0 and signalled up: libdispatch traps when a semaphore is freed below its initial value,
+        // which a cancelled handoff may leave.
+        room = DispatchSemaphore(value: 0)
+        for _ in 0..<ahead { room.signal() }
+    }
+
+    /// Waits until a part may be made; false once cancelled.
+    func waitForRoom() -> Bool {
+        room.wait()
+        return !parts.withLock { $0.cancelled }
     }
 
     func put(_ value: Value, at i: Int) {
@@ -416,20 +429,20 @@ final class Handoff<Value: Sendable>: Sendable {
 
     func take(_ i: Int) -> Value {
         ready[i].wait()
+        defer { room.signal() }
         return parts.withLock { p in
             defer { p.values[i] = nil }
             return p.values[i]!
         }
     }
 
-    var isCancelled: Bool { parts.withLock { $0.cancelled } }
-
-    /// The producer has stopped (after the last part, or early when cancelled).
+    /// The maker has stopped (after the last part, or early when cancelled).
     func finish() { done.signal() }
 
-    /// Tells the producer to stop and waits until it has.
+    /// Tells the maker to stop and waits until it has.
     func cancelAndWait() {
         parts.withLock { $0.cancelled = true }
+        room.signal()  // a maker waiting for room wakes, sees the cancel and stops
         done.wait()
     }
 }

@@ -46,7 +46,7 @@ import Testing
         let batch = events(700)
         #expect(batch.count > 1_000)
         let together = try Store()
-        let stored = try together.write(at: t0) { tx in try tx.append(contentsOf: batch) }
+        let stored = try together.append(batch, at: t0)
         let apart = try Store()
         let single = try apart.write(at: t0) { tx in try batch.map { try tx.append($0) } }
         #expect(stored == single)
