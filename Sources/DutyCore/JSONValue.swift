@@ -38,12 +38,7 @@ public enum JSONValue: Sendable, Hashable {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): Self.writeInteger(i, into: &out)
-        case .number(let d):
-            if d.isFinite, d == d.rounded(), abs(d) < 1e15 {
-                Self.writeInteger(Int64(d), into: &out)
-            } else {
-                out.append(contentsOf: Self.format(d).utf8)
-            }
+        case .number(let d): Self.writeNumber(d, into: &out)
         case .string(let s): Self.quote(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -119,13 +114,20 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    /// Numbers print as integers when whole, else with up to 15 significant digits; non-finite numbers as null.
-    static func format(_ d: Double) -> String {
-        guard d.isFinite else { return "null" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+    /// Numbers print as integers when whole (below 1e15), else with up to 15 significant digits; non-finite
+    /// numbers as null.
+    static func writeNumber(_ d: Double, into out: inout [UInt8]) {
+        guard d.isFinite else {
+            out.append(contentsOf: "null".utf8)
+            return
+        }
+        if d == d.rounded(), abs(d) < 1e15 {
+            writeInteger(Int64(d), into: &out)
+            return
+        }
         var s = String(format: "%.15g", d)
         if s.contains("e") { s = String(d) }
-        return s
+        out.append(contentsOf: s.utf8)
     }
 
     static func quote(_ s: String, into out: inout [UInt8]) {

@@ -63,7 +63,7 @@ public final class Database: Sendable {
         var last: (sql: String, stmt: OpaquePointer)?
         /// Frames in the write-ahead log after the last commit, once `trackWAL` is on (written by SQLite's hook
         /// during a commit, which runs under the lock).
-        var walPages: UnsafeMutablePointer<Int32>
+        var walFrames: UnsafeMutablePointer<Int32>
     }
 
     private let handle: Mutex<Connection>
@@ -90,9 +90,9 @@ public final class Database: Sendable {
         }
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, 5_000)
-        let walPages = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-        walPages.initialize(to: 0)
-        handle = Mutex(Connection(db: db, walPages: walPages))
+        let walFrames = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        walFrames.initialize(to: 0)
+        handle = Mutex(Connection(db: db, walFrames: walFrames))
     }
 
     /// Process-wide settings, made once before the first connection opens (Swift runs a static initialiser once).
@@ -109,7 +109,7 @@ public final class Database: Sendable {
             c.last = nil
             sqlite3_close_v2(c.db)
             c.db = nil
-            c.walPages.deallocate()
+            c.walFrames.deallocate()
         }
     }
 
@@ -125,11 +125,11 @@ public final class Database: Sendable {
     /// Turns off this connection's automatic checkpoints and counts the frames in the write-ahead log instead,
     /// for `framesInWAL`.
     public func trackWAL() {
-        handle.withLock { c in duty_sqlite_track_wal(c.db, c.walPages) }
+        handle.withLock { c in duty_sqlite_track_wal(c.db, c.walFrames) }
     }
 
     /// Frames in the write-ahead log after this connection's last commit (with `trackWAL` on).
-    public var framesInWAL: Int { handle.withLock { c in Int(c.walPages.pointee) } }
+    public var framesInWAL: Int { handle.withLock { c in Int(c.walFrames.pointee) } }
 
     private static func error(_ db: OpaquePointer?, _ rc: Int32, _ sql: String? = nil) -> SQLiteError {
         SQLiteError(

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import DutyCore
@@ -108,8 +109,12 @@ import Testing
             #expect(JSONValue.int(i).serialized() == String(i))
         }
         for d in [0.0, -0.0, 1, -1, 2.5, -2.5, 1e15 - 1, 1e15, -1e15 + 1, 123_456.75, 1e300, 0.1, .infinity, .nan] {
+            let fraction = String(format: "%.15g", d)
             let expected =
-                !d.isFinite ? "null" : d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : JSONValue.format(d)
+                !d.isFinite
+                ? "null"
+                : d == d.rounded() && abs(d) < 1e15
+                    ? String(Int64(d)) : fraction.contains("e") ? String(d) : fraction
             #expect(JSONValue.number(d).serialized() == expected)
         }
         let alphabet: [Character] = [
