@@ -49,7 +49,8 @@ extension Allocator {
         let members = teams[t].workers
         var nodes: [PathNode] = []
         var visited = Set<Int>()
-        for w in members {
+        // A worker whose room is held for another referral takes no part.
+        for w in members where heldBy[w] < 0 {
             augmentBudget -= 1
             if exclusion(&hctx, worker: w, rank: hRank, points: refPoints[h], ignoreCapacity: true) == nil {
                 nodes.append(PathNode(worker: w, incoming: h, parent: -1))
@@ -76,7 +77,7 @@ extension Allocator {
                     onPath.insert(nodes[k].worker)
                     k = nodes[k].parent
                 }
-                for w2 in members where !onPath.contains(w2) {
+                for w2 in members where heldBy[w2] < 0 && !onPath.contains(w2) {
                     let roomy = free(w2) + Self.epsilon >= refPoints[r]
                     guard roomy || !visited.contains(w2) else { continue }
                     augmentBudget -= 1

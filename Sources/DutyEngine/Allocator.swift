@@ -4,7 +4,9 @@ import Foundation
 
 /// One cycle's allocation pass over the waiting list.
 ///
-/// Referrals are taken highest rank first, then earliest due, earliest received, id. For each, every worker of
+/// Referrals are taken in the allocation policy's `order` (by default rank, then risk rank, earliest due,
+/// earliest received; always id last), so that within a rank a referral there on its risk goes ahead of one
+/// there only by aging. For each, every worker of
 /// the referral's team (managers without a caseload aside) is checked in this order, the first failure excluding
 /// them: absent now, an absence within the level's `absence_lookahead`, capacity (`load + points <= capacity`),
 /// required skills, then each `eligible` rule in file order. The eligible worker with the highest `prefer` score
@@ -19,10 +21,18 @@ import Foundation
 /// (tested against exhaustive search); with unequal points it is a good, not a proven, answer (that problem is
 /// a multiple knapsack).
 ///
+/// **Reservations** (Slurm's backfill): when one of a team's first `reservations` blocked referrals in the order
+/// is blocked only for lack of room (someone present passes every other check), the eligible worker with the most
+/// free room (the one it held last cycle, while still eligible) is held for it: nothing later in the order goes to
+/// that worker, so the room it frees as cases close builds up until the held referral fits, rather than each gap
+/// going to the next small case. Candidates show `reserved` with the referral it is held for. Not when the rules
+/// read `worker.load` (eligibility then changes within the pass).
+///
 /// **No priority inversion.** Invariant: when a referral L is assigned to worker w, w is not eligible (every
-/// check above, at w's load at that moment) for any referral of L's team that ranks above L and is still waiting.
-/// Processing in rank order with loads that never fall gives this whenever eligibility can only be lost as load
-/// grows; `guardInversion` makes it hold for any rules, by giving w the higher-rank referral first. And at the
+/// check above, at w's load at that moment) for any referral of L's team that comes before L in the order and is
+/// still waiting. Processing in order with loads that never fall gives this whenever eligibility can only be lost
+/// as load grows; when the rules read `worker.load`, `guardInversion` makes it hold, by giving w the earlier
+/// referral first (checking one blocked referral per `SearchKey`, since referrals of one key meet w alike). And at the
 /// end of the pass no waiting referral can be assigned to anyone (with rules that read `worker.load`, the blocked
 /// ones are retried until that holds), so a second cycle at the same moment decides nothing.
 ///
@@ -56,6 +66,11 @@ final class Allocator {
     var assignments: [Int: AssignmentDecision] = [:]
     private var assignmentOrder: [Int] = []
     private var blockedOrder: [Int] = []
+    /// Per referral: listed in `blockedOrder` in this pass.
+    private var listedBlocked: [Bool] = []
+    /// Per worker: the referral whose room it holds, or -1; and the other way round.
+    private(set) var heldBy: [Int] = []
+    private var heldFor: [Int: Int] = [:]
     var augmentBudget = 50_000
     /// Whether referrals with one `SearchKey` share fruitless searches and block verdicts. Off only in the test
     /// that checks sharing changes nothing while the search budget lasts.
@@ -93,8 +108,14 @@ final class Allocator {
         var movable: [Int: [Int]] = [:]
         var movableCount = 0
         var minMovablePoints = Double.infinity
-        /// Referral indices blocked in this pass, in allocation order.
-        var blocked: [Int] = []
+        /// Referral indices blocked in this pass, in allocation order, grouped by `SearchKey` for
+        /// `guardInversion` (kept only when the rules read `worker.load`), with each group's first still listed;
+        /// referrals without a key are in `blockedUnkeyed`.
+        var blockedKeys: [SearchKey] = []
+        var blockedByKey: [SearchKey: (list: [Int], head: Int)] = [:]
+        var blockedUnkeyed: [Int] = []
+        /// Workers held for blocked referrals (`reservations`).
+        var holds = 0
         /// Augmenting searches that found nothing since the team's loads last changed: a referral that meets the
         /// team's workers the same way (`SearchKey`) would find nothing either.
         var fruitless: [SearchKey] = []
@@ -113,7 +134,8 @@ final class Allocator {
         self.now = now
         policy = snapshot.policies.allocation
         eligible = policy.eligible
-        exclusionNames = ["absent", "absence_lookahead", "capacity", "skills"] + policy.eligible.map(\.id)
+        exclusionNames =
+            ["absent", "absence_lookahead", "capacity", "skills"] + policy.eligible.map(\.id) + ["reserved"]
         ruleIndex = Dictionary(
             policy.eligible.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
         ruleCache = RuleCache(policy: policy, index: index, workerCount: snapshot.roster.workers.count)
@@ -164,6 +186,8 @@ final class Allocator {
             teams.append(state)
         }
         assignedTo = Array(repeating: -1, count: snapshot.referrals.count)
+        listedBlocked = Array(repeating: false, count: snapshot.referrals.count)
+        heldBy = Array(repeating: -1, count: workers.count)
         assignedThisCycle = Array(repeating: false, count: snapshot.referrals.count)
     }
 
@@ -178,7 +202,7 @@ final class Allocator {
     /// Keeps a team's `roomy` list and `maxFree` right after worker `w`'s load changed.
     private func updateRoom(team t: Int, worker w: Int) {
         teams[t].fruitless.removeAll()
-        let hasRoom = !absentNow[w] && free(w) > Self.epsilon
+        let hasRoom = !absentNow[w] && heldBy[w] < 0 && free(w) > Self.epsilon
         if let k = teams[t].roomy.firstIndex(of: w) {
             if !hasRoom { teams[t].roomy.remove(at: k) }
         } else if hasRoom {
@@ -269,6 +293,11 @@ final class Allocator {
         for w in teams[t].workers {
             if let e = exclusion(&ctx, worker: w, rank: rank, points: p) {
                 out.append(Candidate(worker: workerIDs[w], parts: nil, excludedBy: e))
+            } else if heldBy[w] >= 0 && heldBy[w] != i {
+                out.append(
+                    Candidate(
+                        worker: workerIDs[w], parts: nil,
+                        excludedBy: .reserved(snapshot.referrals[heldBy[w]].referral.id)))
             } else {
                 out.append(
                     Candidate(worker: workerIDs[w], parts: score(ctx, worker: w, lastWorker: last), excludedBy: nil))
@@ -280,26 +309,7 @@ final class Allocator {
     func run() {
         // Sort keys side by side with each index, so the sort compares numbers in one array and only looks at
         // ids on full ties.
-        struct Key {
-            var rank: Int
-            var due: Double
-            var received: Double
-            var i: Int
-        }
-        var keys: [Key] = []
-        let refs = snapshot.referrals
-        for i in refs.indices where refs[i].allocation == nil {
-            guard let rank = ratings.rank[i] else { continue }
-            keys.append(
-                Key(rank: rank, due: ratings.due[i], received: refs[i].referral.received.timeIntervalSince1970, i: i))
-        }
-        keys.sort { a, b in
-            if a.rank != b.rank { return a.rank > b.rank }
-            if a.due != b.due { return a.due < b.due }
-            if a.received != b.received { return a.received < b.received }
-            return refs[a.i].referral.id < refs[b.i].referral.id
-        }
-        for key in keys { allocate(key.i) }
+        for i in Self.order(snapshot, ratings: ratings, policy: policy) { allocate(i) }
         // Rules that read `worker.load` can make a worker eligible as its load grows: pass over what is still
         // blocked, in the same order, until nothing changes, so that the cycle ends at a fixpoint (a second cycle
         // on its result assigns nothing). Other rules cannot gain eligibility as loads grow: one pass suffices.
@@ -309,7 +319,12 @@ final class Allocator {
             let before = assignmentOrder.count
             let retry = blockedOrder.filter { assignedTo[$0] < 0 }
             blockedOrder = []
-            for t in teams.indices { teams[t].blocked = [] }
+            for i in retry { listedBlocked[i] = false }
+            for t in teams.indices {
+                teams[t].blockedKeys = []
+                teams[t].blockedByKey = [:]
+                teams[t].blockedUnkeyed = []
+            }
             for i in retry { allocate(i) }
             if assignmentOrder.count == before { break }
         }
@@ -331,12 +346,17 @@ final class Allocator {
             let shared = sharesByKey && roomy ? searchKey(i, context(i)).map { Blocked(team: t, key: $0) } : nil
             let reason = shared.flatMap { reasons[$0] } ?? blockReason(i)
             if let shared { reasons[shared] = reason }
-            guard snapshot.referrals[i].blocked != reason else { continue }
-            let (excluded, count) = shared.flatMap { counts[$0] } ?? exclusions(i)
-            if let shared { counts[shared] = (excluded, count) }
+            let held = heldOn(i)
+            guard snapshot.referrals[i].blocked != reason || snapshot.referrals[i].heldOn != held else { continue }
+            // A referral holding a worker is counted on its own: its key's counts may include that worker as
+            // `reserved`.
+            let sharedCounts = held == nil ? shared : nil
+            let (excluded, count) = sharedCounts.flatMap { counts[$0] } ?? exclusions(i)
+            if let sharedCounts { counts[sharedCounts] = (excluded, count) }
             decisions.append(
                 .blocked(
-                    referral: snapshot.referrals[i].referral.id, reason: reason, excluded: excluded, candidates: count))
+                    referral: snapshot.referrals[i].referral.id, reason: reason, excluded: excluded, candidates: count,
+                    held: held))
             positions.append(i)
         }
     }
@@ -369,11 +389,10 @@ final class Allocator {
                 }
             }
             if best >= 0 {
-                if let higher = guardInversion(worker: best, rank: rank, team: t) {
-                    // A higher-rank blocked referral this worker can now take goes first; then try again.
-                    teams[t].blocked.removeAll { $0 == higher }
-                    blockedOrder.removeAll { $0 == higher }
-                    allocate(higher)
+                if ruleCache.readsLoad, let earlier = guardInversion(worker: best, team: t) {
+                    // A referral earlier in the order, blocked, that this worker can now take goes first; then
+                    // try again.
+                    allocate(earlier)
                     continue
                 }
                 assign(i, to: best, team: t, moved: nil)
@@ -385,9 +404,58 @@ final class Allocator {
     }
 
     private func markBlocked(_ i: Int) {
-        blockedOrder.append(i)
-        if refTeam[i] >= 0 { teams[refTeam[i]].blocked.append(i) }
+        if !listedBlocked[i] {
+            listedBlocked[i] = true
+            blockedOrder.append(i)
+        }
+        let t = refTeam[i]
+        guard t >= 0 else { return }
+        if ruleCache.readsLoad {
+            if let key = searchKey(i, context(i)) {
+                if teams[t].blockedByKey[key] == nil {
+                    teams[t].blockedKeys.append(key)
+                    teams[t].blockedByKey[key] = ([], 0)
+                }
+                teams[t].blockedByKey[key]!.list.append(i)
+            } else {
+                teams[t].blockedUnkeyed.append(i)
+            }
+        }
+        // Holding room needs eligibility that cannot change within the pass: with rules that read `worker.load`
+        // a held referral could become assignable elsewhere, and the retry passes would have to undo holds.
+        if !ruleCache.readsLoad && teams[t].holds < policy.reservations && heldFor[i] == nil {
+            hold(for: i, team: t)
+        }
     }
+
+    /// Holds a worker's room for referral `i`, blocked, when it is blocked only for lack of room: the worker it
+    /// held last cycle if still eligible apart from room, else the eligible worker with the most free room (then
+    /// the lower worker id).
+    private func hold(for i: Int, team t: Int) {
+        guard refPoints[i] > Self.epsilon else { return }
+        let rank = rank(i)
+        var ctx = context(i)
+        let previous = snapshot.referrals[i].heldOn.flatMap { workerIndex[$0] } ?? -1
+        var best = -1
+        for w in teams[t].workers where heldBy[w] < 0 && views[w].capacity + Self.epsilon >= refPoints[i] {
+            guard exclusion(&ctx, worker: w, rank: rank, points: refPoints[i], ignoreCapacity: true) == nil else {
+                continue
+            }
+            if w == previous {
+                best = w
+                break
+            }
+            if best < 0 || free(w) > free(best) + Self.epsilon { best = w }
+        }
+        guard best >= 0 else { return }
+        heldBy[best] = i
+        heldFor[i] = best
+        teams[t].holds += 1
+        updateRoom(team: t, worker: best)
+    }
+
+    /// The worker whose room is held for referral `i`, by id.
+    func heldOn(_ i: Int) -> String? { heldFor[i].map { workerIDs[$0] } }
 
     /// Why referral `i` is blocked, from the loads at the end of the pass (so that a second pass over the
     /// resulting state finds the same reason and logs nothing). Cheap when nobody present has room.
@@ -419,15 +487,15 @@ final class Allocator {
     }
 
     /// Counts of the check that excluded each worker, in a fixed order: absent, look-ahead, capacity, skills,
-    /// then the rules in file order.
+    /// the rules in file order, then `reserved` (eligible, but held for another referral).
     private func exclusions(_ i: Int) -> ([(String, Int)], Int) {
         let t = refTeam[i]
         guard t >= 0 else { return ([], 0) }
         let state = teams[t]
         let rank = rank(i)
-        // absent, look-ahead, capacity, skills, then one per rule.
-        var counts = Array(repeating: 0, count: 4 + eligible.count)
-        if refPoints[i] > state.maxFree + Self.epsilon {
+        // absent, look-ahead, capacity, skills, one per rule, then reserved.
+        var counts = Array(repeating: 0, count: 5 + eligible.count)
+        if refPoints[i] > state.maxFree + Self.epsilon && state.holds == 0 {
             counts[0] = state.absentCount
             counts[1] = rank < state.leavingCount.count ? state.leavingCount[rank] : 0
             counts[2] = state.workers.count - counts[0] - counts[1]
@@ -435,7 +503,8 @@ final class Allocator {
             var ctx = context(i)
             for w in state.workers {
                 switch exclusion(&ctx, worker: w, rank: rank, points: refPoints[i]) {
-                case nil: break
+                case nil: if heldBy[w] >= 0 && heldBy[w] != i { counts[4 + eligible.count] += 1 }
+                case .reserved?: counts[4 + eligible.count] += 1
                 case .absent?: counts[0] += 1
                 case .leavingSoon?: counts[1] += 1
                 case .capacity?: counts[2] += 1
@@ -449,15 +518,30 @@ final class Allocator {
         return (out, state.workers.count)
     }
 
-    /// A referral blocked earlier in this pass, ranking above `rank`, that `worker` is now eligible for.
-    private func guardInversion(worker w: Int, rank: Int, team t: Int) -> Int? {
-        for h in teams[t].blocked {
-            let hr = self.rank(h)
-            guard hr > rank else { continue }
-            if views[w].load + refPoints[h] > views[w].capacity + Self.epsilon { continue }
+    /// A referral blocked earlier in this pass (so earlier in the order) that worker `w` is now eligible for,
+    /// taken off the team's blocked groups; nil when none. Only rules that read `worker.load` can make a worker
+    /// eligible as its load grows, so only then is this asked. One referral per `SearchKey` is checked: the
+    /// group's first still blocked, since the others meet `w` the same way.
+    private func guardInversion(worker w: Int, team t: Int) -> Int? {
+        func fits(_ h: Int) -> Bool {
+            guard assignedTo[h] < 0, views[w].load + refPoints[h] <= views[w].capacity + Self.epsilon else {
+                return false
+            }
             var ctx = context(h)
-            if exclusion(&ctx, worker: w, rank: hr, points: refPoints[h]) == nil { return h }
+            return exclusion(&ctx, worker: w, rank: rank(h), points: refPoints[h]) == nil
         }
+        for key in teams[t].blockedKeys {
+            guard var group = teams[t].blockedByKey[key] else { continue }
+            while group.head < group.list.count && assignedTo[group.list[group.head]] >= 0 { group.head += 1 }
+            teams[t].blockedByKey[key] = group
+            guard group.head < group.list.count else { continue }
+            let h = group.list[group.head]
+            if fits(h) {
+                teams[t].blockedByKey[key]!.head += 1
+                return h
+            }
+        }
+        if let k = teams[t].blockedUnkeyed.firstIndex(where: fits) { return teams[t].blockedUnkeyed.remove(at: k) }
         return nil
     }
 

@@ -19,6 +19,11 @@ public enum EscalationReason: String, Sendable, Hashable {
 
 /// What excluded a worker from a referral, checked in this order; the first that fails is recorded.
 public enum Exclusion: Sendable, Hashable, CustomStringConvertible {
+    /// For `reserved`: the referral the worker's room is held for.
+    public var heldFor: String? {
+        if case .reserved(let id) = self { id } else { nil }
+    }
+
     case absent
     /// An absence starts within the level's `absence_lookahead`.
     case leavingSoon
@@ -26,6 +31,9 @@ public enum Exclusion: Sendable, Hashable, CustomStringConvertible {
     case skills
     /// An `eligible` rule of the allocation policy, by id.
     case rule(String)
+    /// Eligible, but the worker's room is held for the referral named, which comes earlier in the allocation
+    /// order and is blocked for lack of room (a reservation, as in Slurm's backfill).
+    case reserved(String)
 
     public var description: String {
         switch self {
@@ -34,6 +42,7 @@ public enum Exclusion: Sendable, Hashable, CustomStringConvertible {
         case .capacity: "capacity"
         case .skills: "skills"
         case .rule(let id): id
+        case .reserved: "reserved"
         }
     }
 }
@@ -67,6 +76,7 @@ public struct Candidate: Sendable, Hashable {
         .object([
             ("worker", .string(worker)), ("eligible", .bool(eligible)), ("score", score.map { .number($0) } ?? .null),
             ("parts", parts?.json ?? .null), ("excluded_by", .string(excludedBy?.description)),
+            ("held_for", .string(excludedBy?.heldFor)),
         ])
     }
 }
@@ -123,12 +133,13 @@ public enum Decision: Sendable {
     indirect case rated(referral: String, rating: Rating, explanation: [String])
     indirect case rerated(referral: String, from: Rating, to: Rating, pinRaised: Bool)
     indirect case assigned(AssignmentDecision)
-    case blocked(referral: String, reason: BlockReason, excluded: [(String, Int)], candidates: Int)
+    /// `held`: the worker whose room is held for this referral (`reservations`), or nil.
+    case blocked(referral: String, reason: BlockReason, excluded: [(String, Int)], candidates: Int, held: String?)
     case escalated(EscalationDecision)
 
     public var referral: String {
         switch self {
-        case .rated(let r, _, _), .rerated(let r, _, _, _), .blocked(let r, _, _, _): r
+        case .rated(let r, _, _), .rerated(let r, _, _, _), .blocked(let r, _, _, _, _): r
         case .assigned(let a): a.referral
         case .escalated(let e): e.referral
         }
@@ -168,10 +179,10 @@ public enum Decision: Sendable {
                 ("score", .number(a.parts.total)), ("parts", a.parts.json), ("moved", .string(a.moved)),
                 ("candidates", .array(a.candidates.map(\.json))),
             ])
-        case .blocked(_, let reason, let excluded, let candidates):
+        case .blocked(_, let reason, let excluded, let candidates, let held):
             return .object([
                 ("reason", .string(reason.rawValue)), ("candidates", .int(Int64(candidates))),
-                ("excluded", .object(excluded.map { ($0.0, .int(Int64($0.1))) })),
+                ("excluded", .object(excluded.map { ($0.0, .int(Int64($0.1))) })), ("held_on", .string(held)),
             ])
         case .escalated(let e):
             return .object([

@@ -6,7 +6,8 @@ import Foundation
 /// so the daemon, `duty policy diff`, the simulator and the benchmark all drive the same code.
 ///
 /// A cycle runs, in order: triage (rate new and updated referrals, re-rate every waiting one), allocation
-/// (highest rank first, then earliest due, earliest received, id), and oversight (acknowledgements, waits and
+/// (in the allocation policy's `order`: by default rank, risk rank, earliest due, earliest received, then id),
+/// and oversight (acknowledgements, waits and
 /// managers to escalate, reviews due). The same snapshot and `now` always give the same plan.
 public enum Engine {
     public static func plan(_ snapshot: Snapshot, now: Date) -> Plan {
@@ -112,6 +113,9 @@ public enum Engine {
             let (levelIndex, pinRaised) = applyPin(referrals[i].pin, policyLevel: policyLevel, policy: policy)
             let level = policy.levels[levelIndex]
             ratings.reviewEvery[i] = level.reviewEvery?.timeInterval ?? -1
+            // A manager's pin is a judgement of risk; otherwise aging rules do not count towards it.
+            let pinned = referrals[i].pin != nil && !pinRaised
+            ratings.riskRank[i] = pinned ? level.rank : policy.levels[policy.riskLevel(matched: matched)].rank
             let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
             if let old = referrals[i].rating, !pinRaised, old.level == level.name, old.rank == level.rank,
                 old.due == due, old.policy == policy.id, old.policyVersion == policy.version,
@@ -147,6 +151,9 @@ struct Ratings {
     private(set) var rank: [Int?]
     /// Per referral: the due time in seconds since 1970 (0 when it has no rating).
     private(set) var due: [Double]
+    /// Per referral triage evaluated in this cycle (every waiting one): the rank its risk reaches without aging
+    /// rules (`TriagePolicy.riskLevel`); else its rank.
+    var riskRank: [Int]
     /// Per referral rated in this cycle: its level's `review_every` in seconds, -1 for none; NaN when triage did
     /// not rate it (look the rating's level up then).
     var reviewEvery: [Double]
@@ -155,6 +162,7 @@ struct Ratings {
         self.referrals = referrals
         rank = referrals.indices.map { referrals[$0].rating?.rank }
         due = referrals.indices.map { referrals[$0].rating?.due.timeIntervalSince1970 ?? 0 }
+        riskRank = referrals.indices.map { referrals[$0].rating?.rank ?? 0 }
         reviewEvery = Array(repeating: .nan, count: referrals.count)
     }
 

@@ -35,9 +35,11 @@ extension Snapshot {
             case .assigned(let a):
                 referrals[i].allocation = AllocationRecord(worker: a.worker, manager: a.accountable.manager, at: now)
                 referrals[i].blocked = nil
+                referrals[i].heldOn = nil
                 lastWorker[referrals[i].referral.person] = a.worker
-            case .blocked(_, let reason, _, _):
+            case .blocked(_, let reason, _, _, let held):
                 referrals[i].blocked = reason
+                referrals[i].heldOn = held
             case .escalated(let e):
                 escalations.insert(EscalationKey(referral: e.referral, reason: e.reason, position: e.position))
             }

@@ -63,12 +63,15 @@ public struct OpenReferral: Sendable {
     public var allocation: AllocationRecord?
     /// The last `allocation.blocked` reason, so a block is logged once per change of reason.
     public var blocked: BlockReason?
+    /// The worker whose room the last `allocation.blocked` held for this referral (`held_on`), if any.
+    public var heldOn: String?
     /// The last `review.recorded`.
     public var lastReview: Date?
 
     public init(
         referral: Referral, rating: Rating? = nil, needsRating: Bool = false, pin: Pin? = nil,
-        allocation: AllocationRecord? = nil, blocked: BlockReason? = nil, lastReview: Date? = nil
+        allocation: AllocationRecord? = nil, blocked: BlockReason? = nil, heldOn: String? = nil,
+        lastReview: Date? = nil
     ) {
         self.referral = referral
         self.rating = rating
@@ -76,6 +79,7 @@ public struct OpenReferral: Sendable {
         self.pin = pin
         self.allocation = allocation
         self.blocked = blocked
+        self.heldOn = heldOn
         self.lastReview = lastReview
     }
 

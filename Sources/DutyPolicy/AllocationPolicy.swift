@@ -9,6 +9,22 @@ public struct EligibilityRule: Sendable {
 
 /// How workers are chosen (SPEC "Allocation policy").
 public struct AllocationPolicy: Sendable {
+    /// One key of the allocation order: the waiting list is sorted by each in turn, then by referral id.
+    public enum OrderKey: String, Sendable, CaseIterable {
+        /// The level's rank, highest first (aging rules included).
+        case rank
+        /// The rank the referral reaches without aging rules (its risk), highest first: within a rank, risk
+        /// goes ahead of lateness.
+        case riskRank = "risk_rank"
+        /// Earliest due (`received + allocate_within`) first.
+        case due
+        /// Earliest received first.
+        case received
+    }
+
+    /// The default allocation order: rank, then risk rank, then earliest due, then earliest received.
+    public static let defaultOrder: [OrderKey] = [.rank, .riskRank, .due, .received]
+
     public struct Preference: Sendable, Hashable {
         /// Weight for "this worker had this person before".
         public var continuity: Double
@@ -34,6 +50,12 @@ public struct AllocationPolicy: Sendable {
     public var acknowledgeWithin: Duration?
     /// By level rank: waiting longer than this escalates.
     public var escalateUnallocated: [Int: Duration]
+    /// The allocation order (`order`), ending in referral id.
+    public var order: [OrderKey] = AllocationPolicy.defaultOrder
+    /// How many of a team's referrals blocked for lack of room, taken in allocation order, hold room on a worker
+    /// (`reservations`, Slurm's backfill reservations): nothing else is given to that worker while it is held.
+    /// 0 turns holding off.
+    public var reservations = 1
 
     /// Index of the first `eligible` rule the context fails, or nil when it passes them all.
     public func firstFailingRule(_ context: RuleContext) -> Int? {
@@ -165,12 +187,33 @@ public struct AllocationPolicy: Sendable {
             ackWithin = ao.duration("within", required: true)
             ao.finish()
         }
+        var order = defaultOrder
+        if let n = o.node("order") {
+            if case .array(let items) = n.value, !items.isEmpty {
+                order = []
+                for item in items {
+                    guard case .string(let s) = item.value, let key = OrderKey(rawValue: s) else {
+                        let known = OrderKey.allCases.map(\.rawValue).joined(separator: ", ")
+                        sink.error(item.position, "'order' takes \(known)")
+                        continue
+                    }
+                    if order.contains(key) { sink.error(item.position, "'\(s)' appears twice in 'order'") }
+                    order.append(key)
+                }
+            } else {
+                sink.error(n.position, "'order' must be a non-empty list of keys, such as [\"rank\", \"due\"]")
+            }
+        }
+        let reservations = o.integer("reservations", in: 0...100) ?? 1
         o.finish()
-        return AllocationPolicy(
+        var policy = AllocationPolicy(
             file: file, defaultPoints: defaultPoints, kindPoints: kindPoints, complexityFactor: complexity,
             eligible: eligible, eligibleConditions: eligible.map(\.condition), prefer: prefer,
             absenceLookahead: lookahead, acknowledgeMinRank: ackRank,
             acknowledgeWithin: ackWithin, escalateUnallocated: escalate)
+        policy.order = order
+        policy.reservations = reservations
+        return policy
     }
 
     private static func resolveRank(

@@ -11,6 +11,12 @@ public struct TriageRule: Sendable {
     public var because: String
     /// Where the rule's `when` starts in its file.
     public var position: SourcePosition
+
+    /// An aging rule: its condition reads `waiting`, so it matches because of how long the referral has waited,
+    /// not because of its risk. It raises the level (timescale, escalation, review) but the allocation order puts
+    /// a referral at a rank only through aging rules after those at that rank on their risk (README, "The
+    /// allocation order").
+    public var isAging: Bool { condition.names.contains("waiting") }
 }
 
 /// One kind's prioritisation policy: levels, rules and the default level (SPEC "Triage policies").
@@ -31,6 +37,8 @@ public final class TriagePolicy: Sendable {
     let ruleConditions: [Condition]
     /// Each rule's level index.
     let ruleLevels: [Int]
+    /// Each rule's `isAging`.
+    let ruleAging: [Bool]
     public let otherwise: String
 
     init(
@@ -48,6 +56,7 @@ public final class TriagePolicy: Sendable {
         self.rules = rules
         self.ruleConditions = ruleConditions
         self.ruleLevels = ruleLevels
+        self.ruleAging = rules.map(\.isAging)
         self.otherwise = otherwise
     }
 
@@ -107,6 +116,14 @@ extension TriagePolicy {
             matched.append(i)
             if best < 0 || ruleLevels[i] < best { best = ruleLevels[i] }
         }
+        return best >= 0 ? best : otherwiseIndex
+    }
+
+    /// The index into `levels` of the level the rules in `matched` (indices, as `evaluate` gives them) reach
+    /// without aging rules: the referral's level on its risk alone (`otherwise` when only aging rules matched).
+    public func riskLevel(matched: [Int]) -> Int {
+        var best = -1
+        for i in matched where !ruleAging[i] && (best < 0 || ruleLevels[i] < best) { best = ruleLevels[i] }
         return best >= 0 ? best : otherwiseIndex
     }
 

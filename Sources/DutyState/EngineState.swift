@@ -27,7 +27,8 @@ public enum EngineState {
                 OpenReferral(
                     referral: row.referral, rating: rating, needsRating: row.needsRating, pin: pin,
                     allocation: allocation,
-                    blocked: row.blocked.flatMap(BlockReason.init(rawValue:)), lastReview: row.lastReview))
+                    blocked: row.blocked.flatMap(BlockReason.init(rawValue:)), heldOn: row.heldOn,
+                    lastReview: row.lastReview))
         }
         let escalations = try store.openEscalations().compactMap { e in
             EscalationReason(rawValue: e.reason).map {

@@ -128,7 +128,8 @@ enum Projector {
         case "referral.closed":
             out.append(
                 ProjectionStatement(
-                    "UPDATE referrals SET state = 'closed', closed = ?, blocked = NULL WHERE id = ?", [.double(at), id])
+                    "UPDATE referrals SET state = 'closed', closed = ?, blocked = NULL, held_on = NULL WHERE id = ?",
+                    [.double(at), id])
             )
         case "triage.rated", "triage.rerated":
             out.append(
@@ -157,7 +158,8 @@ enum Projector {
                 ProjectionStatement(
                     """
                     UPDATE referrals SET state = 'allocated', worker = ?, manager = ?, fallback = ?, allocated = ?,
-                        alloc_due = due, acknowledged = ?, ack_by = ?, blocked = NULL WHERE id = ?
+                        alloc_due = due, acknowledged = ?, ack_by = ?, blocked = NULL, held_on = NULL
+                        WHERE id = ?
                     """,
                     [
                         text(worker), text(manager), .int(data["fallback"]?.boolValue == true ? 1 : 0), .double(at),
@@ -176,7 +178,9 @@ enum Projector {
                     [id]))
         case "allocation.blocked":
             out.append(
-                ProjectionStatement("UPDATE referrals SET blocked = ? WHERE id = ?", [text(data["reason"]), id]))
+                ProjectionStatement(
+                    "UPDATE referrals SET blocked = ?, held_on = ? WHERE id = ?",
+                    [text(data["reason"]), text(data["held_on"]), id]))
         case "allocation.acknowledged":
             out.append(
                 ProjectionStatement(

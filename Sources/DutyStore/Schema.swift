@@ -72,6 +72,10 @@ enum Schema {
         DROP INDEX referrals_waiting;
         CREATE INDEX referrals_state ON referrals(state);
         """,
+        // 4: the worker whose room is held for a blocked referral (`allocation.blocked`'s `held_on`).
+        """
+        ALTER TABLE referrals ADD COLUMN held_on TEXT;
+        """,
     ]
 
     /// The projection tables: what `rebuild` empties and refills from the log.

@@ -106,7 +106,7 @@ extension Plan {
     }
 
     func blocked(_ id: String) -> (BlockReason, [(String, Int)])? {
-        for d in decisions { if case .blocked(let r, let reason, let ex, _) = d, r == id { return (reason, ex) } }
+        for d in decisions { if case .blocked(let r, let reason, let ex, _, _) = d, r == id { return (reason, ex) } }
         return nil
     }
 
