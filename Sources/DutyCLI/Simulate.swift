@@ -10,6 +10,9 @@ enum Simulate {
         options: [
             OptionSpec(long: "policies", value: "DIR", help: "policies to simulate (default: the scenario's)"),
             OptionSpec(long: "against", value: "DIR", help: "also run these policies on the same arrivals and compare"),
+            OptionSpec(
+                long: "baseline", value: "NAME",
+                help: "also run what councils do now on the same arrivals and compare: fcfs, weekly, or fcfs,weekly"),
             OptionSpec(long: "days", value: "N", help: "how long to simulate (default: the scenario's)"),
             OptionSpec(long: "seed", value: "N", help: "random seed (default 1): the same seed gives the same run"),
             OptionSpec(
@@ -22,12 +25,15 @@ enum Simulate {
             cycle interval on working days (the real engine: triage, allocation, oversight), allocated work occupies
             its worker for the scenario's work days, and staff take leave and fall sick. Software does not create
             capacity: with too few workers, waits grow, but the highest risk is seen first and nobody is forgotten.
-            With several councils (--councils, or 'councils' in the scenario) each runs on its own copy of the
+            --baseline runs first come, first served (fcfs: every cycle, in the order received) or a weekly
+            allocation meeting (weekly: one cycle a week, in the order received) on the same arrivals, absences and
+            staff, and compares. With several councils (--councils, or 'councils' in the scenario) each runs on its own copy of the
             roster with its own arrivals and absences, in parallel on every core, and the report adds them up.
             """,
         examples: [
             "duty simulate policies/scenarios/banes-2023-24.json5",
             "duty simulate policies/scenarios/banes-2023-24.json5 --against ./candidate --seed 7",
+            "duty simulate policies/scenarios/banes-2023-24.json5 --baseline fcfs,weekly",
             "duty simulate policies/scenarios/england-2023-24.json5",
         ],
         run: { inv throws(DutyError) in try run(inv) })
@@ -53,12 +59,24 @@ enum Simulate {
         }
         let scenario = try Scenario.load(
             path: inv.positionals[0], policiesOverride: inv.value("policies"), days: days, councils: councils)
+        var baselines: [Baseline] = []
+        for name in (inv.value("baseline") ?? "").split(separator: ",") {
+            guard let b = Baseline(rawValue: String(name)) else {
+                throw DutyError(.usage, "--baseline takes fcfs, weekly, or both as fcfs,weekly", cause: "simulate")
+            }
+            if !baselines.contains(b) { baselines.append(b) }
+        }
         let report = try Simulator(scenario: scenario, seed: seed).runCouncils()
-        var other: SimReport?
+        var others: [SimReport] = []
         if let against = inv.value("against") {
             let alt = try Scenario.load(
                 path: inv.positionals[0], policiesOverride: against, days: days, councils: councils)
-            other = try Simulator(scenario: alt, seed: seed).runCouncils()
+            others.append(try Simulator(scenario: alt, seed: seed).runCouncils())
+        }
+        for b in baselines {
+            var alt = scenario
+            alt.baseline = b
+            others.append(try Simulator(scenario: alt, seed: seed).runCouncils())
         }
         if let svg = inv.value("svg") {
             let councils = report.councils > 1 ? ", \(report.councils) councils" : ""
@@ -72,16 +90,20 @@ enum Simulate {
         }
         if format == "json" {
             inv.console.out(json(report).serialized())
-            if let other { inv.console.out(json(other).serialized()) }
+            for other in others { inv.console.out(json(other).serialized()) }
             return 0
         }
         print(report, inv)
-        if let other {
+        for other in others {
             inv.console.out("")
-            inv.console.out("against \(other.policies):")
+            inv.console.out("against \(name(other)):")
             print(other, inv)
             inv.console.out("")
             compare(report, other, inv)
+        }
+        if !baselines.isEmpty {
+            inv.console.out("")
+            topLevels([report] + others, inv)
         }
         return 0
     }
@@ -102,8 +124,23 @@ enum Simulate {
                 g.reviewsDue == 0 ? .null : d(100 * Double(g.reviewsOnTime) / Double(g.reviewsDue))
             ),
             ("fallback_pct", g.allocated == 0 ? .null : d(100 * Double(g.fallbacks) / Double(g.allocated))),
+            ("max_age_waiting_days", d(g.maxAgeWaiting)),
         ])
     }
+
+    static func kindLevelJSON(_ g: SimReport.KindLevel) -> JSONValue {
+        func d(_ v: Double?) -> JSONValue { v.map { .number(($0 * 10).rounded() / 10) } ?? .null }
+        return .object([
+            ("kind", .string(g.kind)), ("level", .string(g.level)), ("rank", .int(Int64(g.rank))),
+            ("arrivals", .int(Int64(g.arrivals))), ("allocated", .int(Int64(g.allocated))),
+            ("within_timescale_pct", d(g.withinTimescalePct)), ("median_wait_days", d(g.percentile(0.5))),
+            ("p90_wait_days", d(g.percentile(0.9))), ("max_wait_days", d(g.waits.max())),
+            ("late_waiting", .int(Int64(g.lateWaiting))), ("max_age_waiting_days", d(g.maxAgeWaiting)),
+        ])
+    }
+
+    /// What a run is called in comparisons: its baseline, else its policies folder.
+    static func name(_ r: SimReport) -> String { r.baseline.map { "baseline \($0.rawValue)" } ?? r.policies }
 
     static func json(_ r: SimReport) -> JSONValue {
         .object([
@@ -112,7 +149,9 @@ enum Simulate {
             ("days", .int(Int64(r.days))), ("cycles", .int(Int64(r.cycles))), ("arrivals", .int(Int64(r.arrivals))),
             ("closed", .int(Int64(r.closedAtEnd))), ("allocated_open", .int(Int64(r.openAllocatedAtEnd))),
             ("waiting", .int(Int64(r.waitingAtEnd))), ("by_kind", .array(r.byKind.map(groupJSON))),
-            ("by_level", .array(r.byLevel.map(groupJSON))),
+            ("by_level", .array(r.byLevel.map(groupJSON))), ("by_kind_level", .array(r.byKindLevel.map(kindLevelJSON))),
+            ("baseline", .string(r.baseline?.rawValue)),
+            ("longest_wait_days", r.longestWait.map { .number(($0 * 10).rounded() / 10) } ?? .null),
             ("escalations", .object(r.escalations.map { ($0.0, .int(Int64($0.1))) })),
             ("seconds", .number((r.seconds * 1000).rounded() / 1000)),
         ])
@@ -146,6 +185,21 @@ enum Simulate {
         table(r.byKind, title: "KIND", inv)
         inv.console.out("")
         table(r.byLevel, title: "LEVEL", inv)
+        inv.console.out("")
+        var t = TextTable([
+            "KIND", "LEVEL AT REFERRAL", "ARRIVED", "ALLOCATED", "WITHIN %", "MEDIAN WAIT", "P90 WAIT", "MAX WAIT",
+            "LATE, WAITING",
+        ])
+        t.rightAligned = Set(2...8)
+        func d(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
+        for g in r.byKindLevel {
+            t.add([
+                g.kind, g.level, String(g.arrivals), String(g.allocated), d(g.withinTimescalePct), d(g.percentile(0.5)),
+                d(g.percentile(0.9)), d(g.waits.max()), String(g.lateWaiting),
+            ])
+        }
+        for line in t.render(width: inv.console.width) { inv.console.out(line) }
+        inv.console.out("longest wait: \(d(r.longestWait)) days (allocated, or still waiting at the end)")
         let reviews = r.byKind.reduce((0, 0)) { ($0.0 + $1.reviewsDue, $0.1 + $1.reviewsOnTime) }
         inv.console.out("")
         inv.console.out(
@@ -169,7 +223,28 @@ enum Simulate {
                 "-> " + String(gb.finalWaiting),
             ])
         }
-        inv.console.out("differences (\(a.policies) -> \(b.policies)), same arrivals and seed:")
+        inv.console.out("differences (\(name(a)) -> \(name(b))), same arrivals and seed:")
         for line in t.render(width: inv.console.width) { inv.console.out(line) }
     }
+
+    /// Each kind's top level at referral side by side: % within timescale and median wait, for every run.
+    static func topLevels(_ runs: [SimReport], _ inv: Invocation) {
+        var t = TextTable(["KIND", "TOP LEVEL"] + runs.flatMap { ["WITHIN % " + short($0), "MEDIAN " + short($0)] })
+        t.rightAligned = Set(2..<(2 + 2 * runs.count))
+        func d(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
+        for top in runs[0].byKindLevel
+        where !runs[0].byKindLevel.contains(where: { $0.kind == top.kind && $0.rank > top.rank }) {
+            var row = [top.kind, top.level]
+            for r in runs {
+                let g = r.byKindLevel.first { $0.kind == top.kind && $0.level == top.level }
+                row += [d(g?.withinTimescalePct), d(g?.percentile(0.5))]
+            }
+            t.add(row)
+        }
+        t.add(["longest wait", ""] + runs.flatMap { [d($0.longestWait), ""] })
+        inv.console.out("top level at referral, same arrivals and seed (waits in days):")
+        for line in t.render(width: inv.console.width) { inv.console.out(line) }
+    }
+
+    static func short(_ r: SimReport) -> String { r.baseline?.rawValue ?? "duty" }
 }

@@ -5,6 +5,8 @@ import Foundation
 extension Allocator {
     /// One waiting referral's place in the allocation order: the values of the order's keys.
     struct OrderKey {
+        /// Waiting longer than the policy's `max_wait`.
+        var pastBound: Bool
         var rank: Int
         var riskRank: Int
         var due: Double
@@ -12,24 +14,31 @@ extension Allocator {
         var i: Int
     }
 
-    /// The waiting referrals that have a rating, as indices into `snapshot.referrals`, in the allocation policy's
-    /// `order` (ranks highest first, times earliest first), then by referral id.
-    static func order(_ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy) -> [Int] {
+    /// The waiting referrals that have a rating, as indices into `snapshot.referrals`: first those waiting longer
+    /// than the policy's `max_wait` at `now`, earliest received first; then the rest in the policy's `order`
+    /// (ranks highest first, times earliest first); ties by referral id.
+    static func order(_ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> [Int] {
         var keys: [OrderKey] = []
         let refs = snapshot.referrals
+        let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
         for i in refs.indices where refs[i].allocation == nil {
             guard let rank = ratings.rank[i] else { continue }
             keys.append(
                 OrderKey(
-                    rank: rank, riskRank: ratings.riskRank[i], due: ratings.due[i],
+                    pastBound: refs[i].referral.received.timeIntervalSince1970 < bound, rank: rank,
+                    riskRank: ratings.riskRank[i], due: ratings.due[i],
                     received: refs[i].referral.received.timeIntervalSince1970, i: i))
         }
         let order = policy.order
         keys.sort { a, b in
+            if a.pastBound != b.pastBound { return a.pastBound }
+            if a.pastBound && a.received != b.received { return a.received < b.received }
             for key in order {
                 switch key {
                 case .rank: if a.rank != b.rank { return a.rank > b.rank }
-                case .riskRank: if a.riskRank != b.riskRank { return a.riskRank > b.riskRank }
+                case .risk:
+                    let (ra, rb) = (a.riskRank >= a.rank, b.riskRank >= b.rank)
+                    if ra != rb { return ra }
                 case .due: if a.due != b.due { return a.due < b.due }
                 case .received: if a.received != b.received { return a.received < b.received }
                 }

@@ -28,7 +28,7 @@ extension Allocator {
     func searchKey(_ i: Int, _ context: RuleContext) -> SearchKey? {
         guard context.ruleClass >= 0 else { return nil }
         return SearchKey(
-            ruleClass: context.ruleClass, rank: rank(i), points: refPoints[i], skills: context.referral.skills)
+            ruleClass: context.ruleClass, rank: rank(i), points: refNeed[i], skills: context.referral.skills)
     }
 
     /// Searches for a chain of moves of referrals assigned in this pass that frees room for referral `h`.
@@ -61,12 +61,14 @@ extension Allocator {
         while head < nodes.count && augmentBudget > 0 {
             let node = nodes[head]
             head += 1
-            let need = refPoints[node.incoming]
+            let need = refNeed[node.incoming]
             // A move never lowers a worker's load (the referral moved out is no bigger than the one moved in), so
             // loads only grow during a pass and a referral blocked earlier stays blocked: see the invariant above.
             let movable = teams[t].movable[node.worker] ?? []
             let nodeFree = free(node.worker)
-            for r in movable where refPoints[r] <= need + Self.epsilon && nodeFree + refPoints[r] + Self.epsilon >= need
+            for r in movable
+            where refPoints[r] <= refPoints[node.incoming] + Self.epsilon
+                && nodeFree + refPoints[r] + Self.epsilon >= need
             {
                 let rRank = rank(r)
                 var rctx = context(r)
@@ -78,7 +80,7 @@ extension Allocator {
                     k = nodes[k].parent
                 }
                 for w2 in members where heldBy[w2] < 0 && !onPath.contains(w2) {
-                    let roomy = free(w2) + Self.epsilon >= refPoints[r]
+                    let roomy = free(w2) + Self.epsilon >= refNeed[r]
                     guard roomy || !visited.contains(w2) else { continue }
                     augmentBudget -= 1
                     guard exclusion(&rctx, worker: w2, rank: rRank, points: refPoints[r], ignoreCapacity: true) == nil

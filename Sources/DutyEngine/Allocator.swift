@@ -62,6 +62,9 @@ final class Allocator {
     // Per referral (index into snapshot.referrals).
     private var refTeam: [Int] = []
     var refPoints: [Double] = []
+    /// Per referral: the room it needs free on a worker: its points, plus the allocation policy's `headroom`
+    /// unless the referral is at the headroom's rank on its risk.
+    var refNeed: [Double] = []
     private var assignedTo: [Int] = []
     var assignments: [Int: AssignmentDecision] = [:]
     private var assignmentOrder: [Int] = []
@@ -166,6 +169,15 @@ final class Allocator {
             if let worker = referrals[i].allocation?.worker, let w = workerIndex[worker] {
                 views[w].load += refPoints[i]
             }
+        }
+        // The headroom is for top-rank work on its risk, and for referrals past `max_wait` (the other promise).
+        let headroom = policy.headroom
+        let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
+        refNeed = refPoints.indices.map { i in
+            guard let h = headroom, ratings.rank[i] != nil, ratings.riskRank[i] < h.minRank,
+                referrals[i].referral.received.timeIntervalSince1970 >= bound
+            else { return refPoints[i] }
+            return refPoints[i] + h.points
         }
         // Candidates: everyone of the team except managers without a caseload.
         var members = Array(repeating: [Int](), count: teamIDs.count)
@@ -286,7 +298,7 @@ final class Allocator {
         let t = refTeam[i]
         guard t >= 0 else { return [] }
         var ctx = context(i)
-        let p = refPoints[i]
+        let p = refNeed[i]
         let last = lastWorker(i)
         var out: [Candidate] = []
         out.reserveCapacity(teams[t].workers.count)
@@ -309,7 +321,7 @@ final class Allocator {
     func run() {
         // Sort keys side by side with each index, so the sort compares numbers in one array and only looks at
         // ids on full ties.
-        for i in Self.order(snapshot, ratings: ratings, policy: policy) { allocate(i) }
+        for i in Self.order(snapshot, ratings: ratings, policy: policy, now: now) { allocate(i) }
         // Rules that read `worker.load` can make a worker eligible as its load grows: pass over what is still
         // blocked, in the same order, until nothing changes, so that the cycle ends at a fixpoint (a second cycle
         // on its result assigns nothing). Other rules cannot gain eligibility as loads grow: one pass suffices.
@@ -342,7 +354,7 @@ final class Allocator {
         var counts: [Blocked: ([(String, Int)], Int)] = [:]
         for i in blockedOrder where assignedTo[i] < 0 {
             let t = refTeam[i]
-            let roomy = t >= 0 && refPoints[i] <= teams[t].maxFree + Self.epsilon
+            let roomy = t >= 0 && refNeed[i] <= teams[t].maxFree + Self.epsilon
             let shared = sharesByKey && roomy ? searchKey(i, context(i)).map { Blocked(team: t, key: $0) } : nil
             let reason = shared.flatMap { reasons[$0] } ?? blockReason(i)
             if let shared { reasons[shared] = reason }
@@ -368,7 +380,7 @@ final class Allocator {
             markBlocked(i)
             return
         }
-        let p = refPoints[i]
+        let p = refNeed[i]
         while true {
             if p > teams[t].maxFree + Self.epsilon {
                 // Nobody present has room: no rule needs evaluating.
@@ -380,7 +392,7 @@ final class Allocator {
             var best = -1
             var bestScore = -Double.infinity
             // Only workers with room can be eligible (a referral of no points could go to anyone).
-            let pool = p > Self.epsilon ? teams[t].roomy : teams[t].workers
+            let pool = refPoints[i] > Self.epsilon ? teams[t].roomy : teams[t].workers
             for w in pool where exclusion(&ctx, worker: w, rank: rank, points: p) == nil {
                 let s = score(ctx, worker: w, lastWorker: last).total
                 if s > bestScore {
@@ -437,8 +449,8 @@ final class Allocator {
         var ctx = context(i)
         let previous = snapshot.referrals[i].heldOn.flatMap { workerIndex[$0] } ?? -1
         var best = -1
-        for w in teams[t].workers where heldBy[w] < 0 && views[w].capacity + Self.epsilon >= refPoints[i] {
-            guard exclusion(&ctx, worker: w, rank: rank, points: refPoints[i], ignoreCapacity: true) == nil else {
+        for w in teams[t].workers where heldBy[w] < 0 && views[w].capacity + Self.epsilon >= refNeed[i] {
+            guard exclusion(&ctx, worker: w, rank: rank, points: refNeed[i], ignoreCapacity: true) == nil else {
                 continue
             }
             if w == previous {
@@ -464,12 +476,12 @@ final class Allocator {
         guard t >= 0, !teams[t].workers.isEmpty else { return .noEligibleWorker }
         let state = teams[t]
         let rank = rank(i)
-        let p = refPoints[i]
+        let p = refNeed[i]
         let leaving = rank < state.leavingCount.count ? state.leavingCount[rank] : 0
         let staying = state.workers.count - state.absentCount - leaving
         guard staying > 0 else { return .allAbsent }
         if p > state.maxFree + Self.epsilon { return .noCapacity }
-        if p <= Self.epsilon {
+        if refPoints[i] <= Self.epsilon {
             // A referral of no points fits anyone: the reason comes from skills and rules alone.
             var ctx = context(i)
             return state.workers.contains { exclusion(&ctx, worker: $0, rank: rank, points: p) == .capacity }
@@ -495,14 +507,14 @@ final class Allocator {
         let rank = rank(i)
         // absent, look-ahead, capacity, skills, one per rule, then reserved.
         var counts = Array(repeating: 0, count: 5 + eligible.count)
-        if refPoints[i] > state.maxFree + Self.epsilon && state.holds == 0 {
+        if refNeed[i] > state.maxFree + Self.epsilon && state.holds == 0 {
             counts[0] = state.absentCount
             counts[1] = rank < state.leavingCount.count ? state.leavingCount[rank] : 0
             counts[2] = state.workers.count - counts[0] - counts[1]
         } else {
             var ctx = context(i)
             for w in state.workers {
-                switch exclusion(&ctx, worker: w, rank: rank, points: refPoints[i]) {
+                switch exclusion(&ctx, worker: w, rank: rank, points: refNeed[i]) {
                 case nil: if heldBy[w] >= 0 && heldBy[w] != i { counts[4 + eligible.count] += 1 }
                 case .reserved?: counts[4 + eligible.count] += 1
                 case .absent?: counts[0] += 1
@@ -524,11 +536,11 @@ final class Allocator {
     /// group's first still blocked, since the others meet `w` the same way.
     private func guardInversion(worker w: Int, team t: Int) -> Int? {
         func fits(_ h: Int) -> Bool {
-            guard assignedTo[h] < 0, views[w].load + refPoints[h] <= views[w].capacity + Self.epsilon else {
+            guard assignedTo[h] < 0, views[w].load + refNeed[h] <= views[w].capacity + Self.epsilon else {
                 return false
             }
             var ctx = context(h)
-            return exclusion(&ctx, worker: w, rank: rank(h), points: refPoints[h]) == nil
+            return exclusion(&ctx, worker: w, rank: rank(h), points: refNeed[h]) == nil
         }
         for key in teams[t].blockedKeys {
             guard var group = teams[t].blockedByKey[key] else { continue }

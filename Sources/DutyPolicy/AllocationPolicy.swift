@@ -13,17 +13,17 @@ public struct AllocationPolicy: Sendable {
     public enum OrderKey: String, Sendable, CaseIterable {
         /// The level's rank, highest first (aging rules included).
         case rank
-        /// The rank the referral reaches without aging rules (its risk), highest first: within a rank, risk
-        /// goes ahead of lateness.
-        case riskRank = "risk_rank"
+        /// Within a rank, a referral there on its risk (its rules without aging rules, or a manager's pin, reach
+        /// that rank) goes ahead of one there only by aging rules: lateness does not outrank risk.
+        case risk
         /// Earliest due (`received + allocate_within`) first.
         case due
         /// Earliest received first.
         case received
     }
 
-    /// The default allocation order: rank, then risk rank, then earliest due, then earliest received.
-    public static let defaultOrder: [OrderKey] = [.rank, .riskRank, .due, .received]
+    /// The default allocation order: rank, then risk before aging, then earliest due, then earliest received.
+    public static let defaultOrder: [OrderKey] = [.rank, .risk, .due, .received]
 
     public struct Preference: Sendable, Hashable {
         /// Weight for "this worker had this person before".
@@ -56,6 +56,20 @@ public struct AllocationPolicy: Sendable {
     /// (`reservations`, Slurm's backfill reservations): nothing else is given to that worker while it is held.
     /// 0 turns holding off.
     public var reservations = 1
+    /// Room kept free on every worker for work at or above a rank on its risk, and for work past `max_wait`
+    /// (`headroom`): other work may use a worker only while `points` stay free after it. Nil: none kept.
+    public var headroom: Headroom?
+    /// The bound on waiting (`max_wait`): a referral that has waited longer goes ahead of every other in the
+    /// order, the longest waiting first, whatever its level, so that low priority still moves (the Ombudsman's
+    /// Staffordshire finding, 2019). Nil: no bound.
+    public var maxWait: Duration?
+
+    public struct Headroom: Sendable, Hashable {
+        /// Referrals whose rank on risk (without aging rules) is at least this may use the headroom.
+        public var minRank: Int
+        /// Caseload points kept free.
+        public var points: Double
+    }
 
     /// Index of the first `eligible` rule the context fails, or nil when it passes them all.
     public func firstFailingRule(_ context: RuleContext) -> Int? {
@@ -205,6 +219,25 @@ public struct AllocationPolicy: Sendable {
             }
         }
         let reservations = o.integer("reservations", in: 0...100) ?? 1
+        let maxWait = o.duration("max_wait")
+        var headroom: Headroom?
+        if let n = o.node("headroom"), let ho = ObjectFields(n, what: "'headroom'", sink: sink) {
+            var minRank: Int?
+            if let rn = ho.node("min_rank", required: true) {
+                switch rn.value {
+                case .number(_, let i?):
+                    minRank = resolveRank(
+                        String(i), at: rn.position, key: "headroom.min_rank", ranks: ranks, sink: sink)
+                case .string(let s):
+                    minRank = resolveRank(s, at: rn.position, key: "headroom.min_rank", ranks: ranks, sink: sink)
+                default: sink.error(rn.position, "'min_rank' must be a rank number or a level name")
+                }
+            }
+            let points = ho.number("points", required: true)
+            if let points, points < 0 { sink.error(ho.node("points")!.position, "'points' must not be negative") }
+            ho.finish()
+            if let minRank, let points { headroom = Headroom(minRank: minRank, points: points) }
+        }
         o.finish()
         var policy = AllocationPolicy(
             file: file, defaultPoints: defaultPoints, kindPoints: kindPoints, complexityFactor: complexity,
@@ -213,6 +246,8 @@ public struct AllocationPolicy: Sendable {
             acknowledgeWithin: ackWithin, escalateUnallocated: escalate)
         policy.order = order
         policy.reservations = reservations
+        policy.headroom = headroom
+        policy.maxWait = maxWait
         return policy
     }
 

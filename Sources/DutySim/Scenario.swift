@@ -40,6 +40,8 @@ public struct Scenario: Sendable {
     public var councils: Int
     /// Each council's caseworkers (not managers) are the roster's, this many times over.
     public var staffScale: Int
+    /// Run a baseline (what councils do now) instead of the policies' allocation order.
+    public var baseline: Baseline?
 
     public static func load(
         path: String, policiesOverride: String? = nil, days: Int? = nil, councils: Int? = nil
@@ -141,6 +143,6 @@ public struct Scenario: Sendable {
         return Scenario(
             file: path, rosterPath: roster, policiesDir: policies, start: start, days: length, cycle: cycle,
             workingDays: working, kinds: kinds, leaveDaysPerYear: leave, leaveBlock: block, sicknessPerDay: sickness,
-            sicknessDays: sickDays, councils: councils ?? fileCouncils ?? 1, staffScale: staffScale)
+            sicknessDays: sickDays, councils: councils ?? fileCouncils ?? 1, staffScale: staffScale, baseline: nil)
     }
 }

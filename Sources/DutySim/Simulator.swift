@@ -30,124 +30,6 @@ extension Roster {
     }
 }
 
-/// Counts by a handful of keys (levels, kinds), for the daily samples: comparing a few short strings is cheaper
-/// than hashing one for every waiting referral every day.
-struct Tally {
-    private var keys = NameTable()
-    private var counts: [Int] = []
-
-    mutating func add(_ key: String) {
-        if let k = keys.position(of: key) {
-            counts[k] += 1
-        } else {
-            keys.append(key)
-            counts.append(1)
-        }
-    }
-
-    var dictionary: [String: Int] { Dictionary(uniqueKeysWithValues: zip(keys.names, counts)) }
-}
-
-/// The results of one run.
-public struct SimReport: Sendable {
-    public struct Group: Sendable {
-        public var key: String
-        public var arrivals = 0
-        public var allocated = 0
-        public var waits: [Double] = []  // days from received to allocation
-        public var withinTimescale = 0
-        public var peakWaiting = 0
-        public var finalWaiting = 0
-        public var reviewsDue = 0
-        public var reviewsOnTime = 0
-        public var fallbacks = 0
-        public var closed = 0
-
-        public func percentile(_ p: Double) -> Double? {
-            guard !waits.isEmpty else { return nil }
-            let sorted = waits.sorted()
-            return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-        }
-    }
-
-    public var scenario: String
-    public var policies: String
-    public var seed: UInt64
-    public var days: Int
-    public var cycles: Int
-    public var byKind: [Group]
-    public var byLevel: [Group]
-    public var escalations: [(String, Int)]
-    /// Daily samples: day index, then waiting count per level name; and per kind.
-    public var series: [(Int, [String: Int])]
-    public var kindSeries: [(Int, [String: Int])]
-    public var levelOrder: [String]
-    public var seconds: Double
-    /// Conservation: arrivals == allocated-and-closed + allocated-and-open + waiting at the end.
-    public var arrivals: Int
-    public var waitingAtEnd: Int
-    public var openAllocatedAtEnd: Int
-    public var closedAtEnd: Int
-    /// Councils added up in this report (1 for a single council).
-    public var councils = 1
-
-    /// Councils' reports added up: counts summed, waits pooled, the daily series summed day by day and the peaks
-    /// taken from the summed series (the most waiting on any one day across all councils, not a sum of peaks).
-    static func merged(_ parts: [SimReport], seconds: Double) -> SimReport {
-        var total = parts[0]
-        func add(_ groups: inout [Group], _ more: [Group]) {
-            for g in more {
-                if let i = groups.firstIndex(where: { $0.key == g.key }) {
-                    groups[i].arrivals += g.arrivals
-                    groups[i].allocated += g.allocated
-                    groups[i].waits += g.waits
-                    groups[i].withinTimescale += g.withinTimescale
-                    groups[i].finalWaiting += g.finalWaiting
-                    groups[i].reviewsDue += g.reviewsDue
-                    groups[i].reviewsOnTime += g.reviewsOnTime
-                    groups[i].fallbacks += g.fallbacks
-                    groups[i].closed += g.closed
-                } else {
-                    groups.append(g)
-                }
-            }
-        }
-        func sum(_ a: inout [(Int, [String: Int])], _ b: [(Int, [String: Int])]) {
-            for (i, sample) in b.enumerated() where i < a.count {
-                a[i].1.merge(sample.1, uniquingKeysWith: +)
-            }
-        }
-        var escalations = Dictionary(uniqueKeysWithValues: total.escalations)
-        for part in parts.dropFirst() {
-            add(&total.byKind, part.byKind)
-            add(&total.byLevel, part.byLevel)
-            sum(&total.series, part.series)
-            sum(&total.kindSeries, part.kindSeries)
-            escalations.merge(part.escalations, uniquingKeysWith: +)
-            total.arrivals += part.arrivals
-            total.waitingAtEnd += part.waitingAtEnd
-            total.openAllocatedAtEnd += part.openAllocatedAtEnd
-            total.closedAtEnd += part.closedAtEnd
-        }
-        func peaks(_ groups: inout [Group], _ series: [(Int, [String: Int])]) {
-            for i in groups.indices {
-                groups[i].peakWaiting = series.map { $0.1[groups[i].key] ?? 0 }.max() ?? 0
-                groups[i].waits.sort()
-            }
-        }
-        peaks(&total.byKind, total.kindSeries)
-        peaks(&total.byLevel, total.series)
-        total.byKind.sort { $0.key < $1.key }
-        total.byLevel.sort { a, b in
-            (total.levelOrder.firstIndex(of: a.key) ?? .max) < (total.levelOrder.firstIndex(of: b.key) ?? .max)
-        }
-        total.escalations = escalations.sorted { $0.key < $1.key }
-        total.councils = parts.count
-        total.seconds = seconds
-        return total
-    }
-}
-
 /// A discrete-event simulation of arrivals, allocation and completion, with a virtual clock, driving the real
 /// engine: the same `Engine.plan` the daemon runs, on snapshots the simulator keeps.
 public struct Simulator: Sendable {
@@ -317,7 +199,19 @@ public struct Simulator: Sendable {
         let clock = ContinuousClock.now
         let arrivals = self.arrivals()
         let allAbsences = absences().sorted { $0.from < $1.from }
+        var policies = self.policies
+        if scenario.baseline != nil {
+            policies.allocation.order = [.received]
+            policies.allocation.reservations = 0
+            policies.allocation.headroom = nil
+            policies.allocation.maxWait = nil
+        }
         var snapshot = Snapshot(referrals: [], roster: roster, absences: [], policies: policies)
+        // Each referral's place in `kindLevels` and its due time when first rated.
+        var atReferral: [String: (group: Int, due: Date)] = [:]
+        var kindLevels: [SimReport.KindLevel] = []
+        var kindLevelIndex: [String: Int] = [:]
+        var lastMeetingWeek = -1
         var completions: [(Date, String)] = []  // when an allocated case is finished
         var position: [String: Int] = [:]  // each open referral's index in the snapshot
         var next = 0
@@ -335,6 +229,7 @@ public struct Simulator: Sendable {
         let zone = TimeZone(identifier: "Europe/London")!
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
+        calendar.firstWeekday = 2  // weeks start on Monday (the weekly baseline meets on the first working day)
         var now = scenario.start
         var lastSampledDay = -1
         while now < end {
@@ -372,14 +267,31 @@ public struct Simulator: Sendable {
                 }
             }
             let weekday = (calendar.component(.weekday, from: now) + 5) % 7 + 1  // 1 = Monday
-            if scenario.workingDays.contains(weekday) {
+            // The weekly baseline meets on the first working day of each week.
+            let week =
+                calendar.component(.weekOfYear, from: now) + 100 * calendar.component(.yearForWeekOfYear, from: now)
+            let meets = scenario.baseline != .weekly || week != lastMeetingWeek
+            if scenario.workingDays.contains(weekday) && meets {
+                lastMeetingWeek = week
                 snapshot.absences = allAbsences.filter { $0.to > now && $0.from < now.addingTimeInterval(30 * 86_400) }
                 let plan = Engine.plan(snapshot, now: now)
                 cycles += 1
                 // Due times of referrals rated in this cycle (their snapshot rating is still nil), by position.
                 var ratedNow: [Int: Date] = [:]
                 for (k, d) in plan.decisions.enumerated() {
-                    if case .rated(_, let rating, _) = d { ratedNow[plan.positions[k]] = rating.due }
+                    guard case .rated(let id, let rating, _) = d else { continue }
+                    ratedNow[plan.positions[k]] = rating.due
+                    let kind = snapshot.referrals[plan.positions[k]].referral.kind
+                    let key = kind + "\u{0}" + rating.level
+                    let g =
+                        kindLevelIndex[key]
+                        ?? {
+                            kindLevels.append(.init(kind: kind, level: rating.level, rank: rating.rank))
+                            kindLevelIndex[key] = kindLevels.count - 1
+                            return kindLevels.count - 1
+                        }()
+                    kindLevels[g].arrivals += 1
+                    atReferral[id] = (g, rating.due)
                 }
                 for (k, d) in plan.decisions.enumerated() {
                     switch d {
@@ -398,6 +310,11 @@ public struct Simulator: Sendable {
                         byLevel[a.level]!.waits.append(wait)
                         if let due, now <= due { byLevel[a.level]!.withinTimescale += 1 }
                         if a.accountable.fallback { byLevel[a.level]!.fallbacks += 1 }
+                        if let (g, dueAtReferral) = atReferral[r.id] {
+                            kindLevels[g].allocated += 1
+                            kindLevels[g].waits.append(wait)
+                            if now <= dueAtReferral { kindLevels[g].withinTimescale += 1 }
+                        }
                         let days = workDays[r.kind]?[max(0, min(4, r.complexity - 1))] ?? 10
                         completions.append((now.addingTimeInterval(days * 86_400), r.id))
                     case .escalated(let e):
@@ -455,7 +372,13 @@ public struct Simulator: Sendable {
         for o in snapshot.referrals {
             if o.allocation == nil {
                 waitingAtEnd += 1
+                let age = end.timeIntervalSince(o.referral.received) / 86_400
                 byKind[o.referral.kind, default: .init(key: o.referral.kind)].finalWaiting += 1
+                byKind[o.referral.kind]!.maxAgeWaiting = max(byKind[o.referral.kind]!.maxAgeWaiting ?? 0, age)
+                if let (g, due) = atReferral[o.referral.id] {
+                    if due < end { kindLevels[g].lateWaiting += 1 }
+                    kindLevels[g].maxAgeWaiting = max(kindLevels[g].maxAgeWaiting ?? 0, age)
+                }
                 byLevel[o.rating?.level ?? "unrated", default: .init(key: o.rating?.level ?? "unrated")].finalWaiting +=
                     1
             } else {
@@ -470,8 +393,9 @@ public struct Simulator: Sendable {
         }
         levelOrder.sort { ($0.1, $1.0) > ($1.1, $0.0) }
         let elapsed = ContinuousClock.now - clock
-        return SimReport(
-            scenario: scenario.file, policies: scenario.policiesDir, seed: seed, days: scenario.days, cycles: cycles,
+        var report = SimReport(
+            scenario: scenario.file, policies: scenario.policiesDir, baseline: scenario.baseline, seed: seed,
+            days: scenario.days, cycles: cycles,
             byKind: byKind.values.sorted { $0.key < $1.key }, byLevel: levelOrder.compactMap { byLevel[$0.0] },
             escalations: escalations.sorted { $0.key < $1.key }, series: series, kindSeries: kindSeries,
             levelOrder: levelOrder.map(\.0),
@@ -479,5 +403,7 @@ public struct Simulator: Sendable {
             arrivals: arrivals.filter { $0.at < end }.count, waitingAtEnd: waitingAtEnd,
             openAllocatedAtEnd: openAllocated,
             closedAtEnd: closed)
+        report.byKindLevel = kindLevels.sorted { ($0.kind, -$0.rank) < ($1.kind, -$1.rank) }
+        return report
     }
 }

@@ -146,8 +146,9 @@ import Testing
 
     @Test func capacityIsInPoints() {
         var world = World()
-        // Safeguarding is 3 points at complexity 3: a and c (capacity 12) take 4 each, b (9) takes 3.
-        for n in 1...12 { world.refer("S-\(n)", received: t0 - hours(Int64(20 - n))) }
+        // Safeguarding is 3 points at complexity 3: a and c (capacity 12) take 4 each, b (9) takes 3. Red, so the
+        // shipped headroom (3 points kept for top-rank work) is theirs to use.
+        for n in 1...12 { world.refer("S-\(n)", flags: ["risk_to_life"], received: t0 - hours(Int64(20 - n))) }
         let plan = world.cycle(at: t0)
         let loads = Dictionary(grouping: plan.assignments, by: \.worker).mapValues { $0.reduce(0) { $0 + $1.points } }
         #expect(loads == ["a": 12, "b": 9, "c": 12])
@@ -162,5 +163,18 @@ import Testing
         world.absent("b", from: t0 + hours(2), to: t0 + days(9))
         world.absent("c", from: t0 + hours(2), to: t0 + days(9))
         #expect(world.cycle(at: t0 + hours(3)).blocked("S-12")?.0 == .allAbsent)
+    }
+
+    /// The shipped allocation policy keeps 3 points free on every worker for top-rank work on its risk: twelve
+    /// green referrals of 3 points leave a and c at 9 of 12 and b at 6 of 9, and a red still finds room.
+    @Test func headroomIsKeptForTopRankWork() {
+        var world = World()
+        for n in 1...12 { world.refer("S-\(n)", received: t0 - hours(Int64(20 - n))) }
+        let plan = world.cycle(at: t0)
+        let loads = Dictionary(grouping: plan.assignments, by: \.worker).mapValues { $0.reduce(0) { $0 + $1.points } }
+        #expect(loads == ["a": 9, "b": 6, "c": 9])
+        #expect(plan.blocked("S-9")?.0 == .noCapacity)
+        world.refer("RED", flags: ["risk_to_life"], received: t0)
+        #expect(world.cycle(at: t0 + hours(1)).assignment("RED") != nil)
     }
 }

@@ -103,6 +103,54 @@ let shippedScenario = repositoryRoot + "/policies/scenarios/banes-2023-24.json5"
         #expect(svg.contains("<polyline") && svg.contains("a &lt;test&gt; &amp; chart"))
     }
 
+    /// One worker (one case at a time, 3 days each) takes reviews (green) arriving every 2 days from day 2 and OT
+    /// referrals flagged unsafe_transfers (p1) every 3 days from day 3, for ten days from Monday 1 January 2024.
+    /// Worked out by hand:
+    /// - fcfs (order received, every day): R1 on day 2 (free day 5); O1 (day 3) before R2 (day 4) on day 5; R2 on
+    ///   day 8 (free day 11): reviews wait 0 and 4, OT 2.
+    /// - the policies (rank first): as fcfs to day 5; on day 8 O2 (p1, day 6) goes before R2 and R3: reviews 0, OT
+    ///   2 and 2.
+    /// - weekly (Mondays, order received): nothing on day 0; on day 7 R1, the first received: reviews 5.
+    @Test func baselinesOnATinyScenarioWorkedOutByHand() throws {
+        let dir = try tinyScenario()
+        try FileManager.default.copyItem(
+            atPath: repositoryRoot + "/policies/triage/ot.json5", toPath: dir + "/policies/triage/ot.json5")
+        let roster = try String(contentsOfFile: dir + "/roster.json5", encoding: .utf8)
+            .replacingOccurrences(of: "kinds: [\"review\"]", with: "kinds: [\"review\", \"ot\"]")
+        try roster.write(toFile: dir + "/roster.json5", atomically: true, encoding: .utf8)
+        let tiny = try String(contentsOfFile: dir + "/tiny.json5", encoding: .utf8)
+            .replacingOccurrences(
+                of: "arrivals: { review: { every: \"2d\", complexity: [0, 0, 1, 0, 0], work_days: 3 } }",
+                with: """
+                    arrivals: { review: { every: "2d", complexity: [0, 0, 1, 0, 0], work_days: 3 },
+                                ot: { every: "3d", flags: { unsafe_transfers: 1 }, complexity: [0, 0, 1, 0, 0],
+                                      work_days: 3 } }
+                    """)
+        try tiny.write(toFile: dir + "/tiny.json5", atomically: true, encoding: .utf8)
+        var scenario = try Scenario.load(path: dir + "/tiny.json5")
+        func waits(_ r: SimReport) -> [String: [Double]] {
+            Dictionary(uniqueKeysWithValues: r.byKind.map { ($0.key, $0.waits) })
+        }
+        let duty = try Simulator(scenario: scenario, seed: 1).run()
+        #expect(waits(duty) == ["review": [0], "ot": [2, 2]])
+        scenario.baseline = .fcfs
+        let fcfs = try Simulator(scenario: scenario, seed: 1).run()
+        #expect(waits(fcfs) == ["review": [0, 4], "ot": [2]])
+        #expect(fcfs.baseline == .fcfs)
+        scenario.baseline = .weekly
+        let weekly = try Simulator(scenario: scenario, seed: 1).run()
+        #expect(waits(weekly) == ["review": [5], "ot": []])
+        #expect(weekly.cycles == 2)
+        // Scored by the level at referral: OT's p1 is never allocated within its day (O1 and O2 wait 2 days); O3,
+        // referred on day 9, is due as the run ends, so it is not yet late.
+        let p1 = try #require(duty.byKindLevel.first { $0.kind == "ot" && $0.level == "p1" })
+        #expect(p1.arrivals == 3 && p1.allocated == 2 && p1.withinTimescale == 0 && p1.lateWaiting == 0)
+        #expect(p1.withinTimescalePct == 0)
+        let green = try #require(duty.byKindLevel.first { $0.kind == "review" && $0.level == "green" })
+        #expect(green.arrivals == 4 && green.allocated == 1 && green.lateWaiting == 0)
+        #expect(duty.longestWait == 6)  // R2, received day 4, still waiting when the run ends on day 10
+    }
+
     /// One worker and a manager on the review policy; a referral every 2 days taking 3 days' work; ten days.
     func tinyScenario(extra: String = "") throws -> String {
         let dir = NSTemporaryDirectory() + "duty-sim-\(UUID().uuidString)"

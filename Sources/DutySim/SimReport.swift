@@ -1,0 +1,190 @@
+import DutyCore
+import Foundation
+
+/// Counts by a handful of keys (levels, kinds), for the daily samples: comparing a few short strings is cheaper
+/// than hashing one for every waiting referral every day.
+struct Tally {
+    private var keys = NameTable()
+    private var counts: [Int] = []
+
+    mutating func add(_ key: String) {
+        if let k = keys.position(of: key) {
+            counts[k] += 1
+        } else {
+            keys.append(key)
+            counts.append(1)
+        }
+    }
+
+    var dictionary: [String: Int] { Dictionary(uniqueKeysWithValues: zip(keys.names, counts)) }
+}
+
+/// The results of one run.
+public struct SimReport: Sendable {
+    public struct Group: Sendable {
+        public var key: String
+        public var arrivals = 0
+        public var allocated = 0
+        public var waits: [Double] = []  // days from received to allocation
+        public var withinTimescale = 0
+        public var peakWaiting = 0
+        public var finalWaiting = 0
+        public var reviewsDue = 0
+        public var reviewsOnTime = 0
+        public var fallbacks = 0
+        public var closed = 0
+        /// Kinds: the longest anyone still waiting at the end had waited, in days (nil when nobody waits).
+        public var maxAgeWaiting: Double?
+
+        public func percentile(_ p: Double) -> Double? {
+            guard !waits.isEmpty else { return nil }
+            let sorted = waits.sorted()
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+        }
+    }
+
+    /// Referrals of one kind at one level when first rated (the level at referral, before any aging), and how
+    /// they fared: what shows whether the highest risk is seen first.
+    public struct KindLevel: Sendable {
+        public var kind: String
+        public var level: String
+        /// The level's rank, for ordering.
+        public var rank: Int
+        /// Rated at this level when they arrived.
+        public var arrivals = 0
+        public var allocated = 0
+        /// Days from received to allocation.
+        public var waits: [Double] = []
+        /// Allocated by the due time they had at referral.
+        public var withinTimescale = 0
+        /// Still waiting at the end and past the due time they had at referral: late, though not yet allocated.
+        public var lateWaiting = 0
+        /// The longest anyone of them still waiting at the end had waited, in days.
+        public var maxAgeWaiting: Double?
+
+        /// Allocated within the timescale of their level at referral, as a share of those whose timescale has run
+        /// out or who were allocated (nil when none).
+        public var withinTimescalePct: Double? {
+            let decided = allocated + lateWaiting
+            return decided == 0 ? nil : 100 * Double(withinTimescale) / Double(decided)
+        }
+
+        public func percentile(_ p: Double) -> Double? {
+            guard !waits.isEmpty else { return nil }
+            let sorted = waits.sorted()
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+        }
+    }
+
+    public var scenario: String
+    public var policies: String
+    /// The baseline run instead of the policies' allocation order, if any.
+    public var baseline: Baseline?
+    public var seed: UInt64
+    public var days: Int
+    public var cycles: Int
+    public var byKind: [Group]
+    public var byLevel: [Group]
+    /// By kind and level at referral, kinds in name order, levels highest rank first.
+    public var byKindLevel: [KindLevel] = []
+    public var escalations: [(String, Int)]
+    /// Daily samples: day index, then waiting count per level name; and per kind.
+    public var series: [(Int, [String: Int])]
+    public var kindSeries: [(Int, [String: Int])]
+    public var levelOrder: [String]
+    public var seconds: Double
+    /// Conservation: arrivals == allocated-and-closed + allocated-and-open + waiting at the end.
+    public var arrivals: Int
+    public var waitingAtEnd: Int
+    public var openAllocatedAtEnd: Int
+    public var closedAtEnd: Int
+    /// Councils added up in this report (1 for a single council).
+    public var councils = 1
+
+    /// The longest any referral waited, in days: allocated (from received to allocation) or still waiting at the
+    /// end. Nil when nothing arrived.
+    public var longestWait: Double? {
+        (byKind.compactMap { $0.waits.max() } + byKind.compactMap(\.maxAgeWaiting)).max()
+    }
+
+    /// Councils' reports added up: counts summed, waits pooled, the daily series summed day by day and the peaks
+    /// taken from the summed series (the most waiting on any one day across all councils, not a sum of peaks).
+    static func merged(_ parts: [SimReport], seconds: Double) -> SimReport {
+        var total = parts[0]
+        func add(_ groups: inout [Group], _ more: [Group]) {
+            for g in more {
+                if let i = groups.firstIndex(where: { $0.key == g.key }) {
+                    groups[i].arrivals += g.arrivals
+                    groups[i].allocated += g.allocated
+                    groups[i].waits += g.waits
+                    groups[i].withinTimescale += g.withinTimescale
+                    groups[i].finalWaiting += g.finalWaiting
+                    groups[i].reviewsDue += g.reviewsDue
+                    groups[i].reviewsOnTime += g.reviewsOnTime
+                    groups[i].fallbacks += g.fallbacks
+                    groups[i].closed += g.closed
+                    groups[i].maxAgeWaiting = [groups[i].maxAgeWaiting, g.maxAgeWaiting].compactMap { $0 }.max()
+                } else {
+                    groups.append(g)
+                }
+            }
+        }
+        func sum(_ a: inout [(Int, [String: Int])], _ b: [(Int, [String: Int])]) {
+            for (i, sample) in b.enumerated() where i < a.count {
+                a[i].1.merge(sample.1, uniquingKeysWith: +)
+            }
+        }
+        var escalations = Dictionary(uniqueKeysWithValues: total.escalations)
+        for part in parts.dropFirst() {
+            for g in part.byKindLevel {
+                guard let i = total.byKindLevel.firstIndex(where: { $0.kind == g.kind && $0.level == g.level }) else {
+                    total.byKindLevel.append(g)
+                    continue
+                }
+                total.byKindLevel[i].arrivals += g.arrivals
+                total.byKindLevel[i].allocated += g.allocated
+                total.byKindLevel[i].waits += g.waits
+                total.byKindLevel[i].withinTimescale += g.withinTimescale
+                total.byKindLevel[i].lateWaiting += g.lateWaiting
+                total.byKindLevel[i].maxAgeWaiting =
+                    [total.byKindLevel[i].maxAgeWaiting, g.maxAgeWaiting].compactMap { $0 }.max()
+            }
+            add(&total.byKind, part.byKind)
+            add(&total.byLevel, part.byLevel)
+            sum(&total.series, part.series)
+            sum(&total.kindSeries, part.kindSeries)
+            escalations.merge(part.escalations, uniquingKeysWith: +)
+            total.arrivals += part.arrivals
+            total.waitingAtEnd += part.waitingAtEnd
+            total.openAllocatedAtEnd += part.openAllocatedAtEnd
+            total.closedAtEnd += part.closedAtEnd
+        }
+        func peaks(_ groups: inout [Group], _ series: [(Int, [String: Int])]) {
+            for i in groups.indices {
+                groups[i].peakWaiting = series.map { $0.1[groups[i].key] ?? 0 }.max() ?? 0
+                groups[i].waits.sort()
+            }
+        }
+        peaks(&total.byKind, total.kindSeries)
+        peaks(&total.byLevel, total.series)
+        total.byKind.sort { $0.key < $1.key }
+        total.byKindLevel.sort { ($0.kind, -$0.rank) < ($1.kind, -$1.rank) }
+        total.byLevel.sort { a, b in
+            (total.levelOrder.firstIndex(of: a.key) ?? .max) < (total.levelOrder.firstIndex(of: b.key) ?? .max)
+        }
+        total.escalations = escalations.sorted { $0.key < $1.key }
+        total.councils = parts.count
+        total.seconds = seconds
+        return total
+    }
+}
+
+/// What councils do now, run on the same arrivals, absences and staff as the policies, for comparison
+/// (`duty simulate --baseline`). Both take work in the order received, with the same eligibility rules and
+/// preferences and no reservations; ratings are still given, so that the report can score them by level.
+public enum Baseline: String, Sendable, CaseIterable {
+    /// First come, first served, at every cycle.
+    case fcfs
+    /// A weekly allocation meeting: one cycle a week, on the first working day, taking work in the order received.
+    case weekly
+}
