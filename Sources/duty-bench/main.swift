@@ -244,7 +244,56 @@ func engineBenchmark(policiesDir: String, runs: Int, sizes: [(Int, Int)]) -> Int
         let steadyTimes = measure(runs: runs) { plan = Engine.plan(steady, now: later) }
         report("engine", steadyTimes, fields("steady", steady, plan!))
     }
+    // Blocked inversion: 100,000 waiting in one team of 500, nine in ten unable to take the complex top rank.
+    guard let snapshot = inversionSnapshot(waiting: 100_000, workers: 500, policiesDir: policiesDir, now: now) else {
+        return 65
+    }
+    var plan: Plan?
+    let times = measure(runs: runs) { plan = Engine.plan(snapshot, now: now) }
+    report(
+        "engine", times,
+        [
+            ("cycle", .string("first")), ("case", .string("blocked_inversion")), ("waiting", .int(100_000)),
+            ("workers", .int(500)), ("teams", .int(1)), ("decisions", .int(Int64(plan!.decisions.count))),
+            ("assigned", .int(Int64(plan!.decisions.filter { $0.eventType == "allocation.assigned" }.count))),
+        ])
     return 0
+}
+
+/// The blocked-inversion case: one safeguarding team of `workers`, nine in ten newly qualified (ASYE, experience 1,
+/// so the `ASYE` and `EXP` rules keep them from complex work), and `waiting` new referrals, a third of them complex
+/// (complexity 4-5) and many red: the top rank stays blocked by rules while lower-rank work is assigned around it.
+func inversionSnapshot(waiting: Int, workers: Int, policiesDir: String, now: Date) -> Snapshot? {
+    var rng = SplitMix64(seed: 21)
+    var people: [Worker] = [
+        Worker(id: "head", name: "Head", team: "sg", role: "head_of_service"),
+        Worker(id: "sg-m", name: "M", team: "sg", role: "team_manager"),
+    ]
+    for n in 0..<workers {
+        let asye = n % 10 != 0
+        people.append(
+            Worker(
+                id: "w\(100_000 + n)", name: "W", team: "sg", role: "social_worker", capacity: 20,
+                experience: asye ? 1 : 5, asye: asye))
+    }
+    let roster = Roster(
+        services: [Service(id: "svc", name: "S", head: "head")],
+        teams: [Team(id: "sg", name: "SG", service: "svc", manager: "sg-m", kinds: ["safeguarding"])], workers: people)
+    let (set, diagnostics) = PolicySet.load(directory: policiesDir, roster: roster)
+    guard let policies = set else {
+        for d in diagnostics { FileHandle.standardError.write(Data("\(d)\n".utf8)) }
+        return nil
+    }
+    let flags = ["risk_to_life", "deteriorating", "carer_strain", "below_s42_threshold"]
+    var referrals: [OpenReferral] = []
+    for n in 0..<waiting {
+        let referral = Referral(
+            id: "S-\(n)", person: "P-\(rng.next() % 1_000_000)", kind: "safeguarding", team: "sg",
+            received: now.addingTimeInterval(-Double(rng.next() % (3 * 86_400))),
+            flags: [flags[Int(rng.next() % UInt64(flags.count))]], complexity: 1 + Int(rng.next() % 5))
+        referrals.append(OpenReferral(referral: referral, needsRating: true))
+    }
+    return Snapshot(referrals: referrals, roster: roster, absences: [], policies: policies)
 }
 
 /// Durable intake into a file database (WAL, synchronous=FULL), then query latencies on a large log.
