@@ -57,7 +57,8 @@ import Testing
                 Worker(id: "y", name: "Y", team: "sg", role: "social_worker", capacity: 6, experience: 5),
             ])
         let (set, diagnostics) = PolicySet.load(directory: dir, roster: roster)
-        var world = World(roster: roster, policies: try #require(set, "\(diagnostics)"))
+        let policies: PolicySet = try #require(set, "\(diagnostics)")
+        var world = World(roster: roster, policies: policies)
         // Day 0: eight small cases fill both workers.
         for n in 0..<8 { world.refer("G0-\(n)", complexity: 1, received: t0 - days(1)) }
         world.cycle(at: t0)
