@@ -185,19 +185,21 @@ public struct AllocationPolicy: Sendable {
         let lookahead = byRank("absence_lookahead")
         let escalate = byRank("escalate_unallocated")
 
+        /// A `min_rank` member: a rank number or a level name.
+        func minRank(_ fields: ObjectFields, _ key: String) -> Int? {
+            guard let rn = fields.node("min_rank", required: true) else { return nil }
+            switch rn.value {
+            case .number(_, let i?): return resolveRank(String(i), at: rn.position, key: key, ranks: ranks, sink: sink)
+            case .string(let s): return resolveRank(s, at: rn.position, key: key, ranks: ranks, sink: sink)
+            default:
+                sink.error(rn.position, "'min_rank' must be a rank number or a level name")
+                return nil
+            }
+        }
         var ackRank: Int?
         var ackWithin: Duration?
         if let n = o.node("acknowledge"), let ao = ObjectFields(n, what: "'acknowledge'", sink: sink) {
-            if let rn = ao.node("min_rank", required: true) {
-                switch rn.value {
-                case .number(_, let i?):
-                    ackRank = resolveRank(
-                        String(i), at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
-                case .string(let s):
-                    ackRank = resolveRank(s, at: rn.position, key: "acknowledge.min_rank", ranks: ranks, sink: sink)
-                default: sink.error(rn.position, "'min_rank' must be a rank number or a level name")
-                }
-            }
+            ackRank = minRank(ao, "acknowledge.min_rank")
             ackWithin = ao.duration("within", required: true)
             ao.finish()
         }
@@ -222,17 +224,7 @@ public struct AllocationPolicy: Sendable {
         let maxWait = o.duration("max_wait")
         var headroom: Headroom?
         if let n = o.node("headroom"), let ho = ObjectFields(n, what: "'headroom'", sink: sink) {
-            var minRank: Int?
-            if let rn = ho.node("min_rank", required: true) {
-                switch rn.value {
-                case .number(_, let i?):
-                    minRank = resolveRank(
-                        String(i), at: rn.position, key: "headroom.min_rank", ranks: ranks, sink: sink)
-                case .string(let s):
-                    minRank = resolveRank(s, at: rn.position, key: "headroom.min_rank", ranks: ranks, sink: sink)
-                default: sink.error(rn.position, "'min_rank' must be a rank number or a level name")
-                }
-            }
+            let minRank = minRank(ho, "headroom.min_rank")
             let points = ho.number("points", required: true)
             if let points, points < 0 { sink.error(ho.node("points")!.position, "'points' must not be negative") }
             ho.finish()
