@@ -4,7 +4,7 @@ import Foundation
 
 extension Allocator {
     /// One waiting referral's place in the allocation order: the values of the order's keys.
-    struct OrderKey {
+    struct Place {
         /// Waiting longer than the policy's `max_wait`.
         var pastBound: Bool
         var rank: Int
@@ -18,13 +18,13 @@ extension Allocator {
     /// than the policy's `max_wait` at `now`, earliest received first; then the rest in the policy's `order`
     /// (ranks highest first, times earliest first); ties by referral id.
     static func order(_ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> [Int] {
-        var keys: [OrderKey] = []
+        var keys: [Place] = []
         let refs = snapshot.referrals
         let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
         for i in refs.indices where refs[i].allocation == nil {
             guard let rank = ratings.rank[i] else { continue }
             keys.append(
-                OrderKey(
+                Place(
                     pastBound: refs[i].referral.received.timeIntervalSince1970 < bound, rank: rank,
                     riskRank: ratings.riskRank[i], due: ratings.due[i],
                     received: refs[i].referral.received.timeIntervalSince1970, i: i))
