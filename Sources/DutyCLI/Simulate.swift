@@ -124,7 +124,20 @@ enum Simulate {
                 g.reviewsDue == 0 ? .null : d(100 * Double(g.reviewsOnTime) / Double(g.reviewsDue))
             ),
             ("fallback_pct", g.allocated == 0 ? .null : d(100 * Double(g.fallbacks) / Double(g.allocated))),
-            ("max_age_waiting_days", d(g.maxAgeWaiting)),
+            ("max_age_waiting_days", d(g.maxAgeWaiting)), ("median_age_waiting_days", d(g.medianAgeWaiting)),
+            ("backlog", .int(Int64(g.backlog))), ("target_days", d(g.targetDays)),
+            (
+                "within_target_pct",
+                g.targetDays == nil || g.allocated == 0 ? .null : d(100 * Double(g.withinTarget) / Double(g.allocated))
+            ),
+        ])
+    }
+
+    static func teamJSON(_ t: SimReport.TeamResult) -> JSONValue {
+        .object([
+            ("team", .string(t.team)), ("capacity_points", .number(t.capacityPoints)),
+            ("load_ratio", t.loadRatio.map { .number(($0 * 100).rounded() / 100) } ?? .null),
+            ("utilisation_pct", t.utilisationPct.map { .number(($0 * 10).rounded() / 10) } ?? .null),
         ])
     }
 
@@ -148,7 +161,9 @@ enum Simulate {
             ("councils", .int(Int64(r.councils))),
             ("days", .int(Int64(r.days))), ("cycles", .int(Int64(r.cycles))), ("arrivals", .int(Int64(r.arrivals))),
             ("closed", .int(Int64(r.closedAtEnd))), ("allocated_open", .int(Int64(r.openAllocatedAtEnd))),
-            ("waiting", .int(Int64(r.waitingAtEnd))), ("by_kind", .array(r.byKind.map(groupJSON))),
+            ("waiting", .int(Int64(r.waitingAtEnd))), ("backlog", .int(Int64(r.backlog))),
+            ("acknowledged", .int(Int64(r.acknowledged))), ("teams", .array(r.teams.map(teamJSON))),
+            ("by_kind", .array(r.byKind.map(groupJSON))),
             ("by_level", .array(r.byLevel.map(groupJSON))), ("by_kind_level", .array(r.byKindLevel.map(kindLevelJSON))),
             ("baseline", .string(r.baseline?.rawValue)),
             ("longest_wait_days", r.longestWait.map { .number(($0 * 10).rounded() / 10) } ?? .null),
@@ -180,7 +195,9 @@ enum Simulate {
     static func print(_ r: SimReport, _ inv: Invocation) {
         inv.console.out(
             (r.councils > 1 ? "\(r.councils) councils, " : "")
-                + "\(r.days) days, \(r.cycles) cycles, seed \(r.seed), policies \(r.policies): \(r.arrivals) arrived, \(r.closedAtEnd) done, \(r.openAllocatedAtEnd) in hand, \(r.waitingAtEnd) waiting at the end (waits in days)"
+                + "\(r.days) days, \(r.cycles) cycles, seed \(r.seed), policies \(r.policies): "
+                + (r.backlog > 0 ? "\(r.backlog) waiting at the start, " : "")
+                + "\(r.arrivals) arrived, \(r.closedAtEnd) done, \(r.openAllocatedAtEnd) in hand, \(r.waitingAtEnd) waiting at the end (waits in days)"
         )
         table(r.byKind, title: "KIND", inv)
         inv.console.out("")
@@ -200,10 +217,34 @@ enum Simulate {
         }
         for line in t.render(width: inv.console.width) { inv.console.out(line) }
         inv.console.out("longest wait: \(d(r.longestWait)) days (allocated, or still waiting at the end)")
+        inv.console.out("")
+        var w = TextTable(["KIND", "WAITING AT START", "WAITING AT END", "MEDIAN AGE", "OLDEST", "WITHIN TARGET %"])
+        w.rightAligned = Set(1...5)
+        for g in r.byKind {
+            let target = g.targetDays.map {
+                g.allocated == 0 ? "-" : d(100 * Double(g.withinTarget) / Double(g.allocated)) + " (\(Int($0))d)"
+            }
+            w.add([
+                g.key, String(g.backlog), String(g.finalWaiting), d(g.medianAgeWaiting), d(g.maxAgeWaiting),
+                target ?? "-",
+            ])
+        }
+        for line in w.render(width: inv.console.width) { inv.console.out(line) }
+        inv.console.out("")
+        var teams = TextTable(["TEAM", "CAPACITY (POINTS)", "LOAD RATIO", "UTILISATION %"])
+        teams.rightAligned = Set(1...3)
+        for team in r.teams {
+            teams.add([
+                team.team, d(team.capacityPoints), team.loadRatio.map { String(format: "%.2f", $0) } ?? "-",
+                d(team.utilisationPct),
+            ])
+        }
+        for line in teams.render(width: inv.console.width) { inv.console.out(line) }
+        inv.console.out("load ratio: points x work days arriving / capacity x days; above 1 only staff can catch up")
         let reviews = r.byKind.reduce((0, 0)) { ($0.0 + $1.reviewsDue, $0.1 + $1.reviewsOnTime) }
         inv.console.out("")
         inv.console.out(
-            "reviews: \(reviews.0) due, \(reviews.0 == 0 ? "-" : String(format: "%.1f", 100 * Double(reviews.1) / Double(reviews.0)))% on time; escalations: "
+            "acknowledged: \(r.acknowledged); reviews: \(reviews.0) due, \(reviews.0 == 0 ? "-" : String(format: "%.1f", 100 * Double(reviews.1) / Double(reviews.0)))% on time; escalations: "
                 + (r.escalations.isEmpty ? "none" : r.escalations.map { "\($0.0) \($0.1)" }.joined(separator: ", ")))
         inv.console.out(String(format: "simulated in %.2f s", r.seconds))
     }

@@ -63,6 +63,9 @@ public struct AllocationPolicy: Sendable {
     /// order, the longest waiting first, whatever its level, so that low priority still moves (the Ombudsman's
     /// Staffordshire finding, 2019). Nil: no bound.
     public var maxWait: Duration?
+    /// `max_wait.yields_to`: work at or above this rank on its risk goes ahead even of work past `max_wait`, so a
+    /// backlog older than the bound does not hold up new top-rank risk. Nil: the bound comes first.
+    public var maxWaitYieldsTo: Int?
 
     public struct Headroom: Sendable, Hashable {
         /// Referrals whose rank on risk (without aging rules) is at least this may use the headroom.
@@ -186,13 +189,13 @@ public struct AllocationPolicy: Sendable {
         let escalate = byRank("escalate_unallocated")
 
         /// A `min_rank` member: a rank number or a level name.
-        func minRank(_ fields: ObjectFields, _ key: String) -> Int? {
-            guard let rn = fields.node("min_rank", required: true) else { return nil }
+        func minRank(_ fields: ObjectFields, _ key: String, field: String = "min_rank") -> Int? {
+            guard let rn = fields.node(field, required: true) else { return nil }
             switch rn.value {
             case .number(_, let i?): return resolveRank(String(i), at: rn.position, key: key, ranks: ranks, sink: sink)
             case .string(let s): return resolveRank(s, at: rn.position, key: key, ranks: ranks, sink: sink)
             default:
-                sink.error(rn.position, "'min_rank' must be a rank number or a level name")
+                sink.error(rn.position, "'\(field)' must be a rank number or a level name")
                 return nil
             }
         }
@@ -221,7 +224,17 @@ public struct AllocationPolicy: Sendable {
             }
         }
         let reservations = o.integer("reservations", in: 0...100) ?? 1
-        let maxWait = o.duration("max_wait")
+        var maxWait: Duration?
+        var yieldsTo: Int?
+        if let n = o.node("max_wait") {
+            if case .object = n.value, let mo = ObjectFields(n, what: "'max_wait'", sink: sink) {
+                maxWait = mo.duration("after", required: true)
+                if mo.node("yields_to") != nil { yieldsTo = minRank(mo, "max_wait.yields_to", field: "yields_to") }
+                mo.finish()
+            } else {
+                maxWait = o.duration("max_wait")
+            }
+        }
         var headroom: Headroom?
         if let n = o.node("headroom"), let ho = ObjectFields(n, what: "'headroom'", sink: sink) {
             let minRank = minRank(ho, "headroom.min_rank")
@@ -240,6 +253,7 @@ public struct AllocationPolicy: Sendable {
         policy.reservations = reservations
         policy.headroom = headroom
         policy.maxWait = maxWait
+        policy.maxWaitYieldsTo = yieldsTo
         return policy
     }
 

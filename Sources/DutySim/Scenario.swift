@@ -15,8 +15,21 @@ public struct Scenario: Sendable {
         public var complexity: [Double]
         /// Numeric facts: name -> (probability present, min, max).
         public var facts: [(String, Double, Double, Double)]
-        /// Days an allocated case occupies its worker, by complexity 1...5.
+        /// Days an allocated case occupies its worker, by complexity 1...5: days the worker is present (a
+        /// worker on leave or off sick does not progress their cases).
         public var workDays: [Double]
+        /// The council's own target for the wait from referral to allocation, in days (`target_days`: B&NES
+        /// safeguarding 4, financial assessments 28), reported as `within_target_pct`; nil: none.
+        public var targetDays: Double?
+    }
+
+    /// People already waiting when the run starts (`backlog:` per kind), drawn with the kind's flag, fact and
+    /// complexity mix: `count` of them, each received `age` days before the start, ages exponentially distributed
+    /// with median `medianAgeDays` and cut at `maxAgeDays`.
+    public struct Backlog: Sendable {
+        public var count: Int
+        public var medianAgeDays: Double
+        public var maxAgeDays: Double
     }
 
     public var file: String
@@ -29,6 +42,11 @@ public struct Scenario: Sendable {
     /// Weekdays (1 = Monday ... 7 = Sunday) when cycles run.
     public var workingDays: Set<Int>
     public var kinds: [(String, KindMix)]
+    /// The starting waiting list, by kind name.
+    public var backlog: [String: Backlog]
+    /// How long after an allocation that needs acknowledging (or an `ack_overdue` escalation) the manager it went
+    /// to acknowledges it (`managers: { acknowledge_after }`, default 4h); nil (`"never"`): nobody acknowledges.
+    public var acknowledgeAfter: DutyCore.Duration?
     /// Planned leave days a year per person, taken in blocks of `leaveBlock` days.
     public var leaveDaysPerYear: Double
     public var leaveBlock: Int
@@ -113,15 +131,47 @@ public struct Scenario: Sendable {
                     default: sink.error(wn.position, "'work_days' is a number or five numbers (by complexity)")
                     }
                 }
+                let target = k.number("target_days")
+                if let target, target < 0 {
+                    sink.error(k.node("target_days")!.position, "'target_days' must not be negative")
+                }
                 k.finish()
                 kinds.append(
                     (
                         m.key,
                         KindMix(
                             perYear: perYear, every: every, flags: flags, complexity: complexity, facts: facts,
-                            workDays: work)
+                            workDays: work, targetDays: target)
                     ))
             }
+        }
+        var backlog: [String: Backlog] = [:]
+        if let bn = o.node("backlog"), case .object(let members) = bn.value {
+            for m in members {
+                guard let b = ObjectFields(m.value, what: "backlog.\(m.key)", sink: sink) else { continue }
+                if !kinds.contains(where: { $0.0 == m.key }) {
+                    sink.error(m.keyPosition, "backlog of '\(m.key)', which 'arrivals' does not name")
+                }
+                let count = b.integer("count", required: true, in: 0...10_000_000) ?? 0
+                let median = b.number("median_age_days", required: true) ?? 0
+                let maxAge = b.number("max_age_days") ?? median * 8
+                if median <= 0 || maxAge < median {
+                    sink.error(m.value.position, "a backlog needs 0 < median_age_days <= max_age_days")
+                }
+                b.finish()
+                backlog[m.key] = Backlog(count: count, medianAgeDays: median, maxAgeDays: maxAge)
+            }
+        } else if let bn = o.node("backlog") {
+            sink.error(bn.position, "'backlog' is an object: kind -> { count, median_age_days, max_age_days }")
+        }
+        var acknowledgeAfter: DutyCore.Duration? = .hours(4)
+        if let mn = o.node("managers"), let m = ObjectFields(mn, what: "managers", sink: sink) {
+            if m.string("acknowledge_after") == "never" {
+                acknowledgeAfter = nil
+            } else if let d = m.duration("acknowledge_after") {
+                acknowledgeAfter = d
+            }
+            m.finish()
         }
         var leave = 25.0
         var block = 5
@@ -142,7 +192,8 @@ public struct Scenario: Sendable {
         }
         return Scenario(
             file: path, rosterPath: roster, policiesDir: policies, start: start, days: length, cycle: cycle,
-            workingDays: working, kinds: kinds, leaveDaysPerYear: leave, leaveBlock: block, sicknessPerDay: sickness,
+            workingDays: working, kinds: kinds, backlog: backlog, acknowledgeAfter: acknowledgeAfter,
+            leaveDaysPerYear: leave, leaveBlock: block, sicknessPerDay: sickness,
             sicknessDays: sickDays, councils: councils ?? fileCouncils ?? 1, staffScale: staffScale, baseline: nil)
     }
 }

@@ -35,6 +35,21 @@ public struct SimReport: Sendable {
         public var closed = 0
         /// Kinds: the longest anyone still waiting at the end had waited, in days (nil when nobody waits).
         public var maxAgeWaiting: Double?
+        /// Kinds: how long each referral still waiting at the end had waited, in days.
+        public var agesWaiting: [Double] = []
+        /// Kinds: waiting when the run started (the scenario's `backlog`).
+        public var backlog = 0
+        /// Kinds: the scenario's `target_days`, and how many allocations came within it.
+        public var targetDays: Double?
+        public var withinTarget = 0
+
+        /// The median of `agesWaiting` (the figure CQC reports for a waiting list), nil when nobody waits.
+        public var medianAgeWaiting: Double? {
+            guard !agesWaiting.isEmpty else { return nil }
+            let sorted = agesWaiting.sorted()
+            let n = sorted.count
+            return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+        }
 
         public func percentile(_ p: Double) -> Double? {
             guard !waits.isEmpty else { return nil }
@@ -76,6 +91,16 @@ public struct SimReport: Sendable {
         }
     }
 
+    /// A team's caseload over the run: `loadRatio` is the points x work days of everything that arrived over
+    /// the points its workers can hold for the days run (above 1, only more staff or less work can keep up);
+    /// `utilisationPct` is the mean, over daily samples, of points allocated as a share of that capacity.
+    public struct TeamResult: Sendable {
+        public var team: String
+        public var capacityPoints: Double
+        public var loadRatio: Double?
+        public var utilisationPct: Double?
+    }
+
     public var scenario: String
     public var policies: String
     /// The baseline run instead of the policies' allocation order, if any.
@@ -100,6 +125,12 @@ public struct SimReport: Sendable {
     public var closedAtEnd: Int
     /// Councils added up in this report (1 for a single council).
     public var councils = 1
+    /// Waiting when the run started (conservation: arrivals + backlog == closed + allocated-open + waiting).
+    public var backlog = 0
+    /// Allocations acknowledged by a manager in the run.
+    public var acknowledged = 0
+    /// By team, in id order.
+    public var teams: [TeamResult] = []
 
     /// The longest any referral waited, in days: allocated (from received to allocation) or still waiting at the
     /// end. Nil when nothing arrived.
@@ -124,6 +155,9 @@ public struct SimReport: Sendable {
                     groups[i].fallbacks += g.fallbacks
                     groups[i].closed += g.closed
                     groups[i].maxAgeWaiting = [groups[i].maxAgeWaiting, g.maxAgeWaiting].compactMap { $0 }.max()
+                    groups[i].agesWaiting += g.agesWaiting
+                    groups[i].backlog += g.backlog
+                    groups[i].withinTarget += g.withinTarget
                 } else {
                     groups.append(g)
                 }
@@ -158,6 +192,23 @@ public struct SimReport: Sendable {
             total.waitingAtEnd += part.waitingAtEnd
             total.openAllocatedAtEnd += part.openAllocatedAtEnd
             total.closedAtEnd += part.closedAtEnd
+            total.backlog += part.backlog
+            total.acknowledged += part.acknowledged
+            for t in part.teams {
+                guard let i = total.teams.firstIndex(where: { $0.team == t.team }) else {
+                    total.teams.append(t)
+                    continue
+                }
+                // Capacity-weighted means: the councils' load ratios and utilisation pooled.
+                let (a, b) = (total.teams[i].capacityPoints, t.capacityPoints)
+                func pool(_ x: Double?, _ y: Double?) -> Double? {
+                    guard let x, let y, a + b > 0 else { return x ?? y }
+                    return (x * a + y * b) / (a + b)
+                }
+                total.teams[i].loadRatio = pool(total.teams[i].loadRatio, t.loadRatio)
+                total.teams[i].utilisationPct = pool(total.teams[i].utilisationPct, t.utilisationPct)
+                total.teams[i].capacityPoints = a + b
+            }
         }
         func peaks(_ groups: inout [Group], _ series: [(Int, [String: Int])]) {
             for i in groups.indices {

@@ -112,8 +112,9 @@ public struct Simulator: Sendable {
         var referral: Referral
     }
 
-    /// The arrivals of the whole run, from the seed alone (so two policy sets see the same referrals).
-    func arrivals() -> [Arrival] {
+    /// The starting backlog and the arrivals of the whole run, from the seed alone (so two policy sets see the
+    /// same referrals).
+    func arrivals() -> (backlog: [Referral], arrivals: [Arrival]) {
         var rng = SplitMix64(seed: seed)
         var out: [Arrival] = []
         // The scenario's kind and flag names are shared by every council's thread; each council's referrals get
@@ -128,7 +129,7 @@ public struct Simulator: Sendable {
             return copy
         }
         let end = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
-        for (k, (kind, mix)) in scenario.kinds.enumerated() where mix.perYear > 0 || mix.every != nil {
+        for (k, (_, mix)) in scenario.kinds.enumerated() where mix.perYear > 0 || mix.every != nil {
             var t = scenario.start
             let mean = mix.perYear > 0 ? 365.25 * 86_400 / mix.perYear : 0
             var n = 0
@@ -136,31 +137,14 @@ public struct Simulator: Sendable {
                 t = t.addingTimeInterval(mix.every.map(\.timeInterval) ?? rng.exponential(mean: mean))
                 guard t < end else { break }
                 n += 1
-                let flags = mix.flags.filter { rng.uniform() < $0.1 }.map { mine($0.0) }
-                var facts: [String: FactValue] = [:]
-                for (name, p, lo, hi) in mix.facts where rng.uniform() < p {
-                    facts[name] = .number((lo + (hi - lo) * rng.uniform()).rounded())
-                }
-                let total = mix.complexity.reduce(0, +)
-                var u = rng.uniform() * total
-                var complexity = 5
-                for (i, w) in mix.complexity.enumerated() {
-                    if u < w {
-                        complexity = i + 1
-                        break
-                    }
-                    u -= w
-                }
                 out.append(
                     Arrival(
                         at: t,
-                        referral: Referral(
-                            id: "S\(k)-\(n)", person: "P\(k)-\(n)", kind: mine(kind), team: roster.teamForKind[kind],
-                            received: t,
-                            flags: flags, facts: facts, complexity: complexity)))
+                        referral: draw(
+                            kind: k, id: "S\(k)-\(n)", person: "P\(k)-\(n)", received: t, rng: &rng, name: mine)))
             }
         }
-        return out.sorted { ($0.at, $0.referral.id) < ($1.at, $1.referral.id) }
+        return (backlog(name: mine), out.sorted { ($0.at, $0.referral.id) < ($1.at, $1.referral.id) })
     }
 
     /// Planned leave and sickness for everyone in the roster, from the seed.
@@ -197,14 +181,21 @@ public struct Simulator: Sendable {
 
     public func run() -> SimReport {
         let clock = ContinuousClock.now
-        let arrivals = self.arrivals()
+        let (backlog, arrivals) = self.arrivals()
         let allAbsences = absences().sorted { $0.from < $1.from }
+        let away = AwayCalendar(allAbsences)
+        var load = TeamLoad(roster)
+        var holding: [String: (worker: String, points: Double)] = [:]  // open allocations
+        var acknowledgements: [(Date, String)] = []  // when a manager will acknowledge a referral's allocation
+        var acknowledged = 0
+        let fromBacklog = Set(backlog.map(\.id))
         var policies = self.policies
         if scenario.baseline != nil {
             policies.allocation.order = [.received]
             policies.allocation.reservations = 0
             policies.allocation.headroom = nil
             policies.allocation.maxWait = nil
+            policies.allocation.maxWaitYieldsTo = nil
         }
         var snapshot = Snapshot(referrals: [], roster: roster, absences: [], policies: policies)
         // Each referral's place in `kindLevels` and its due time when first rated.
@@ -222,7 +213,10 @@ public struct Simulator: Sendable {
         var series: [(Int, [String: Int])] = []
         var kindSeries: [(Int, [String: Int])] = []
         var workDays: [String: [Double]] = [:]
-        for (kind, mix) in scenario.kinds { workDays[kind] = mix.workDays }
+        for (kind, mix) in scenario.kinds {
+            workDays[kind] = mix.workDays
+            byKind[kind, default: .init(key: kind)].targetDays = mix.targetDays
+        }
         var closed = 0
         let step = scenario.cycle.timeInterval
         let end = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
@@ -230,6 +224,18 @@ public struct Simulator: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         calendar.firstWeekday = 2  // weeks start on Monday (the weekly baseline meets on the first working day)
+        // The starting backlog waits from the first cycle; the offered load counts what arrives in the run.
+        for r in backlog {
+            position[r.id] = snapshot.referrals.count
+            snapshot.referrals.append(OpenReferral(referral: r, needsRating: true))
+            byKind[r.kind, default: .init(key: r.kind)].backlog += 1
+        }
+        for a in arrivals where a.at < end {
+            let r = a.referral
+            guard let team = r.team else { continue }
+            let days = workDays[r.kind]?[max(0, min(4, r.complexity - 1))] ?? 10
+            load.offered[team, default: 0] += policies.allocation.points(kind: r.kind, complexity: r.complexity) * days
+        }
         var now = scenario.start
         var lastSampledDay = -1
         while now < end {
@@ -261,6 +267,7 @@ public struct Simulator: Sendable {
                 }
                 closed += finished.count
                 for id in finished {
+                    if let h = holding.removeValue(forKey: id) { load.finish(worker: h.worker, points: h.points) }
                     if let kind = id.split(separator: "-").first.flatMap({ Int($0.dropFirst()) }) {
                         byKind[scenario.kinds[kind].0, default: .init(key: scenario.kinds[kind].0)].closed += 1
                     }
@@ -273,6 +280,17 @@ public struct Simulator: Sendable {
             let meets = scenario.baseline != .weekly || week != lastMeetingWeek
             if scenario.workingDays.contains(weekday) && meets {
                 lastMeetingWeek = week
+                // Managers acknowledge what they were asked to, `acknowledge_after` later.
+                acknowledgements.sort { $0.0 < $1.0 }
+                let ready = acknowledgements.prefix { $0.0 <= now }
+                for (at, id) in ready {
+                    guard let i = position[id], snapshot.referrals[i].allocation?.acknowledged == nil,
+                        snapshot.referrals[i].allocation != nil
+                    else { continue }
+                    snapshot.referrals[i].allocation!.acknowledged = at
+                    acknowledged += 1
+                }
+                acknowledgements.removeFirst(ready.count)
                 snapshot.absences = allAbsences.filter { $0.to > now && $0.from < now.addingTimeInterval(30 * 86_400) }
                 let plan = Engine.plan(snapshot, now: now)
                 cycles += 1
@@ -281,6 +299,7 @@ public struct Simulator: Sendable {
                 for (k, d) in plan.decisions.enumerated() {
                     guard case .rated(let id, let rating, _) = d else { continue }
                     ratedNow[plan.positions[k]] = rating.due
+                    guard !fromBacklog.contains(id) else { continue }  // referred before the run
                     let kind = snapshot.referrals[plan.positions[k]].referral.kind
                     let key = kind + "\u{0}" + rating.level
                     let g =
@@ -305,6 +324,7 @@ public struct Simulator: Sendable {
                             byKind[key]!.waits.append(wait)
                             if let due, now <= due { byKind[key]!.withinTimescale += 1 }
                             if a.accountable.fallback { byKind[key]!.fallbacks += 1 }
+                            if let target = byKind[key]!.targetDays, wait <= target { byKind[key]!.withinTarget += 1 }
                         }
                         byLevel[a.level, default: .init(key: a.level)].allocated += 1
                         byLevel[a.level]!.waits.append(wait)
@@ -316,9 +336,17 @@ public struct Simulator: Sendable {
                             if now <= dueAtReferral { kindLevels[g].withinTimescale += 1 }
                         }
                         let days = workDays[r.kind]?[max(0, min(4, r.complexity - 1))] ?? 10
-                        completions.append((now.addingTimeInterval(days * 86_400), r.id))
+                        completions.append((away.finish(worker: a.worker, start: now, days: days), r.id))
+                        load.allocate(worker: a.worker, points: a.points)
+                        holding[r.id] = (a.worker, a.points)
+                        if let after = scenario.acknowledgeAfter, a.accountable.manager != nil {
+                            acknowledgements.append((now.addingTimeInterval(after.timeInterval), r.id))
+                        }
                     case .escalated(let e):
                         escalations[e.reason.rawValue, default: 0] += 1
+                        if let after = scenario.acknowledgeAfter, e.reason == .ackOverdue, e.to != nil {
+                            acknowledgements.append((now.addingTimeInterval(after.timeInterval), e.referral))
+                        }
                     default: break
                     }
                 }
@@ -340,6 +368,7 @@ public struct Simulator: Sendable {
             let day = Int(now.timeIntervalSince(scenario.start) / 86_400)
             if day != lastSampledDay {
                 lastSampledDay = day
+                load.sample()
                 var levels = Tally()
                 var kinds = Tally()
                 let referrals = snapshot.referrals  // a constant, read in place (the variable's elements were copied)
@@ -375,6 +404,7 @@ public struct Simulator: Sendable {
                 let age = end.timeIntervalSince(o.referral.received) / 86_400
                 byKind[o.referral.kind, default: .init(key: o.referral.kind)].finalWaiting += 1
                 byKind[o.referral.kind]!.maxAgeWaiting = max(byKind[o.referral.kind]!.maxAgeWaiting ?? 0, age)
+                byKind[o.referral.kind]!.agesWaiting.append(age)
                 if let (g, due) = atReferral[o.referral.id] {
                     if due < end { kindLevels[g].lateWaiting += 1 }
                     kindLevels[g].maxAgeWaiting = max(kindLevels[g].maxAgeWaiting ?? 0, age)
@@ -403,6 +433,9 @@ public struct Simulator: Sendable {
             arrivals: arrivals.filter { $0.at < end }.count, waitingAtEnd: waitingAtEnd,
             openAllocatedAtEnd: openAllocated,
             closedAtEnd: closed)
+        report.backlog = backlog.count
+        report.acknowledged = acknowledged
+        report.teams = load.report(days: scenario.days)
         report.byKindLevel = kindLevels.sorted { ($0.kind, -$0.rank) < ($1.kind, -$1.rank) }
         return report
     }
