@@ -21,6 +21,45 @@ extension ReadCommands {
         return row
     }
 
+    /// The engine's snapshot now, and where the referral stands in its team's allocation order (nil when it is
+    /// not waiting or unrated); both nil when the roster or policies do not load.
+    static func place(_ ctx: ReadContext, _ r: ReferralRow, now: Date) throws(DutyError) -> (QueuePlace?, Snapshot?) {
+        guard let roster = ctx.roster, let policies = ctx.policies else { return (nil, nil) }
+        let snapshot = try reading {
+            try EngineState.snapshot(store: ctx.store, roster: roster, policies: policies, now: now)
+        }
+        return (r.state == "waiting" ? Engine.place(of: r.id, in: snapshot, now: now) : nil, snapshot)
+    }
+
+    static func placeJSON(_ p: QueuePlace?) -> JSONValue {
+        guard let p else { return .null }
+        return .object([
+            ("position", .int(Int64(p.position))), ("of", .int(Int64(p.of))), ("team", .string(p.team)),
+            ("rank", .int(Int64(p.rank))), ("risk_rank", .int(Int64(p.riskRank))),
+            ("on_risk", .bool(p.riskRank >= p.rank)),
+            ("yielded", .bool(p.yielded)), ("past_max_wait", .bool(p.pastMaxWait)), ("due", .time(p.due)),
+            ("ahead", .object(p.ahead.map { ($0.key, .int(Int64($0.count))) })),
+        ])
+    }
+
+    /// "3 of 41 waiting in safeguarding: rank 3 on its risk ...; ahead of it: 1 new top-rank risk, ...".
+    static func placeText(_ p: QueuePlace, zone: TimeZone) -> String {
+        let words = [
+            "yields_to": "new top-rank risk (max_wait.yields_to)", "max_wait": "waiting past max_wait",
+            "rank": "at a higher rank", "risk": "at this rank on risk (this one only by aging)",
+            "due": "due earlier", "received": "received earlier", "id": "the same, lower id",
+        ]
+        var text = "\(p.position) of \(p.of) waiting in \(p.team ?? "no team"): rank \(p.rank)"
+        text += p.riskRank >= p.rank ? " on its risk" : " by aging rules (rank \(p.riskRank) on its risk)"
+        if p.yielded { text += ", ahead of work past max_wait (yields_to)" }
+        if p.pastMaxWait && !p.yielded { text += ", waiting past max_wait" }
+        text += ", due \(Render.localTime(p.due, zone))"
+        if !p.ahead.isEmpty {
+            text += "; ahead of it: " + p.ahead.map { "\($0.count) \(words[$0.key] ?? $0.key)" }.joined(separator: ", ")
+        }
+        return text
+    }
+
     static let show = CommandSpec(
         name: "show", summary: "a referral: facts, rating with every matching rule, state, manager, timeline",
         positionals: [PositionalSpec(name: "REF", help: "the referral id")], options: [formatOption("table or json")],
@@ -30,6 +69,7 @@ extension ReadCommands {
             let ctx = try ReadContext(inv)
             let r = try referralRow(ctx, inv.positionals[0])
             let timeline = try reading { try ctx.store.timeline(r.id) }
+            let place = r.state == "waiting" ? try place(ctx, r, now: inv.console.now()).0 : nil
             if format == "json" {
                 inv.console.out(
                     JSONValue.object([
@@ -45,7 +85,7 @@ extension ReadCommands {
                         ("flags", .strings(r.flags)), ("facts", .facts(r.facts)),
                         ("complexity", .int(Int64(r.complexity))),
                         ("blocked", .string(r.blocked)), ("next_review", .time(ctx.nextReview(r))),
-                        ("timeline", .array(timeline.map(\.json))),
+                        ("place", placeJSON(place)), ("timeline", .array(timeline.map(\.json))),
                     ]).serialized())
                 return 0
             }
@@ -95,6 +135,7 @@ extension ReadCommands {
                 "received \(t(r.received)), rated \(t(r.rated)), due \(t(r.due)), allocated \(t(r.allocated))"
                     + (r.closed != nil ? ", closed \(t(r.closed))" : ""))
             if let next = ctx.nextReview(r) { out("next review: \(t(next))") }
+            if let place { out("place in the allocation order: " + placeText(place, zone: ctx.zone)) }
             out("timeline:")
             var table = TextTable(["SEQ", "AT", "EVENT", "ACTOR", "DETAIL"])
             table.rightAligned = [0]
@@ -156,6 +197,7 @@ extension ReadCommands {
             let r = try referralRow(ctx, inv.positionals[0])
             var candidates: JSONValue = .array([])
             var source = "now"
+            var place: QueuePlace?
             if r.state == "allocated",
                 let event = try reading({ try ctx.store.timeline(r.id) }).last(where: {
                     $0.type == "allocation.assigned"
@@ -164,12 +206,13 @@ extension ReadCommands {
             {
                 candidates = event.dataValue["candidates"] ?? .array([])
                 source = "when allocated, \(event.at)"
-            } else if let roster = ctx.roster, let policies = ctx.policies {
+            } else if ctx.roster != nil, ctx.policies != nil {
                 let now = inv.console.now()
-                let snapshot = try reading {
-                    try EngineState.snapshot(store: ctx.store, roster: roster, policies: policies, now: now)
+                let (found, snapshot) = try Self.place(ctx, r, now: now)
+                place = found
+                if let snapshot {
+                    candidates = .array((Engine.candidates(for: r.id, in: snapshot, now: now) ?? []).map(\.json))
                 }
-                candidates = .array((Engine.candidates(for: r.id, in: snapshot, now: now) ?? []).map(\.json))
             } else {
                 throw DutyError(
                     .invalidData,
@@ -183,13 +226,15 @@ extension ReadCommands {
             if format == "json" {
                 inv.console.out(
                     JSONValue.object([
-                        ("id", .string(r.id)), ("worker", .string(r.worker)), ("candidates", .array(list)),
+                        ("id", .string(r.id)), ("worker", .string(r.worker)), ("place", placeJSON(place)),
+                        ("candidates", .array(list)),
                     ]).serialized())
                 return 0
             }
             inv.console.out(
                 "\(r.id): \(r.state == "allocated" ? "allocated to \(r.worker ?? "?")" : "waiting") (candidates \(source))"
             )
+            if let place { inv.console.out("place in the allocation order: " + placeText(place, zone: ctx.zone)) }
             let because = Dictionary(
                 (ctx.policies?.allocation.eligible ?? []).map { ($0.id, $0.because) }, uniquingKeysWith: { a, _ in a })
             var table = TextTable([

@@ -16,41 +16,73 @@ extension Allocator {
         var i: Int
     }
 
-    /// The waiting referrals that have a rating, as indices into `snapshot.referrals`: first, when `max_wait`
-    /// has `yields_to`, those at or above that rank on their risk, in the policy's `order`; then those waiting
-    /// longer than `max_wait` at `now`, earliest received first; then the rest in the policy's `order` (ranks
-    /// highest first, times earliest first); ties by referral id.
-    static func order(_ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> [Int] {
-        var keys: [Place] = []
-        let refs = snapshot.referrals
+    /// Referral `i`'s place (it must have a rating).
+    static func place(_ i: Int, _ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> Place {
         let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
         let yieldsTo = policy.maxWait == nil ? Int.max : policy.maxWaitYieldsTo ?? .max
-        for i in refs.indices where refs[i].allocation == nil {
-            guard let rank = ratings.rank[i] else { continue }
-            keys.append(
-                Place(
-                    yielded: ratings.riskRank[i] >= yieldsTo,
-                    pastBound: refs[i].referral.received.timeIntervalSince1970 < bound, rank: rank,
-                    riskRank: ratings.riskRank[i], due: ratings.due[i],
-                    received: refs[i].referral.received.timeIntervalSince1970, i: i))
-        }
-        let order = policy.order
-        keys.sort { a, b in
-            if a.yielded != b.yielded { return a.yielded }
-            if a.pastBound != b.pastBound && !a.yielded { return a.pastBound }
-            if a.pastBound && !a.yielded && a.received != b.received { return a.received < b.received }
-            for key in order {
-                switch key {
-                case .rank: if a.rank != b.rank { return a.rank > b.rank }
-                case .risk:
-                    let (ra, rb) = (a.riskRank >= a.rank, b.riskRank >= b.rank)
-                    if ra != rb { return ra }
-                case .due: if a.due != b.due { return a.due < b.due }
-                case .received: if a.received != b.received { return a.received < b.received }
-                }
+        let received = snapshot.referrals[i].referral.received.timeIntervalSince1970
+        return Place(
+            yielded: ratings.riskRank[i] >= yieldsTo, pastBound: received < bound, rank: ratings.rank[i] ?? 0,
+            riskRank: ratings.riskRank[i], due: ratings.due[i], received: received, i: i)
+    }
+
+    /// What decides which of two referrals goes first.
+    enum Step: Equatable {
+        case yieldsTo, maxWait, id
+        case key(AllocationPolicy.OrderKey)
+
+        /// As `duty why` names it: `yields_to`, `max_wait`, an `order` key, or `id`.
+        var name: String {
+            switch self {
+            case .yieldsTo: "yields_to"
+            case .maxWait: "max_wait"
+            case .id: "id"
+            case .key(let k): k.rawValue
             }
-            return refs[a.i].referral.id < refs[b.i].referral.id
         }
+    }
+
+    /// The first step of the order on which `a` and `b` differ: the one that decides which goes first.
+    static func firstDifference(_ a: Place, _ b: Place, policy: AllocationPolicy) -> Step {
+        if a.yielded != b.yielded { return .yieldsTo }
+        if !a.yielded && (a.pastBound != b.pastBound || (a.pastBound && a.received != b.received)) {
+            return .maxWait
+        }
+        for key in policy.order {
+            switch key {
+            case .rank: if a.rank != b.rank { return .key(key) }
+            case .risk: if (a.riskRank >= a.rank) != (b.riskRank >= b.rank) { return .key(key) }
+            case .due: if a.due != b.due { return .key(key) }
+            case .received: if a.received != b.received { return .key(key) }
+            }
+        }
+        return .id
+    }
+
+    /// Whether `a` goes before `b`: first, when `max_wait` has `yields_to`, those at or above that rank on their
+    /// risk; then those waiting longer than `max_wait`, earliest received first; then the policy's `order` (ranks
+    /// highest first, times earliest first); ties by referral id.
+    static func before(_ a: Place, _ b: Place, _ refs: [OpenReferral], policy: AllocationPolicy) -> Bool {
+        switch firstDifference(a, b, policy: policy) {
+        case .yieldsTo: return a.yielded
+        case .maxWait: return a.pastBound != b.pastBound ? a.pastBound : a.received < b.received
+        case .key(.rank): return a.rank > b.rank
+        case .key(.risk): return a.riskRank >= a.rank
+        case .key(.due): return a.due < b.due
+        case .key(.received): return a.received < b.received
+        case .id: return refs[a.i].referral.id < refs[b.i].referral.id
+        }
+    }
+
+    /// The waiting referrals that have a rating, as indices into `snapshot.referrals`, in allocation order
+    /// (`before`).
+    static func order(_ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> [Int] {
+        let refs = snapshot.referrals
+        var keys: [Place] = []
+        for i in refs.indices where refs[i].allocation == nil && ratings.rank[i] != nil {
+            keys.append(place(i, snapshot, ratings: ratings, policy: policy, now: now))
+        }
+        keys.sort { before($0, $1, refs, policy: policy) }
         return keys.map(\.i)
     }
 }

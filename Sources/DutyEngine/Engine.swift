@@ -6,8 +6,8 @@ import Foundation
 /// so the daemon, `duty policy diff`, the simulator and the benchmark all drive the same code.
 ///
 /// A cycle runs, in order: triage (rate new and updated referrals, re-rate every waiting one), allocation
-/// (referrals past the allocation policy's `max_wait` first, then in its `order`: by default rank, risk before
-/// aging, earliest due, earliest received, then id), and oversight (acknowledgements, waits and managers to
+/// (top-rank risk under the allocation policy's `max_wait.yields_to`, then referrals past its `max_wait`, then
+/// its `order`: by default rank, risk before aging, earliest due, earliest received, then id), and oversight (acknowledgements, waits and managers to
 /// escalate, reviews due). The same snapshot and `now` always give the same plan.
 public enum Engine {
     public static func plan(_ snapshot: Snapshot, now: Date) -> Plan {

@@ -92,3 +92,69 @@ import Testing
         }
     }
 }
+
+/// `max_wait` and its `yields_to`, and a waiting referral's place as `duty why` explains it.
+@Suite struct QueuePlaceTests {
+    /// A safeguarding team with nobody free to take work (its only caseworker is away): four referrals wait.
+    /// `max_wait: { after: "26w", yields_to: 3 }`: the new red (on its risk) goes first, then the one waiting since
+    /// January (past the bound, red only by aging), then one red by aging after three weeks, then a new amber.
+    func world(yieldsTo: Bool) throws -> World {
+        let dir = NSTemporaryDirectory() + "duty-place-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/triage", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: repositoryRoot + "/policies/triage/safeguarding.json5", toPath: dir + "/triage/safeguarding.json5")
+        let bound = yieldsTo ? #"{ after: "26w", yields_to: "red" }"# : #""26w""#
+        try "{ max_wait: \(bound) }".write(toFile: dir + "/allocation.json5", atomically: true, encoding: .utf8)
+        let roster = Roster(
+            services: [Service(id: "svc", name: "S", head: "m")],
+            teams: [Team(id: "sg", name: "SG", service: "svc", manager: "m", kinds: ["safeguarding"])],
+            workers: [
+                Worker(id: "m", name: "M", team: "sg", role: "team_manager"),
+                Worker(id: "x", name: "X", team: "sg", role: "social_worker", capacity: 6, experience: 5),
+            ])
+        let (set, diagnostics) = PolicySet.load(directory: dir, roster: roster)
+        let policies: PolicySet = try #require(set, "\(diagnostics)")
+        var world = World(roster: roster, policies: policies)
+        world.snapshot.absences = [
+            Absence(id: "A", worker: "x", from: t0 - days(400), to: t0 + days(30), reason: "leave")
+        ]
+        world.refer("NEW-RED", flags: ["risk_to_life"], received: t0 - hours(2))
+        world.refer("OLD", received: t0 - days(200))
+        world.refer("AGED", received: t0 - days(21))
+        world.refer("AMBER", flags: ["deteriorating"], received: t0 - hours(1))
+        return world
+    }
+
+    func places(_ world: World) -> [String: QueuePlace] {
+        var out: [String: QueuePlace] = [:]
+        for id in ["NEW-RED", "OLD", "AGED", "AMBER"] { out[id] = Engine.place(of: id, in: world.snapshot, now: t0) }
+        return out
+    }
+
+    @Test func newTopRankRiskGoesAheadOfABacklogPastTheBound() throws {
+        let p = places(try world(yieldsTo: true))
+        #expect(p.mapValues(\.position) == ["NEW-RED": 1, "OLD": 2, "AGED": 3, "AMBER": 4])
+        #expect(p.values.allSatisfy { $0.of == 4 && $0.team == "sg" })
+        let red = try #require(p["NEW-RED"])
+        #expect(red.yielded && !red.pastMaxWait && red.rank == 3 && red.riskRank == 3 && red.ahead.isEmpty)
+        let old = try #require(p["OLD"])
+        #expect(!old.yielded && old.pastMaxWait && old.rank == 3 && old.riskRank == 1)
+        #expect(old.ahead.map(\.key) == ["yields_to"] && old.ahead.map(\.count) == [1])
+        let amber = try #require(p["AMBER"])
+        #expect(amber.ahead.map(\.key) == ["yields_to", "max_wait", "rank"] && amber.ahead.map(\.count) == [1, 1, 1])
+    }
+
+    @Test func withoutYieldsToTheBoundComesFirst() throws {
+        let p = places(try world(yieldsTo: false))
+        #expect(p.mapValues(\.position) == ["OLD": 1, "NEW-RED": 2, "AGED": 3, "AMBER": 4])
+        let red = try #require(p["NEW-RED"])
+        #expect(!red.yielded && red.ahead.map(\.key) == ["max_wait"])
+        let aged = try #require(p["AGED"])
+        #expect(aged.ahead.map(\.key) == ["max_wait", "risk"] && aged.rank == 3 && aged.riskRank < 3)
+    }
+
+    @Test func allocatedOrUnknownHasNoPlace() throws {
+        let w = try world(yieldsTo: true)
+        #expect(Engine.place(of: "NOPE", in: w.snapshot, now: t0) == nil)
+    }
+}

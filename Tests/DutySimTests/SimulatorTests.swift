@@ -151,6 +151,101 @@ let shippedScenario = repositoryRoot + "/policies/scenarios/banes-2023-24.json5"
         #expect(duty.longestWait == 6)  // R2, received day 4, still waiting when the run ends on day 10
     }
 
+    /// The tiny scenario (one worker, capacity 1; a review every 2 days from day 2 taking 3 days) with three
+    /// reviews waiting at the start: they count as backlog, not arrivals, and are not scored by level at referral
+    /// (they were referred before the run); everyone is accounted for; ages are within the stated bounds.
+    @Test func aStartingBacklogWaitsFromTheFirstCycle() throws {
+        let dir = try tinyScenario(extra: "backlog: { review: { count: 3, median_age_days: 10, max_age_days: 20 } }")
+        let scenario = try Scenario.load(path: dir + "/tiny.json5")
+        let sim = try Simulator(scenario: scenario, seed: 7)
+        let backlog = sim.arrivals().backlog
+        #expect(backlog.count == 3 && backlog.allSatisfy { $0.id.hasPrefix("B") && $0.kind == "review" })
+        for r in backlog {
+            let age = scenario.start.timeIntervalSince(r.received) / 86_400
+            #expect(age > 0 && age <= 20)
+        }
+        let r = sim.run()
+        #expect(r.backlog == 3 && r.arrivals == 4)
+        #expect(r.arrivals + r.backlog == r.closedAtEnd + r.openAllocatedAtEnd + r.waitingAtEnd)
+        let review = try #require(r.byKind.first { $0.key == "review" })
+        #expect(review.backlog == 3 && review.arrivals == 4)
+        #expect(r.byKindLevel.reduce(0) { $0 + $1.arrivals } == 4, "backlog is not scored by level at referral")
+        // One worker, one case at a time, 3 days each, over 10 days: 4 allocations (days 0, 3, 6, 9).
+        #expect(review.allocated == 4)
+        #expect(review.finalWaiting == 3 && review.agesWaiting.count == 3)
+    }
+
+    /// Load ratio and utilisation worked out by hand on the tiny scenario: 4 reviews x 1 point x 3 days offered
+    /// against 1 point for 10 days is 1.2; the worker holds a case on 8 of the 10 daily samples (days 2-9).
+    @Test func loadRatioAndUtilisationByHand() throws {
+        let dir = try tinyScenario()
+        let r = try Simulator(scenario: try Scenario.load(path: dir + "/tiny.json5"), seed: 1).run()
+        let team = try #require(r.teams.first { $0.team == "t" })
+        #expect(team.capacityPoints == 1)
+        #expect(abs((team.loadRatio ?? 0) - 1.2) < 1e-9)
+        #expect(abs((team.utilisationPct ?? 0) - 80) < 1e-9)
+    }
+
+    /// A worker on leave does not progress their cases: 3 days' work started on day 0 by someone away on days 1
+    /// and 2 is done at the end of day 5; with nobody away, at the end of day 3.
+    @Test func leaveStopsTheClockOnAWorkersCases() {
+        let day0 = Date(timeIntervalSince1970: 1_704_067_200)
+        func day(_ n: Double) -> Date { day0.addingTimeInterval(n * 86_400) }
+        let away = AwayCalendar([Absence(id: "A", worker: "w", from: day(1), to: day(3), reason: "leave")])
+        #expect(away.finish(worker: "w", start: day0, days: 3) == day(5))
+        #expect(away.finish(worker: "x", start: day0, days: 3) == day(3))
+        #expect(away.finish(worker: "w", start: day0, days: 0.5) == day(0.5))
+    }
+
+    /// Managers acknowledge: with `acknowledge_after` inside the policy's 4 hours nothing is escalated as
+    /// unacknowledged; with "never", each allocation climbs the chain.
+    @Test func managersAcknowledgeAfterTheScenariosDelay() throws {
+        func run(_ after: String) throws -> SimReport {
+            let dir = try tinyScenario(extra: "managers: { acknowledge_after: \"\(after)\" }")
+            try """
+            { points: { default: 1, complexity: { "1": 1, "2": 1, "3": 1, "4": 1, "5": 1 } }, prefer: { least_loaded: 1 },
+              acknowledge: { min_rank: 1, within: "4h" } }
+            """.write(toFile: dir + "/policies/allocation.json5", atomically: true, encoding: .utf8)
+            return try Simulator(scenario: try Scenario.load(path: dir + "/tiny.json5"), seed: 1).run()
+        }
+        let prompt = try run("2h")
+        let allocated = prompt.byKind.reduce(0) { $0 + $1.allocated }
+        #expect(allocated == 3 && prompt.acknowledged == allocated)
+        #expect(!prompt.escalations.contains { $0.0 == "ack_overdue" })
+        let never = try run("never")
+        #expect(never.acknowledged == 0 && (never.escalations.first { $0.0 == "ack_overdue" }?.1 ?? 0) > 0)
+    }
+
+    /// `target_days` counts allocations within the council's own target.
+    @Test func withinTargetCountsAllocationsWithinTheTarget() throws {
+        let dir = try tinyScenario()
+        let tiny = try String(contentsOfFile: dir + "/tiny.json5", encoding: .utf8)
+            .replacingOccurrences(of: "work_days: 3 }", with: "work_days: 3, target_days: 1 }")
+        try tiny.write(toFile: dir + "/tiny.json5", atomically: true, encoding: .utf8)
+        let r = try Simulator(scenario: try Scenario.load(path: dir + "/tiny.json5"), seed: 1).run()
+        let review = try #require(r.byKind.first { $0.key == "review" })
+        #expect(review.targetDays == 1)
+        #expect(review.withinTarget == review.waits.filter { $0 <= 1 }.count && review.withinTarget >= 1)
+    }
+
+    @Test func badBacklogsAreRefused() throws {
+        for (extra, message) in [
+            (
+                "backlog: { nope: { count: 1, median_age_days: 5 } }",
+                "backlog of 'nope', which 'arrivals' does not name"
+            ),
+            ("backlog: { review: { count: 1, median_age_days: 0 } }", "0 < median_age_days <= max_age_days"),
+            ("backlog: { review: { median_age_days: 3 } }", "count"),
+        ] {
+            let dir = try tinyScenario(extra: extra)
+            #expect {
+                try Scenario.load(path: dir + "/tiny.json5")
+            } throws: { error in
+                ((error as? DutyError)?.diagnostics ?? []).contains { $0.message.contains(message) }
+            }
+        }
+    }
+
     /// One worker and a manager on the review policy; a referral every 2 days taking 3 days' work; ten days.
     func tinyScenario(extra: String = "") throws -> String {
         let dir = NSTemporaryDirectory() + "duty-sim-\(UUID().uuidString)"

@@ -112,6 +112,55 @@ import Testing
         #expect(export.out.split(separator: "\n").count == 4)
     }
 
+    /// A safeguarding team with nobody to allocate to: `why` and `show` give each waiting referral's place in
+    /// the allocation order and what is ahead of it (the shipped `max_wait: { after: "26w", yields_to: 3 }`).
+    @Test func whyAndShowExplainThePlaceInTheOrder() throws {
+        let d = try Deployment()
+        try """
+        { services: [{ id: "asc", name: "ASC", head: "w-1" }],
+          teams: [{ id: "safeguarding", name: "Safeguarding", service: "asc", manager: "w-1", kinds: ["safeguarding"] }],
+          workers: [{ id: "w-1", name: "Team Manager", team: "safeguarding", role: "team_manager" }] }
+        """.write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "60s" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        let now = Date()
+        func ago(_ days: Double) -> String { ISOTime.format(now.addingTimeInterval(-days * 86_400)) }
+        try d.drop(
+            "a.jsonl",
+            """
+            {"id":"NEW-RED","person":"P-1","kind":"safeguarding","received":"\(ago(0.1))","flags":["risk_to_life"]}
+            {"id":"OLD","person":"P-2","kind":"safeguarding","received":"\(ago(200))"}
+            {"id":"AGED","person":"P-3","kind":"safeguarding","received":"\(ago(21))"}
+            {"id":"AMBER","person":"P-4","kind":"safeguarding","received":"\(ago(0.05))","flags":["deteriorating"]}
+
+            """)
+        #expect(try d.once(at: ISOTime.format(now)).code == 0)
+        var positions: [String: Int] = [:]
+        for id in ["NEW-RED", "OLD", "AGED", "AMBER"] {
+            let why = try duty(d, ["why", id, "--format", "json"])
+            #expect(why.code == 0, "\(why.err)")
+            let w = try #require(JSONValue.parse(why.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let place = try #require(w["place"])
+            #expect(place["of"]?.intValue == 4 && place["team"]?.stringValue == "safeguarding")
+            positions[id] = place["position"]?.intValue.map { Int($0) }
+            if id == "OLD" {
+                #expect(place["past_max_wait"]?.boolValue == true && place["on_risk"]?.boolValue == false)
+                #expect(place["ahead"]?.serialized() == #"{"yields_to":1}"#)
+            }
+            if id == "AMBER" {
+                #expect(place["ahead"]?.serialized() == #"{"yields_to":1,"max_wait":1,"rank":1}"#)
+            }
+        }
+        #expect(positions == ["NEW-RED": 1, "OLD": 2, "AGED": 3, "AMBER": 4])
+        let show = try duty(d, ["show", "AGED"])
+        #expect(
+            show.out.contains(
+                "place in the allocation order: 3 of 4 waiting in safeguarding: rank 3 by aging rules (rank 1 on its risk)"
+            ), "\(show.out)")
+        #expect(show.out.contains("ahead of it: 1 new top-rank risk (max_wait.yields_to), 1 waiting past max_wait"))
+    }
+
     @Test func verifyOnATamperedCopyExits65() throws {
         let d = try populated()
         let ok = try duty(d, ["verify"])

@@ -1,0 +1,64 @@
+import DutyCore
+import DutyPolicy
+import Foundation
+
+/// Where a waiting referral stands in its team's allocation order, and why: what `duty why` and `duty show`
+/// print, from the same `Allocator.order` the cycle uses.
+public struct QueuePlace: Sendable, Equatable {
+    /// 1-based place among the team's waiting referrals that have a rating, in allocation order.
+    public var position: Int
+    /// How many of the team's referrals wait with a rating.
+    public var of: Int
+    public var team: String?
+    public var rank: Int
+    /// The rank its risk reaches without aging rules (a manager's pin counts as risk).
+    public var riskRank: Int
+    /// At or above `max_wait.yields_to` on its risk: ahead even of work past `max_wait`.
+    public var yielded: Bool
+    /// Waiting longer than `max_wait`.
+    public var pastMaxWait: Bool
+    public var due: Date
+    /// Those ahead of it, by the first key that puts them ahead: `yields_to` (new top-rank risk), `max_wait`
+    /// (waiting past the bound), then the order's keys (`rank`, `risk`, `due`, `received`), then `id`.
+    public var ahead: [(key: String, count: Int)]
+
+    public static func == (a: QueuePlace, b: QueuePlace) -> Bool {
+        a.position == b.position && a.of == b.of && a.team == b.team && a.rank == b.rank && a.riskRank == b.riskRank
+            && a.yielded == b.yielded && a.pastMaxWait == b.pastMaxWait && a.due == b.due
+            && a.ahead.map(\.key) == b.ahead.map(\.key) && a.ahead.map(\.count) == b.ahead.map(\.count)
+    }
+}
+
+extension Engine {
+    /// Where waiting referral `id` stands in its team's allocation order at `now`, with everyone rated as a cycle
+    /// at `now` would rate them. Nil when it is not waiting or has no rating.
+    public static func place(of id: String, in snapshot: Snapshot, now: Date) -> QueuePlace? {
+        guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }),
+            snapshot.referrals[i].allocation == nil
+        else { return nil }
+        var ignored = Plan(decisions: [], reviewsDue: [])
+        let index = CycleIndex(snapshot)
+        var contexts: [RuleContext?] = []
+        let ratings = triage(snapshot, index: index, now: now, into: &ignored, contexts: &contexts)
+        guard let rank = ratings.rank[i] else { return nil }
+        let policy = snapshot.policies.allocation
+        let team = index.team[i]
+        let order = Allocator.order(snapshot, ratings: ratings, policy: policy, now: now).filter {
+            index.team[$0] == team
+        }
+        guard let position = order.firstIndex(of: i) else { return nil }
+        let me = Allocator.place(i, snapshot, ratings: ratings, policy: policy, now: now)
+        var ahead: [String: Int] = [:]
+        for j in order[..<position] {
+            let other = Allocator.place(j, snapshot, ratings: ratings, policy: policy, now: now)
+            ahead[Allocator.firstDifference(other, me, policy: policy).name, default: 0] += 1
+        }
+        let keys = ["yields_to", "max_wait"] + policy.order.map(\.rawValue) + ["id"]
+        return QueuePlace(
+            position: position + 1, of: order.count,
+            team: team >= 0 ? index.teamIDs[team] : snapshot.referrals[i].referral.team, rank: rank,
+            riskRank: ratings.riskRank[i], yielded: me.yielded, pastMaxWait: me.pastBound,
+            due: Date(timeIntervalSince1970: ratings.due[i]),
+            ahead: keys.compactMap { k in ahead[k].map { (k, $0) } })
+    }
+}
