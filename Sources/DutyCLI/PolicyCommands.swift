@@ -106,9 +106,16 @@ enum PolicyCommands {
         _ path: String, policies: PolicySet, inv: Invocation, config: DutyConfig?
     ) throws(DutyError) -> [Diagnostic] {
         let records = try readReferrals(
-            path, timeZone: config?.timeZone ?? defaultZone, roster: nil, console: inv.console)
+            path, timeZone: config?.timeZone ?? defaultZone, policies: policies, roster: nil, now: inv.console.now(),
+            console: nil)
         let carried = Set(records.referrals.flatMap { $0.facts.keys })
-        var out: [Diagnostic] = []
+        // Records intake would refuse (an unknown flag, a fact of the wrong type...): the sample shows what the
+        // case system really sends, so each is a warning here.
+        var out: [Diagnostic] = records.problems.map { location, e in
+            Diagnostic(
+                file: path, position: nil, key: e.field.isEmpty ? nil : e.field, severity: .warning,
+                message: "\(location): intake would refuse this record: \(e.message)")
+        }
         var seen = Set<String>()
         for (fact, file, position) in policies.factsUsed where !carried.contains(fact) {
             guard seen.insert("\(file)|\(position)|\(fact)").inserted else { continue }
@@ -124,14 +131,13 @@ enum PolicyCommands {
 
     static let defaultZone = TimeZone(identifier: "Europe/London")!
 
-    /// Reads a referrals file, printing each bad record to stderr; returns the good ones and the count of bad ones.
+    /// Reads a referrals file with intake's own decoder for `policies` (so the same flags, facts and dates are
+    /// refused), printing each bad record to `console`'s stderr when given; returns the good ones, the count of bad
+    /// ones and their problems.
     static func readReferrals(
-        _ path: String, timeZone: TimeZone, roster: Roster?, console: Console
-    ) throws(DutyError) -> (referrals: [Referral], bad: Int) {
-        let reader = SpoolReader(
-            decoder: ReferralDecoder(
-                timeZone: timeZone, knownKinds: roster.map { Set($0.kinds) },
-                knownTeams: roster.map { Set($0.teams.map(\.id)) }))
+        _ path: String, timeZone: TimeZone, policies: PolicySet, roster: Roster?, now: Date, console: Console?
+    ) throws(DutyError) -> (referrals: [Referral], bad: Int, problems: [(RecordLocation, FieldError)]) {
+        let reader = SpoolReader(decoder: policies.intakeDecoder(timeZone: timeZone, roster: roster, now: now))
         var results: [(RecordLocation, RecordResult)] = []
         do {
             // The daemon's own reader: the same formats, checks and messages as the spool.
@@ -166,18 +172,20 @@ enum PolicyCommands {
         }
         var referrals: [Referral] = []
         var bad = 0
+        var problems: [(RecordLocation, FieldError)] = []
         for (location, result) in results {
             switch result {
             case .valid(let r): referrals.append(r)
             case .invalid(let errors):
                 bad += 1
                 for e in errors {
+                    problems.append((location, e))
                     let field = e.field.isEmpty ? "" : "\(e.field): "
-                    console.err("\(path): \(location): \(field)\(e.message)")
+                    console?.err("\(path): \(location): \(field)\(e.message)")
                 }
             }
         }
-        return (referrals, bad)
+        return (referrals, bad, problems)
     }
 
     static func runExplain(_ inv: Invocation) throws(DutyError) -> Int32 {
@@ -194,7 +202,9 @@ enum PolicyCommands {
             throw DutyError.invalid(deployment.diagnostics, what: "policies are not valid (run 'duty policy check')")
         }
         let file = inv.positionals[0]
-        var (referrals, bad) = try readReferrals(file, timeZone: zone, roster: deployment.roster, console: inv.console)
+        var (referrals, bad, _) = try readReferrals(
+            file, timeZone: zone, policies: policies, roster: deployment.roster, now: inv.console.now(),
+            console: inv.console)
         var unrated = 0
         var table = TextTable(["REFERRAL", "KIND", "LEVEL", "DUE", "WAITING", "RULE", "BECAUSE"])
         var ranksByRow: [(Int, [Int])] = []

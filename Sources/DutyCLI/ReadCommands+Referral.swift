@@ -90,7 +90,8 @@ extension ReadCommands {
                 return 0
             }
             let t = { (d: Date?) in d.map { Render.localTime($0, ctx.zone) } ?? "-" }
-            let out = inv.console.out
+            // Data from the case system is printed with control characters escaped: it cannot forge lines.
+            let out = { (line: String) in inv.console.out(ReferralDecoder.escapingControlCharacters(line)) }
             out("\(r.id): \(r.kind) for person \(r.person), team \(r.team ?? "-"), complexity \(r.complexity)")
             if !r.flags.isEmpty { out("flags: \(r.flags.joined(separator: ", "))") }
             if !r.facts.isEmpty {
@@ -115,7 +116,7 @@ extension ReadCommands {
                         $0, rank: ctx.levelRanks[$0]?.0 ?? 0, ranks: ctx.levelRanks[$0]?.1 ?? [],
                         enabled: inv.console.useColour)
                 } ?? "unrated"
-            out(
+            inv.console.out(  // the level's colour is ours; the rest is policy text
                 "level: \(level)\(r.pinLevel != nil ? " (pinned by a manager)" : "")\(r.policy.map { ", policy \($0) \(r.policyVersion ?? "")" } ?? "")"
             )
             if case .array(let rules) = ctx.rules(r) {

@@ -155,8 +155,9 @@ enum ReadCommands {
                 inv.console.out("seq,at,type,referral,actor,data,hash")
                 for e in events {
                     inv.console.out(
-                        [String(e.seq), e.at, e.type, e.referral ?? "", e.actor, e.data, e.hash].map(CSV.escape).joined(
-                            separator: ","))
+                        [String(e.seq), e.at, e.type, e.referral ?? "", e.actor, e.data, e.hash].map { CSV.escape($0) }
+                            .joined(
+                                separator: ","))
                 }
             default:
                 var table = TextTable(["SEQ", "AT", "EVENT", "REFERRAL", "ACTOR", "DETAIL"])

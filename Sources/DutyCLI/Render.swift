@@ -22,7 +22,14 @@ enum Render {
             console.out(columns.map(\.key).joined(separator: ","))
             for r in records {
                 let values = Dictionary(r, uniquingKeysWith: { a, _ in a })
-                console.out(columns.map { CSV.escape(raw(values[$0.key] ?? .null)) }.joined(separator: ","))
+                console.out(
+                    columns.map { column in
+                        let v = values[column.key] ?? .null
+                        switch v {
+                        case .int, .number, .bool, .null: return CSV.escape(raw(v), text: false)
+                        default: return CSV.escape(raw(v))
+                        }
+                    }.joined(separator: ","))
             }
         default:
             var table = TextTable(columns.map(\.header))

@@ -1,3 +1,5 @@
+import DutyCore
+
 /// An aligned text table. When a width is given, the widest columns shrink (cells end with an ellipsis) until
 /// the table fits; the last column may wrap nothing and is truncated like the others.
 struct TextTable {
@@ -8,7 +10,9 @@ struct TextTable {
 
     init(_ headers: [String]) { self.headers = headers }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    /// Adds a row; control characters in a cell are escaped (`\u{1b}`), so data cannot forge lines or move the
+    /// terminal's cursor.
+    mutating func add(_ row: [String]) { rows.append(row.map { ReferralDecoder.escapingControlCharacters($0) }) }
 
     /// Renders with two spaces between columns. `paint` may colour a cell after layout (so escapes do not count
     /// towards widths).

@@ -170,8 +170,16 @@ enum WriteCommands {
 }
 
 /// RFC 4180 output.
+/// CSV output: RFC 4180 quoting, and text a spreadsheet would run as a formula neutralised.
 enum CSV {
-    static func escape(_ field: String) -> String {
+    /// `field` as one CSV cell. Text (`text`, the default; not numbers) beginning `=`, `+`, `-`, `@`, tab or
+    /// carriage return gets a leading `'`, so that Excel or LibreOffice shows it instead of running it (OWASP's
+    /// rule for CSV injection); JSON output stays exact.
+    static func escape(_ field: String, text: Bool = true) -> String {
+        var field = field
+        if text, let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+            field = "'" + field
+        }
         guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

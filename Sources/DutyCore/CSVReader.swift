@@ -1,11 +1,18 @@
 /// An RFC 4180 CSV reader over bytes fed in chunks: commas, double quotes with `""` for a quote, CRLF or LF line
-/// ends, line breaks inside quoted fields. Keeps only the current record in memory.
+/// ends, line breaks inside quoted fields. Keeps only the current record in memory, and at most `maxRecordBytes`
+/// of it.
 public struct CSVReader {
     public struct Record: Sendable {
         public var fields: [String]
         /// The line the record starts on (1-based).
         public var line: Int
+        /// Why the record cannot be used, if it cannot: a field that is not UTF-8, a record over the size limit,
+        /// or the input ending inside a quoted field. Its fields are then not to be trusted.
+        public var problem: String?
     }
+
+    /// The most bytes one record may hold (1 MiB): a longer one is reported, not kept.
+    public let maxRecordBytes: Int
 
     private var field: [UInt8] = []
     private var fields: [String] = []
@@ -15,8 +22,10 @@ public struct CSVReader {
     private var recordLine = 1
     private var fieldStarted = false
     private var pendingCR = false
+    private var recordBytes = 0
+    private var problem: String?
 
-    public init() {}
+    public init(maxRecordBytes: Int = 1 << 20) { self.maxRecordBytes = maxRecordBytes }
 
     /// Feeds bytes; calls `emit` for each complete record.
     public mutating func feed(_ bytes: some Sequence<UInt8>, emit: (Record) throws -> Void) rethrows {
@@ -31,14 +40,14 @@ public struct CSVReader {
                     quoteSeen = true
                 } else {
                     if b == 0x0A { line += 1 }
-                    field.append(b)
+                    append(b)
                 }
                 continue
             }
             switch b {
             case 0x22:
                 if quoteSeen {
-                    field.append(0x22)  // "" inside a quoted field
+                    append(0x22)  // "" inside a quoted field
                     quoteSeen = false
                 }
                 inQuotes = true
@@ -52,36 +61,57 @@ public struct CSVReader {
                 recordLine = line
             default:
                 quoteSeen = false
-                field.append(b)
+                append(b)
                 fieldStarted = true
             }
         }
     }
 
-    /// Ends input: emits a last record without a line end.
+    /// Ends input: emits a last record without a line end; one that ends inside a quoted field is emitted with a
+    /// `problem` (it is cut short), never as if whole.
     public mutating func finish(emit: (Record) throws -> Void) rethrows {
-        if fieldStarted || !fields.isEmpty || !field.isEmpty { try endRecord(emit) }
+        if inQuotes {
+            problem =
+                problem ?? "the file ends inside a quoted field that starts on this record: the record is cut short"
+        }
+        if fieldStarted || !fields.isEmpty || !field.isEmpty || problem != nil { try endRecord(emit) }
     }
 
     /// True when the input ended inside a quoted field.
     public var unterminatedQuote: Bool { inQuotes }
 
+    private mutating func append(_ b: UInt8) {
+        recordBytes += 1
+        if recordBytes > maxRecordBytes {
+            if problem == nil { problem = "the record is longer than \(SpoolReader.size(maxRecordBytes))" }
+            return
+        }
+        field.append(b)
+    }
+
     private mutating func endField() {
-        fields.append(String(decoding: field, as: UTF8.self))
+        if let s = String(validating: field, as: UTF8.self) {
+            fields.append(s)
+        } else {
+            if problem == nil { problem = "field \(fields.count + 1) is not valid UTF-8: save the file as UTF-8" }
+            fields.append("")
+        }
         field.removeAll(keepingCapacity: true)
         quoteSeen = false
         fieldStarted = true
     }
 
     private mutating func endRecord(_ emit: (Record) throws -> Void) rethrows {
-        if !fieldStarted && fields.isEmpty && field.isEmpty {
+        if !fieldStarted && fields.isEmpty && field.isEmpty && problem == nil {
             recordLine = line + 1
             return  // a blank line
         }
         endField()
-        let record = Record(fields: fields, line: recordLine)
+        let record = Record(fields: fields, line: recordLine, problem: problem)
         fields.removeAll(keepingCapacity: true)
         fieldStarted = false
+        recordBytes = 0
+        problem = nil
         try emit(record)
     }
 }

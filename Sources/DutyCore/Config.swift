@@ -12,6 +12,12 @@ public struct DutyConfig: Sendable {
     public var rosterPath: String
     public var socketPath: String
     public var socketGroup: String?
+    /// The group that may write the spool's `incoming/` (`spool_group`); nil leaves its permissions alone.
+    public var spoolGroup: String?
+    /// How long a spool file must stay unchanged before it is read (`spool_settle`, default 1s).
+    public var spoolSettle: Duration = Duration(1, .seconds)
+    /// The largest spool file read, in MiB (`spool_max_file_mib`, default 256); a larger one is rejected whole.
+    public var spoolMaxFileMiB = 256
     public var cycle: Duration
     public var timeZone: TimeZone
     /// Program and arguments run for each escalation; nil when not set.
@@ -53,6 +59,10 @@ public struct DutyConfig: Sendable {
         let roster = path("roster", required: true)
         let socket = path("socket", required: false)
         let group = o.string("socket_group")
+        let spoolGroup = o.string("spool_group")
+        let settle = o.duration("spool_settle") ?? Duration(1, .seconds)
+        if settle.seconds > 600 { sink.error(o.node("spool_settle")!.position, "'spool_settle' must be at most 10m") }
+        let maxFile = o.integer("spool_max_file_mib", in: 1...4_096) ?? 256
         let cycle = o.duration("cycle") ?? Duration(60, .seconds)
         if cycle.seconds < 1 { sink.error(o.node("cycle")!.position, "'cycle' must be at least 1s") }
         var zone = TimeZone(identifier: "Europe/London")!
@@ -81,10 +91,13 @@ public struct DutyConfig: Sendable {
         }
         o.finish()
         guard let state, let spool, let policies, let roster else { return (nil, sink.diagnostics) }
-        let config = DutyConfig(
+        var config = DutyConfig(
             path: file, stateDir: state, spoolDir: spool, policiesDir: policies, rosterPath: roster,
             socketPath: socket ?? state + "/dutyd.sock", socketGroup: group, cycle: cycle, timeZone: zone,
             notifyCommand: notify)
+        config.spoolGroup = spoolGroup
+        config.spoolSettle = settle
+        config.spoolMaxFileMiB = maxFile
         return (config, sink.diagnostics)
     }
 }

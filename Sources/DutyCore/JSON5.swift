@@ -55,6 +55,12 @@ public struct JSONParseError: Error, Sendable {
 }
 
 /// A position-aware JSON5 reader over UTF-8 bytes. Also reads plain JSON (a subset).
+///
+/// It follows the JSON5 specification (https://spec.json5.org/) as checked by the `json5/json5-tests` suite:
+/// comments, trailing commas, unquoted keys (ECMAScript 5.1 identifier names, `\u` escapes included), single
+/// quoted strings with line continuations, and hexadecimal, signed, `Infinity` and `NaN` numbers, but no octal.
+/// Lines are counted at LF only (as the reference implementation does), so CRLF files count right; columns count
+/// characters (Unicode scalars), from 1.
 public struct JSON5Parser {
     private let bytes: [UInt8]
     private var index = 0
@@ -64,10 +70,12 @@ public struct JSON5Parser {
     private var depth = 0
     private static let maxDepth = 200
 
+    /// A reader over `text`; `recordStringPositions` keeps a source position for every byte of every string.
     public init(_ text: String, recordStringPositions: Bool = true) {
         self.init(bytes: Array(text.utf8), recordStringPositions: recordStringPositions)
     }
 
+    /// A reader over UTF-8 `bytes`; `recordStringPositions` keeps a source position for every byte of every string.
     public init(bytes: [UInt8], recordStringPositions: Bool = true) {
         self.bytes = bytes
         self.recordStringPositions = recordStringPositions
@@ -81,11 +89,13 @@ public struct JSON5Parser {
         return try parser.parseDocument()
     }
 
+    /// Parses exactly one value from UTF-8 `bytes`, with only whitespace and comments around it.
     public static func parse(bytes: [UInt8], recordStringPositions: Bool = true) throws(JSONParseError) -> JSONNode {
         var parser = JSON5Parser(bytes: bytes, recordStringPositions: recordStringPositions)
         return try parser.parseDocument()
     }
 
+    /// Parses the whole input as one value, with only whitespace and comments around it.
     public mutating func parseDocument() throws(JSONParseError) -> JSONNode {
         try skipSpace()
         guard index < bytes.count else { throw fail("empty document: expected a value") }
@@ -103,10 +113,15 @@ public struct JSON5Parser {
         guard index < bytes.count else { return "end of file" }
         let b = bytes[index]
         if b >= 0x21 && b < 0x7F { return "'\(Character(UnicodeScalar(b)))'" }
-        if b == 0x0A { return "end of line" }
+        if b == 0x0A || b == 0x0D { return "end of line" }
+        if let (scalar, _) = scalarAhead(at: index), scalar.value >= 0x80 {
+            return "'\(Character(scalar))' (U+\(String(scalar.value, radix: 16, uppercase: true)))"
+        }
         return "byte 0x\(String(b, radix: 16))"
     }
 
+    /// Moves past one byte. A new line starts after LF only; a column is a character, so UTF-8 continuation bytes
+    /// do not count.
     private mutating func advance() {
         let b = bytes[index]
         index += 1
@@ -118,16 +133,64 @@ public struct JSON5Parser {
         }
     }
 
+    private mutating func consume(_ n: Int) { for _ in 0..<n { advance() } }
+
+    // MARK: Characters
+
+    /// The Unicode scalar whose UTF-8 encoding starts at `p`, and its length in bytes; nil for invalid UTF-8.
+    private func scalarAhead(at p: Int) -> (Unicode.Scalar, Int)? {
+        guard p < bytes.count else { return nil }
+        let b0 = bytes[p]
+        if b0 < 0x80 { return (Unicode.Scalar(b0), 1) }
+        let length: Int
+        let minimum: UInt32
+        var value: UInt32
+        switch b0 {
+        case 0xC2...0xDF: (length, minimum, value) = (2, 0x80, UInt32(b0 & 0x1F))
+        case 0xE0...0xEF: (length, minimum, value) = (3, 0x800, UInt32(b0 & 0x0F))
+        case 0xF0...0xF4: (length, minimum, value) = (4, 0x10000, UInt32(b0 & 0x07))
+        default: return nil
+        }
+        guard p + length <= bytes.count else { return nil }
+        for i in 1..<length {
+            let c = bytes[p + i]
+            guard c & 0xC0 == 0x80 else { return nil }
+            value = value << 6 | UInt32(c & 0x3F)
+        }
+        guard value >= minimum, let scalar = Unicode.Scalar(value) else { return nil }
+        return (scalar, length)
+    }
+
+    /// JSON5 white space: the ASCII spaces and line terminators, U+00A0, U+FEFF, U+2028, U+2029 and every other
+    /// space separator (Unicode category Zs).
+    private static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0xA0, 0xFEFF, 0x2028, 0x2029: true
+        case 0..<0x80: false
+        default: scalar.properties.generalCategory == .spaceSeparator
+        }
+    }
+
+    /// Whether `bytes[p...]` starts with U+2028 or U+2029, the line terminators beyond ASCII.
+    private func isUnicodeLineBreak(at p: Int) -> Bool {
+        p + 2 < bytes.count && bytes[p] == 0xE2 && bytes[p + 1] == 0x80
+            && (bytes[p + 2] == 0xA8 || bytes[p + 2] == 0xA9)
+    }
+
     private mutating func skipSpace() throws(JSONParseError) {
         while index < bytes.count {
             let b = bytes[index]
             switch b {
             case 0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C: advance()
-            case 0xC2 where index + 1 < bytes.count && bytes[index + 1] == 0xA0: advance(); advance()
             case 0x2F:  // '/'
                 guard index + 1 < bytes.count else { throw fail("unexpected '/'") }
                 if bytes[index + 1] == 0x2F {
-                    while index < bytes.count && bytes[index] != 0x0A { advance() }
+                    // A line comment runs to the next line terminator: LF, CR, U+2028 or U+2029.
+                    while index < bytes.count && bytes[index] != 0x0A && bytes[index] != 0x0D
+                        && !isUnicodeLineBreak(at: index)
+                    {
+                        advance()
+                    }
                 } else if bytes[index + 1] == 0x2A {
                     let start = here
                     advance()
@@ -146,10 +209,68 @@ public struct JSON5Parser {
                 } else {
                     throw fail("unexpected '/': comments start with // or /*")
                 }
+            case 0x80...:
+                guard let (scalar, length) = scalarAhead(at: index), Self.isSpace(scalar) else { return }
+                consume(length)
             default: return
             }
         }
     }
+
+    // MARK: Identifiers
+
+    /// Whether `scalar` may start (`first`) or continue an ECMAScript 5.1 identifier name: a letter, `$` or `_`,
+    /// then also digits, combining marks, connector punctuation, ZWNJ and ZWJ.
+    private static func isIdentifierScalar(_ scalar: Unicode.Scalar, first: Bool) -> Bool {
+        switch scalar.value {
+        case 0x61...0x7A, 0x41...0x5A, 0x24, 0x5F: return true  // a-z A-Z $ _
+        case 0x30...0x39: return !first  // 0-9
+        case 0..<0x80: return false
+        case 0x200C, 0x200D: return !first
+        default: break
+        }
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .letterNumber:
+            return true
+        case .nonspacingMark, .spacingMark, .decimalNumber, .connectorPunctuation: return !first
+        default: return false
+        }
+    }
+
+    /// The length in bytes of the identifier character (raw or `\u` escaped) at `p` and its scalar, or nil when
+    /// none starts there. A byte that is not valid UTF-8 counts as one character of its own, decoded as U+FFFD.
+    private func identifierCharacter(at p: Int, first: Bool) -> (scalar: Unicode.Scalar, length: Int)? {
+        guard p < bytes.count else { return nil }
+        let b = bytes[p]
+        if b == UInt8(ascii: "\\") {
+            guard p + 5 < bytes.count, bytes[p + 1] == UInt8(ascii: "u") else { return nil }
+            var value: UInt32 = 0
+            for i in 2..<6 {
+                guard let d = Self.hexValue(bytes[p + i]) else { return nil }
+                value = value * 16 + UInt32(d)
+            }
+            guard let scalar = Unicode.Scalar(value), Self.isIdentifierScalar(scalar, first: first) else { return nil }
+            return (scalar, 6)
+        }
+        guard let (scalar, length) = scalarAhead(at: p) else { return b >= 0x80 ? ("\u{FFFD}", 1) : nil }
+        return Self.isIdentifierScalar(scalar, first: first) ? (scalar, length) : nil
+    }
+
+    /// The identifier name at `index`, decoded, its length in bytes, and whether it was spelled with escapes;
+    /// an empty word when none starts here.
+    private func identifierAhead() -> (word: String, length: Int, escaped: Bool) {
+        var end = index
+        var word = String.UnicodeScalarView()
+        var escaped = false
+        while let (scalar, length) = identifierCharacter(at: end, first: end == index) {
+            word.append(scalar)
+            escaped = escaped || bytes[end] == UInt8(ascii: "\\")
+            end += length
+        }
+        return (String(word), end - index, escaped)
+    }
+
+    // MARK: Values
 
     private mutating func parseValue() throws(JSONParseError) -> JSONNode {
         let start = here
@@ -163,35 +284,18 @@ public struct JSON5Parser {
         case UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return try parseNumber()
         default:
-            let word = identifierAhead().word
-            switch word {
-            case "true": consume(4); return JSONNode(.bool(true), at: start)
-            case "false": consume(5); return JSONNode(.bool(false), at: start)
-            case "null": consume(4); return JSONNode(.null, at: start)
+            // Literals must be spelled out: `tru\u0065` is an identifier, not `true`.
+            let (word, length, escaped) = identifierAhead()
+            switch escaped ? "" : word {
+            case "true": consume(length); return JSONNode(.bool(true), at: start)
+            case "false": consume(length); return JSONNode(.bool(false), at: start)
+            case "null": consume(length); return JSONNode(.null, at: start)
             case "Infinity", "NaN": return try parseNumber()
-            case "": throw fail("unexpected \(describeCurrent()): expected a value")
-            default: throw fail("unexpected '\(word)': strings must be quoted")
+            default:
+                if word.isEmpty { throw fail("unexpected \(describeCurrent()): expected a value") }
+                let spelling = String(decoding: bytes[index..<index + length], as: UTF8.self)
+                throw fail("unexpected '\(spelling)': strings must be quoted")
             }
-        }
-    }
-
-    private mutating func consume(_ n: Int) { for _ in 0..<n { advance() } }
-
-    /// The identifier at `index` and its length in bytes (not `word.utf8.count`: invalid UTF-8 decodes to
-    /// U+FFFD, which is longer than the byte it replaces).
-    private func identifierAhead() -> (word: String, length: Int) {
-        var end = index
-        while end < bytes.count, Self.isIdentifierByte(bytes[end], first: end == index) { end += 1 }
-        return (String(decoding: bytes[index..<end], as: UTF8.self), end - index)
-    }
-
-    private static func isIdentifierByte(_ b: UInt8, first: Bool) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"),
-            UInt8(ascii: "$"):
-            true
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): !first
-        default: b >= 0x80  // non-ASCII identifier characters are allowed by JSON5
         }
     }
 
@@ -219,9 +323,12 @@ public struct JSON5Parser {
             if bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") {
                 key = try parseString().0
             } else {
-                let (word, length) = identifierAhead()
+                let (word, length, _) = identifierAhead()
                 if word.isEmpty { throw fail("unexpected \(describeCurrent()): expected a key or '}'") }
                 consume(length)
+                if index < bytes.count && bytes[index] == UInt8(ascii: "\\") {
+                    throw fail("invalid escape in key '\(word)': expected \\u and 4 hex digits of a key character")
+                }
                 key = word
             }
             try skipSpace()
@@ -275,6 +382,8 @@ public struct JSON5Parser {
         return JSONNode(.array(items), at: start)
     }
 
+    // MARK: Strings
+
     private mutating func parseString() throws(JSONParseError) -> (String, [SourcePosition]?) {
         let start = here
         let quote = bytes[index]
@@ -291,6 +400,7 @@ public struct JSON5Parser {
                 advance()
                 break
             }
+            // LF and CR end a string; U+2028 and U+2029 may appear in one unescaped.
             if b == 0x0A || b == 0x0D {
                 throw JSONParseError(
                     position: start, message: "unterminated string: line ends before the closing quote")
@@ -298,53 +408,7 @@ public struct JSON5Parser {
             let charStart = here
             if b == UInt8(ascii: "\\") {
                 advance()
-                guard index < bytes.count else { throw JSONParseError(position: start, message: "unterminated string") }
-                let e = bytes[index]
-                var scalar: UInt32? = nil
-                switch e {
-                case UInt8(ascii: "n"): scalar = 0x0A
-                case UInt8(ascii: "t"): scalar = 0x09
-                case UInt8(ascii: "r"): scalar = 0x0D
-                case UInt8(ascii: "b"): scalar = 0x08
-                case UInt8(ascii: "f"): scalar = 0x0C
-                case UInt8(ascii: "v"): scalar = 0x0B
-                case UInt8(ascii: "0"): scalar = 0
-                case UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalar = UInt32(e)
-                case 0x0A:  // line continuation
-                    advance()
-                    continue
-                case UInt8(ascii: "x"):
-                    advance()
-                    scalar = try hexDigits(2)
-                    appendScalar(scalar!, to: &out, map: &map, at: charStart)
-                    continue
-                case UInt8(ascii: "u"):
-                    advance()
-                    var value = try hexDigits(4)
-                    if (0xD800...0xDBFF).contains(value), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                        bytes[index + 1] == UInt8(ascii: "u")
-                    {
-                        advance()
-                        advance()
-                        let low = try hexDigits(4)
-                        if (0xDC00...0xDFFF).contains(low) {
-                            value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            throw JSONParseError(position: charStart, message: "invalid surrogate pair in \\u escape")
-                        }
-                    }
-                    appendScalar(value, to: &out, map: &map, at: charStart)
-                    continue
-                default:
-                    if e < 0x80 {
-                        scalar = UInt32(e)  // JSON5: any other character escapes to itself
-                    } else {
-                        advance()
-                        continue
-                    }
-                }
-                advance()
-                appendScalar(scalar!, to: &out, map: &map, at: charStart)
+                try parseEscape(into: &out, map: &map, at: charStart, stringStart: start)
                 continue
             }
             out.append(b)
@@ -357,15 +421,90 @@ public struct JSON5Parser {
         return (s, map)
     }
 
+    /// Reads the escape after a backslash (already consumed, at `charStart`) and appends what it stands for.
+    private mutating func parseEscape(
+        into out: inout [UInt8], map: inout [SourcePosition]?, at charStart: SourcePosition,
+        stringStart: SourcePosition
+    ) throws(JSONParseError) {
+        guard index < bytes.count else { throw JSONParseError(position: stringStart, message: "unterminated string") }
+        let e = bytes[index]
+        let scalar: UInt32
+        switch e {
+        case UInt8(ascii: "n"): scalar = 0x0A
+        case UInt8(ascii: "t"): scalar = 0x09
+        case UInt8(ascii: "r"): scalar = 0x0D
+        case UInt8(ascii: "b"): scalar = 0x08
+        case UInt8(ascii: "f"): scalar = 0x0C
+        case UInt8(ascii: "v"): scalar = 0x0B
+        case UInt8(ascii: "0"):
+            if index + 1 < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index + 1]) {
+                throw JSONParseError(
+                    position: charStart, message: "invalid escape: \\0 must not be followed by a digit")
+            }
+            scalar = 0
+        case UInt8(ascii: "1")...UInt8(ascii: "9"):
+            throw JSONParseError(
+                position: charStart, message: "invalid escape '\\\(Character(UnicodeScalar(e)))': octal is not JSON5")
+        case 0x0A:  // line continuation: the backslash and the line break are dropped
+            advance()
+            return
+        case 0x0D:  // line continuation after CR or CRLF
+            advance()
+            if index < bytes.count && bytes[index] == 0x0A { advance() }
+            return
+        case UInt8(ascii: "x"):
+            advance()
+            appendScalar(try hexDigits(2), to: &out, map: &map, at: charStart)
+            return
+        case UInt8(ascii: "u"):
+            advance()
+            var value = try hexDigits(4)
+            // A high surrogate followed by an escaped low one is one character; a lone surrogate becomes U+FFFD.
+            if (0xD800...0xDBFF).contains(value), let low = escapedLowSurrogateAhead() {
+                consume(6)
+                value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+            }
+            appendScalar(value, to: &out, map: &map, at: charStart)
+            return
+        case 0..<0x80:
+            scalar = UInt32(e)  // ' " \ / and any other character escape to themselves
+        default:
+            // A non-ASCII character escapes to itself too, except U+2028 and U+2029, which continue the line.
+            if isUnicodeLineBreak(at: index) {
+                consume(3)
+                return
+            }
+            let length = scalarAhead(at: index)?.1 ?? 1
+            for _ in 0..<length {
+                out.append(bytes[index])
+                map?.append(charStart)
+                advance()
+            }
+            return
+        }
+        advance()
+        appendScalar(scalar, to: &out, map: &map, at: charStart)
+    }
+
+    /// The value of a `\uDC00`...`\uDFFF` escape starting at `index`, without consuming it.
+    private func escapedLowSurrogateAhead() -> UInt32? {
+        guard index + 5 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+        else { return nil }
+        var value: UInt32 = 0
+        for i in 2..<6 {
+            guard let d = Self.hexValue(bytes[index + i]) else { return nil }
+            value = value * 16 + UInt32(d)
+        }
+        return (0xDC00...0xDFFF).contains(value) ? value : nil
+    }
+
     private func appendScalar(
         _ value: UInt32, to out: inout [UInt8], map: inout [SourcePosition]?, at position: SourcePosition
     ) {
-        let scalar = UnicodeScalar(value) ?? "\u{FFFD}"
+        let scalar = Unicode.Scalar(value) ?? "\u{FFFD}"
         let before = out.count
-        out.append(contentsOf: Array(String(Character(scalar)).utf8))
-        if map != nil {
-            for _ in before..<out.count { map!.append(position) }
-        }
+        UTF8.encode(scalar) { out.append($0) }
+        map?.append(contentsOf: repeatElement(position, count: out.count - before))
     }
 
     private mutating func hexDigits(_ n: Int) throws(JSONParseError) -> UInt32 {
@@ -389,20 +528,31 @@ public struct JSON5Parser {
         }
     }
 
+    // MARK: Numbers
+
+    private static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+
+    /// Whether an identifier character (which must not touch a number) or a backslash starts at `index`.
+    private var identifierCharacterAhead: Bool {
+        index < bytes.count
+            && (bytes[index] == UInt8(ascii: "\\") || identifierCharacter(at: index, first: false) != nil)
+    }
+
     private mutating func parseNumber() throws(JSONParseError) -> JSONNode {
         let start = here
-        var negative = false
+        var sign = ""
         if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
-            negative = bytes[index] == UInt8(ascii: "-")
+            sign = String(UnicodeScalar(bytes[index]))
             advance()
         }
-        let word = identifierAhead().word
-        if word == "Infinity" {
-            consume(8)
+        let negative = sign == "-"
+        let (word, length, escaped) = identifierAhead()
+        if !escaped && word == "Infinity" {
+            consume(length)
             return JSONNode(.number(negative ? -.infinity : .infinity, integer: nil), at: start)
         }
-        if word == "NaN" {
-            consume(3)
+        if !escaped && word == "NaN" {
+            consume(length)
             return JSONNode(.number(.nan, integer: nil), at: start)
         }
         if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "0"),
@@ -410,54 +560,106 @@ public struct JSON5Parser {
         {
             advance()
             advance()
+            // Hex numbers are doubles of any size. Keep the leading 61 to 64 bits exactly and note whether any digit
+            // after them is nonzero, so the double is rounded once, to nearest.
             var value: UInt64 = 0
+            var dropped = 0
+            var droppedNonzero = false
             var digits = 0
             while index < bytes.count, let d = Self.hexValue(bytes[index]) {
-                let (m, o1) = value.multipliedReportingOverflow(by: 16)
-                let (a, o2) = m.addingReportingOverflow(UInt64(d))
-                if o1 || o2 { throw JSONParseError(position: start, message: "hex number too large") }
-                value = a
+                if dropped == 0 && value >> 60 == 0 {
+                    value = value << 4 | UInt64(d)
+                } else {
+                    dropped += 1
+                    droppedNonzero = droppedNonzero || d != 0
+                }
                 digits += 1
                 advance()
             }
             if digits == 0 { throw fail("expected hex digits after 0x") }
-            let signed = Int64(exactly: value).map { negative ? -$0 : $0 }
-            return JSONNode(.number(negative ? -Double(value) : Double(value), integer: signed), at: start)
+            if identifierCharacterAhead { throw fail("unexpected \(describeCurrent()) in number") }
+            let kept = Double(droppedNonzero ? value | 1 : value)
+            let magnitude = dropped == 0 ? kept : Double(sign: .plus, exponent: 4 * dropped, significand: kept)
+            var integer: Int64? = nil
+            if dropped == 0 {
+                integer =
+                    negative ? (value <= 1 << 63 ? Int64(truncatingIfNeeded: 0 &- value) : nil) : Int64(exactly: value)
+            }
+            return JSONNode(.number(negative ? -magnitude : magnitude, integer: integer), at: start)
         }
-        var text = negative ? "-" : ""
-        var isInteger = true
-        var sawDigit = false
+        // Take the longest run of digits, points and exponents, then check it against the grammar, so that
+        // `1.2.3` is reported whole.
+        var text: [UInt8] = []
         while index < bytes.count {
             let b = bytes[index]
-            if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
-                sawDigit = true
-            } else if b == UInt8(ascii: ".") {
-                isInteger = false
+            if Self.isDigit(b) || b == UInt8(ascii: ".") {
+                text.append(b)
+                advance()
             } else if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
-                isInteger = false
-                text.append(Character(UnicodeScalar(b)))
+                text.append(b)
                 advance()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-                    text.append(Character(UnicodeScalar(bytes[index])))
+                    text.append(bytes[index])
                     advance()
                 }
-                continue
             } else {
                 break
             }
-            text.append(Character(UnicodeScalar(b)))
-            advance()
         }
-        if index < bytes.count, Self.isIdentifierByte(bytes[index], first: false) {
-            throw fail("unexpected \(describeCurrent()) in number")
+        if identifierCharacterAhead { throw fail("unexpected \(describeCurrent()) in number") }
+        let shown = sign + String(decoding: text, as: UTF8.self)
+        let isInteger: Bool
+        switch Self.checkDecimal(text) {
+        case .integer: isInteger = true
+        case .fraction: isInteger = false
+        case .leadingZero:
+            throw JSONParseError(
+                position: start, message: "invalid number '\(shown)': a leading 0 must not be followed by a digit")
+        case .invalid: throw JSONParseError(position: start, message: "invalid number '\(shown)'")
         }
-        var normalised = text
-        if normalised.hasSuffix(".") { normalised += "0" }
-        if normalised.hasPrefix(".") { normalised = "0" + normalised }
-        if normalised.hasPrefix("-.") { normalised = "-0" + normalised.dropFirst() }
-        guard sawDigit, let value = Double(normalised) else {
-            throw JSONParseError(position: start, message: "invalid number '\(text)'")
+        // Spell out the zero that `.5` and `5.` leave implicit.
+        var digits = text
+        if digits.first == UInt8(ascii: ".") { digits.insert(UInt8(ascii: "0"), at: 0) }
+        if let point = digits.firstIndex(of: UInt8(ascii: ".")),
+            point + 1 == digits.count || !Self.isDigit(digits[point + 1])
+        {
+            digits.insert(UInt8(ascii: "0"), at: point + 1)
         }
-        return JSONNode(.number(value, integer: isInteger ? Int64(text) : nil), at: start)
+        let normalised = (negative ? "-" : "") + String(decoding: digits, as: UTF8.self)
+        guard let value = Double(normalised) else {
+            throw JSONParseError(position: start, message: "invalid number '\(shown)'")
+        }
+        return JSONNode(.number(value, integer: isInteger ? Int64(normalised) : nil), at: start)
+    }
+
+    private enum DecimalShape { case integer, fraction, leadingZero, invalid }
+
+    /// Checks unsigned decimal digits against JSON5's DecimalLiteral: an integer part (`0`, or digits not starting
+    /// with 0), a fraction (`.` and digits), or both, then an optional exponent (`e` or `E`, a sign, digits).
+    private static func checkDecimal(_ text: [UInt8]) -> DecimalShape {
+        var i = 0
+        func digits() -> Int {
+            let from = i
+            while i < text.count && isDigit(text[i]) { i += 1 }
+            return i - from
+        }
+        let whole = digits()
+        if whole > 1 && text[0] == UInt8(ascii: "0") { return .leadingZero }
+        var fraction = 0
+        var isInteger = true
+        if i < text.count && text[i] == UInt8(ascii: ".") {
+            i += 1
+            fraction = digits()
+            isInteger = false
+        }
+        if whole + fraction == 0 { return .invalid }
+        if i < text.count && (text[i] == UInt8(ascii: "e") || text[i] == UInt8(ascii: "E")) {
+            i += 1
+            isInteger = false
+            if i < text.count && (text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-")) { i += 1 }
+            if digits() == 0 { return .invalid }
+        }
+        if i != text.count { return .invalid }
+        return isInteger ? .integer : .fraction
     }
 }

@@ -15,6 +15,20 @@ public enum FactValue: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// How a policy uses a fact: compared with numbers, used as true/false, or compared with strings. A fact that
+/// arrives as something else is an intake error for its record (it would otherwise make the rule silently false).
+public enum FactType: String, Sendable, Hashable {
+    case number, bool, string
+
+    /// Whether `value` has this type.
+    public func admits(_ value: FactValue) -> Bool {
+        switch (self, value) {
+        case (.number, .number), (.bool, .bool), (.string, .string): true
+        default: false
+        }
+    }
+}
+
 /// A piece of work waiting to be allocated: a safeguarding concern, a DoLS application, an assessment...
 public struct Referral: Sendable, Hashable, Identifiable {
     public enum Status: String, Sendable { case open, closed }
@@ -80,6 +94,24 @@ public struct ReferralDecoder: Sendable {
     public var knownKinds: Set<String>?
     /// When set, `team` must be one of these.
     public var knownTeams: Set<String>?
+    /// By kind: the flags its policies know (the rules' flags and the policy's declared informational ones). A
+    /// kind listed here refuses any other flag; a kind not listed takes any well-formed flag.
+    public var flagVocabulary: [String: Set<String>] = [:]
+    /// By kind: how its policies use each fact (the allocation policy's facts under every kind).
+    public var factTypes: [String: [String: FactType]] = [:]
+    /// When set, `received` must fall within these instants (see `receivedBounds(now:)`).
+    public var receivedRange: ClosedRange<Date>?
+
+    /// The earliest `received` accepted: 1990-01-01 (before any case system now in use; a year such as 0001 or
+    /// 1024 is a typing or export error).
+    public static let earliestReceived = Date(timeIntervalSince1970: 631_152_000)
+    /// How far past `now` a `received` may be: one day, for clocks that differ between systems and zones.
+    public static let futureTolerance: TimeInterval = 86_400
+
+    /// `earliestReceived ... now + futureTolerance`.
+    public static func receivedBounds(now: Date) -> ClosedRange<Date> {
+        earliestReceived...max(earliestReceived, now.addingTimeInterval(futureTolerance))
+    }
 
     public static let fields = [
         "id", "person", "kind", "team", "received", "flags", "facts", "complexity", "skills", "status",
@@ -244,16 +276,40 @@ public struct ReferralDecoder: Sendable {
         if let text = f.received {
             received = ISOTime.parse(text, timeZone: timeZone)
             if received == nil {
-                fail("received", "'\(text)' is not an ISO 8601 date or date-time (2024-09-10 or 2024-09-10T09:30:00Z)")
+                fail(
+                    "received",
+                    "'\(Self.excerpt(text))' is not an ISO 8601 date or date-time (2024-09-10 or 2024-09-10T09:30:00Z)")
+            } else if let range = receivedRange, let r = received, !range.contains(r) {
+                fail(
+                    "received",
+                    r < range.lowerBound
+                        ? "'\(Self.excerpt(text))' is before 1990-01-01: check the date"
+                        : "'\(Self.excerpt(text))' is more than a day in the future: check the date and the sender's clock"
+                )
+                received = nil
             }
         } else if !errors.contains(where: { $0.field == "received" }) {
             fail("received", "is required")
         }
-        for flag in f.flags where !Self.isValidFlag(flag) {
-            fail("flags", "'\(flag)' must be lower-case letters, digits and _")
+        let vocabulary = f.kind.flatMap { flagVocabulary[$0] }
+        for flag in f.flags {
+            if !Self.isValidFlag(flag) {
+                fail("flags", "'\(Self.excerpt(flag))' must be lower-case letters, digits and _")
+            } else if let vocabulary, !vocabulary.contains(flag) {
+                var message = "unknown flag '\(flag)': no rule for \(f.kind ?? "this kind") reads it"
+                if let guess = closestMatch(flag, in: vocabulary.sorted()) { message += "; did you mean '\(guess)'?" }
+                fail("flags", message + " (a flag that is only informational can be declared in the policy's 'flags')")
+            }
         }
-        for skill in f.skills where skill.isEmpty || skill.count > 64 {
-            fail("skills", "each skill must be 1-64 characters")
+        if let person = f.person, Self.hasControlCharacter(person) {
+            fail("person", "must not contain control characters")
+        }
+        for skill in f.skills {
+            if skill.isEmpty || skill.count > 64 {
+                fail("skills", "each skill must be 1-64 characters")
+            } else if Self.hasControlCharacter(skill) {
+                fail("skills", "a skill must not contain control characters")
+            }
         }
         var facts: [String: FactValue] = [:]
         for (name, value, position) in f.facts {
@@ -263,6 +319,16 @@ public struct ReferralDecoder: Sendable {
                         field: "facts.\(name)",
                         message: "fact names must be letters, digits and _, starting with a letter", position: position)
                 )
+            } else if case .string(let s) = value, s.utf8.contains(0) {
+                errors.append(
+                    FieldError(field: "facts.\(name)", message: "must not contain a NUL character", position: position))
+            } else if let type = f.kind.flatMap({ factTypes[$0]?[name] }), !type.admits(value) {
+                errors.append(
+                    FieldError(
+                        field: "facts.\(name)",
+                        message:
+                            "the policies use it as \(type == .bool ? "true or false" : "a \(type.rawValue)"), not \(Self.describe(value))",
+                        position: position))
             } else {
                 facts[name] = value
             }
@@ -290,6 +356,43 @@ public struct ReferralDecoder: Sendable {
             Referral(
                 id: id, person: person, kind: kind, team: f.team, received: received, flags: f.flags, facts: facts,
                 complexity: complexity, skills: f.skills, status: status))
+    }
+
+    /// A field's value as quoted in a message: at most 40 characters, control characters escaped, so that a
+    /// message never carries a file's contents (or a forged line) beyond the offending field.
+    public static func excerpt(_ s: String) -> String {
+        let short = s.count > 40 ? String(s.prefix(40)) + "..." : s
+        return escapingControlCharacters(short)
+    }
+
+    /// `s` with every control character (C0, DEL, C1) written as `\u{XX}`, so it prints as one line and cannot move
+    /// a terminal's cursor; tab too.
+    public static func escapingControlCharacters(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isControl) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            if isControl(u) {
+                out += "\\u{" + String(u.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    static func isControl(_ u: Unicode.Scalar) -> Bool { u.value < 0x20 || (0x7F...0x9F).contains(u.value) }
+
+    /// Whether `s` holds a control character other than tab.
+    public static func hasControlCharacter(_ s: String) -> Bool {
+        s.unicodeScalars.contains { isControl($0) && $0 != "\t" }
+    }
+
+    static func describe(_ value: FactValue) -> String {
+        switch value {
+        case .string(let s): "the text '\(excerpt(s))'"
+        case .number(let n): "the number \(FactValue.number(n))"
+        case .bool(let b): "\(b)"
+        }
     }
 
     public static func isValidID(_ s: String) -> Bool {

@@ -35,6 +35,8 @@ public final class Daemon: @unchecked Sendable {
     let store: Store
     let log: Logger
     let clock: @Sendable () -> Date
+    /// Spool files logged as impossible to read or move, not tried again until they change.
+    var spoolIgnored = Set<String>()
     var notifyQueue = DispatchQueue(label: "dutyd.notify", attributes: .concurrent)
     /// The last cycle's time and STATUS line, for `duty status`.
     private(set) var lastCycle: Date?
@@ -57,7 +59,7 @@ public final class Daemon: @unchecked Sendable {
         self.policies = policies
         do {
             try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-            try Spool(root: config.spoolDir).prepare()
+            try Self.spool(config).prepare(log: log)
         } catch {
             throw DutyError(
                 .failure,
@@ -128,6 +130,13 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// The spool as `config` sets it up.
+    static func spool(_ config: DutyConfig) -> Spool {
+        Spool(
+            root: config.spoolDir, settle: config.spoolSettle.timeInterval, group: config.spoolGroup,
+            maxFileBytes: Int64(config.spoolMaxFileMiB) << 20)
+    }
+
     /// The engine's view of the store.
     func snapshot() throws -> Snapshot {
         try EngineState.snapshot(store: store, roster: roster, policies: policies, now: clock())
@@ -137,8 +146,9 @@ public final class Daemon: @unchecked Sendable {
     public func cycle() throws -> CycleReport {
         dispatchPrecondition(condition: .onQueue(queue))
         let now = clock()
-        let spool = try Spool(root: config.spoolDir).process(
-            store: store, roster: roster, policies: policies, timeZone: config.timeZone, now: now, log: log)
+        let spool = try Self.spool(config).process(
+            store: store, roster: roster, policies: policies, timeZone: config.timeZone, now: now, log: log,
+            ignored: &spoolIgnored)
         let plan = Engine.plan(try snapshot(), now: now)
         if !plan.decisions.isEmpty {
             try store.write(at: now) { tx in

@@ -1,3 +1,4 @@
+import DutyCore
 import Foundation
 
 /// Log lines for people: one line per event worth a human's attention, on stderr. Under systemd
@@ -29,7 +30,10 @@ public struct Logger: Sendable {
     public static let stderr: @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
 
     public func log(_ level: Level, _ message: String) {
-        for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
+        // One message may span lines (each gets the prefix); any other control character (a carriage return, an
+        // escape sequence from a file name) is escaped, so nothing can forge or rewrite a log line.
+        for raw in message.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = ReferralDecoder.escapingControlCharacters(String(raw))
             write(
                 journal ? "<\(level.rawValue)>\(line)\n" : "dutyd: \(level == .info ? "" : level.word + ": ")\(line)\n")
         }

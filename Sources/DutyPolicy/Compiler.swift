@@ -438,6 +438,7 @@ public final class Condition: Sendable {
     /// Parses and type-checks `source` for `scope`.
     public init(_ source: String, scope: RuleScope) throws(RuleError) {
         let expression = try Parser.parse(source)
+        self.expression = expression
         fn = try Compiler(scope: scope).compileCondition(expression)
         self.source = source
         names = Self.names(expression)
@@ -446,8 +447,87 @@ public final class Condition: Sendable {
 
     /// Every name the expression reads (`kind`, `facts.age`, `worker.load`...): what its value depends on.
     public let names: Set<String>
+    /// The flags it tests (`'risk_to_life' in flags`): part of the intake's flag vocabulary.
+    public var flagsRead: Set<String> { Self.literals(expression, testedAgainst: "flags") }
+    /// The worker skills it tests (`'bia' in worker.skills`), for `policy check` against the roster.
+    public var workerSkillsRead: Set<String> { Self.literals(expression, testedAgainst: "worker.skills") }
+    /// How it uses each fact it reads, where that is plain from the expression (`facts.age >= 85` a number,
+    /// `facts.lives_alone and ...` true/false, `facts.tenure == 'council'` a string); nil for a fact used more
+    /// than one way.
+    public var factUses: [String: FactType?] {
+        var out: [String: FactType?] = [:]
+        Self.factUses(expression, asCondition: true, into: &out)
+        return out
+    }
+    private let expression: Expression
 
     public func evaluate(_ context: RuleContext) -> Bool { fn(context) }
+
+    /// The string literals tested for membership of the list named `list` (`'x' in list`).
+    private static func literals(_ e: Expression, testedAgainst list: String) -> Set<String> {
+        switch e {
+        case .member(.string(let s, _), .name(let name, _), _, _) where name == list: [s]
+        case .not(let x, _), .negate(let x, _): literals(x, testedAgainst: list)
+        case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b, _), .member(let a, let b, _, _),
+            .arithmetic(_, let a, let b, _):
+            literals(a, testedAgainst: list).union(literals(b, testedAgainst: list))
+        default: []
+        }
+    }
+
+    private static func fact(_ e: Expression) -> String? {
+        if case .name(let n, _) = e, n.hasPrefix("facts.") { String(n.dropFirst(6)) } else { nil }
+    }
+
+    /// The type an operand has, when the expression alone says it.
+    private static func type(of e: Expression) -> FactType? {
+        switch e {
+        case .number, .arithmetic, .negate: .number
+        case .bool: .bool
+        case .string: .string
+        case .name(let n, _):
+            ["complexity", "worker.experience", "worker.load", "worker.capacity"].contains(n)
+                ? .number
+                : ["kind", "team", "person", "worker.id", "worker.role"].contains(n)
+                    ? .string
+                    : n == "worker.asye" ? .bool : nil
+        default: nil
+        }
+    }
+
+    private static func factUses(_ e: Expression, asCondition: Bool, into out: inout [String: FactType?]) {
+        func note(_ name: String, _ type: FactType) {
+            if let existing = out[name] {
+                if existing != type { out[name] = .some(nil) }
+            } else {
+                out[name] = type
+            }
+        }
+        switch e {
+        case .name:
+            if asCondition, let f = fact(e) { note(f, .bool) }
+        case .not(let x, _): factUses(x, asCondition: true, into: &out)
+        case .and(let a, let b), .or(let a, let b):
+            factUses(a, asCondition: true, into: &out)
+            factUses(b, asCondition: true, into: &out)
+        case .compare(_, let a, let b, _):
+            if let f = fact(a), let t = type(of: b) { note(f, t) }
+            if let f = fact(b), let t = type(of: a) { note(f, t) }
+            factUses(a, asCondition: false, into: &out)
+            factUses(b, asCondition: false, into: &out)
+        case .arithmetic(_, let a, let b, _):
+            for x in [a, b] {
+                if let f = fact(x) { note(f, .number) }
+                factUses(x, asCondition: false, into: &out)
+            }
+        case .negate(let x, _):
+            if let f = fact(x) { note(f, .number) }
+            factUses(x, asCondition: false, into: &out)
+        case .member(let a, .list(let items, _), _, _):
+            if let f = fact(a), let t = items.first.flatMap(type(of:)) { note(f, t) }
+        default: break
+        }
+    }
 
     private static func names(_ e: Expression) -> Set<String> {
         switch e {

@@ -1,7 +1,7 @@
 import DutyCore
 
 /// The syntax tree of a rule expression. `start` is the byte offset of the node's first character.
-indirect enum Expression {
+indirect enum Expression: Sendable {
     enum Comparison: String {
         case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
     }

@@ -24,6 +24,31 @@ public struct PolicySet: Sendable {
         return policy.triage(RuleContext(referral: referral, now: now))
     }
 
+    /// The decoder intake uses with these policies and `roster` (nil: any kind and team), at `now` (nil: no bound
+    /// on `received`): the one place the spool, `policy check --sample` and `policy explain` get their rules.
+    ///
+    /// By kind, a flag is known when a rule of the kind's triage policy or of the allocation policy reads it, the
+    /// triage policy declares it in `flags`, or (while `prefer.specialism` weighs skills) it names a skill some
+    /// worker holds; and a fact has the type the rules use it as (see `Condition.factUses`).
+    public func intakeDecoder(timeZone: TimeZone, roster: Roster?, now: Date?) -> ReferralDecoder {
+        var decoder = ReferralDecoder(
+            timeZone: timeZone, knownKinds: roster.map { r in Set(r.kinds.filter { policyForKind[$0] != nil }) },
+            knownTeams: roster.map { Set($0.teams.map(\.id)) })
+        decoder.receivedRange = now.map(ReferralDecoder.receivedBounds(now:))
+        var shared = allocation.eligible.reduce(into: Set<String>()) { $0.formUnion($1.condition.flagsRead) }
+        if let roster, allocation.prefer.specialism > 0 { shared.formUnion(roster.workers.flatMap(\.skills)) }
+        var sharedFacts: [String: FactType?] = [:]
+        for r in allocation.eligible { sharedFacts.merge(r.condition.factUses) { $0 == $1 ? $0 : nil } }
+        for (kind, i) in policyForKind {
+            let policy = triage[i]
+            decoder.flagVocabulary[kind] = policy.flagVocabulary.union(shared)
+            var uses = sharedFacts
+            for r in policy.rules { uses.merge(r.condition.factUses) { $0 == $1 ? $0 : nil } }
+            decoder.factTypes[kind] = uses.compactMapValues { $0 }
+        }
+        return decoder
+    }
+
     /// Every fact a rule reads, with where the rule is, for `policy check --sample`.
     public var factsUsed: [(fact: String, file: String, position: SourcePosition)] {
         var out: [(String, String, SourcePosition)] = []
@@ -85,6 +110,34 @@ public struct PolicySet: Sendable {
     /// nil when there are errors.
     public static func load(directory: String, roster: Roster?) -> (PolicySet?, [Diagnostic]) {
         compile(read(directory: directory), roster: roster)
+    }
+
+    /// Skills that cannot match: names in the roster that differ only in case (`BIA` and `bia` are different
+    /// skills to the engine), and skills the allocation rules test that no worker holds.
+    static func skillWarnings(roster: Roster, allocation: AllocationPolicy?) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        let rosterFile = roster.file ?? "roster"
+        let held = Set(roster.workers.flatMap(\.skills))
+        let spellings = Dictionary(grouping: held, by: { $0.lowercased() }).values.filter { $0.count > 1 }
+        for names in spellings.map({ $0.sorted() }).sorted(by: { $0[0] < $1[0] }) {
+            out.append(
+                Diagnostic(
+                    file: rosterFile, position: nil, key: "skills", severity: .warning,
+                    message:
+                        "skills \(names.map { "'\($0)'" }.joined(separator: " and ")) differ only in case: a referral or rule naming one does not match the others"
+                ))
+        }
+        for rule in allocation?.eligible ?? [] {
+            for skill in rule.condition.workerSkillsRead.sorted() where !held.contains(skill) {
+                var message = "rule '\(rule.id)' tests skill '\(skill)', which no worker in the roster holds"
+                if let guess = closestMatch(skill, in: held.sorted()) { message += "; did you mean '\(guess)'?" }
+                out.append(
+                    Diagnostic(
+                        file: allocation?.file ?? "allocation", position: nil, key: "eligible", severity: .warning,
+                        message: message))
+            }
+        }
+        return out
     }
 
     /// Builds and validates a set from a folder's texts, as `load` does.
@@ -193,6 +246,7 @@ public struct PolicySet: Sendable {
                     policyForKind[kind] = matches[0]
                 }
             }
+            diagnostics += skillWarnings(roster: roster, allocation: allocation)
             for (i, p) in policies.enumerated() where !used.contains(i) {
                 diagnostics.append(
                     Diagnostic(

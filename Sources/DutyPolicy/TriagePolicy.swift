@@ -40,12 +40,21 @@ public final class TriagePolicy: Sendable {
     /// Each rule's `isAging`.
     let ruleAging: [Bool]
     public let otherwise: String
+    /// Flags the policy declares as known though no rule reads them (`flags`: informational ones the case
+    /// system sends), so that intake does not refuse them.
+    public let declaredFlags: [String]
+
+    /// Every flag intake accepts for this policy's kinds: those its rules read and those it declares.
+    public var flagVocabulary: Set<String> {
+        rules.reduce(into: Set(declaredFlags)) { $0.formUnion($1.condition.flagsRead) }
+    }
 
     init(
         id: String, version: String, title: String, file: String, appliesTo: Condition,
         appliesToPosition: SourcePosition?, levels: [Level], rules: [TriageRule], ruleConditions: [Condition],
-        ruleLevels: [Int], otherwise: String
+        ruleLevels: [Int], otherwise: String, declaredFlags: [String] = []
     ) {
+        self.declaredFlags = declaredFlags
         self.id = id
         self.version = version
         self.title = title
@@ -244,12 +253,17 @@ extension TriagePolicy {
         }
         let otherwise = o.string("otherwise", required: true)
         if let otherwise { _ = checkLevel(otherwise, at: o.node("otherwise")!.position) }
+        let declared = o.strings("flags") ?? []
+        for flag in declared where !ReferralDecoder.isValidFlag(flag) {
+            sink.error(o.node("flags")!.position, "flag '\(flag)' must be lower-case letters, digits and _")
+        }
         o.finish()
         guard let id, let version, let appliesTo, !levels.isEmpty, let otherwise, !sink.hasErrors else { return nil }
         return TriagePolicy(
             id: id, version: version, title: title, file: file, appliesTo: appliesTo,
             appliesToPosition: o.node("applies_to")?.position, levels: levels, rules: rules,
-            ruleConditions: rules.map(\.condition), ruleLevels: rules.map(\.levelIndex), otherwise: otherwise)
+            ruleConditions: rules.map(\.condition), ruleLevels: rules.map(\.levelIndex), otherwise: otherwise,
+            declaredFlags: declared)
     }
 
     /// Compiles the expression in string member `key`, reporting errors at the offending character in the file.

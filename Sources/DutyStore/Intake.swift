@@ -18,7 +18,10 @@ extension Store.Transaction {
     /// `referral.updated` (with the changed fields), `status: closed` a `referral.closed`; an identical record is
     /// a no-op, so reading a file twice (a crash between commit and moving the file) changes nothing.
     @discardableResult
-    public func intake(_ referrals: [Referral], source: String) throws -> IntakeResult {
+    /// `owner` (the spool file's `{uid, user, worker}`) is recorded on each event as `file_owner`: who put the
+    /// referral in the spool.
+    public func intake(_ referrals: [Referral], source: String, owner: JSONValue? = nil) throws -> IntakeResult {
+        let ownerField: [(String, JSONValue)] = owner.map { [("file_owner", $0)] } ?? []
         var result = IntakeResult()
         // The stored rows of the whole batch, read at once. A batch that names an id twice reads each row just
         // before it is compared instead, so the second record sees what the first one changed.
@@ -41,14 +44,17 @@ extension Store.Transaction {
                 try emit(
                     NewEvent(
                         type: "referral.received", referral: r.id,
-                        data: .object([
-                            ("complexity", .int(Int64(r.complexity))), ("facts", facts), ("flags", flags),
-                            ("kind", .string(r.kind)), ("person", .string(r.person)), ("received", .time(received)),
-                            ("skills", skills), ("source", .string(source)), ("team", .string(r.team)),
-                        ])))
+                        data: .object(
+                            [
+                                ("complexity", .int(Int64(r.complexity))), ("facts", facts),
+                            ] + ownerField + [
+                                ("flags", flags),
+                                ("kind", .string(r.kind)), ("person", .string(r.person)), ("received", .time(received)),
+                                ("skills", skills), ("source", .string(source)), ("team", .string(r.team)),
+                            ])))
                 result.new.append(r.id)
                 if r.status == .closed {
-                    try emit(closing(r.id, source: source))
+                    try emit(closing(r.id, source: source, owner: ownerField))
                     result.closed.append(r.id)
                 }
                 continue
@@ -72,12 +78,13 @@ extension Store.Transaction {
             if !changes.isEmpty {
                 try emit(
                     NewEvent(
-                        type: "referral.updated", referral: r.id, data: .object(changes + [("source", .string(source))])
+                        type: "referral.updated", referral: r.id,
+                        data: .object(changes + ownerField + [("source", .string(source))])
                     ))
                 result.updated.append(r.id)
             }
             if closes {
-                try emit(closing(r.id, source: source))
+                try emit(closing(r.id, source: source, owner: ownerField))
                 result.closed.append(r.id)
             }
         }
@@ -118,9 +125,9 @@ extension Store.Transaction {
         return rows
     }
 
-    private func closing(_ id: String, source: String) -> NewEvent {
+    private func closing(_ id: String, source: String, owner: [(String, JSONValue)]) -> NewEvent {
         NewEvent(
             type: "referral.closed", referral: id,
-            data: .object([("reason", .string("closed by the case system")), ("source", .string(source))]))
+            data: .object(owner + [("reason", .string("closed by the case system")), ("source", .string(source))]))
     }
 }
