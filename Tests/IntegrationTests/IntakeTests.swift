@@ -309,3 +309,39 @@ import Testing
         #expect(try received(d)["R-2"] != nil)
     }
 }
+
+/// `spool_group`, and skills nobody holds.
+@Suite(.serialized) struct SpoolGroupTests {
+    @Test func spoolGroupOwnsIncomingAndAnUnknownGroupIsAClearError() throws {
+        let d = try Deployment()
+        guard let group = getgrgid(getgid()).map({ String(cString: $0.pointee.gr_name) }) else { return }
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "\(repositoryRoot)/systemd/roster.json5",
+          cycle: "60s", spool_group: "\(group)" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        var info = stat()
+        #expect(stat(d.incoming, &info) == 0)
+        #expect(info.st_gid == getgid() && info.st_mode & 0o7777 == 0o2770)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "\(repositoryRoot)/systemd/roster.json5",
+          cycle: "60s", spool_group: "no-such-group-here" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        let r = try d.once(at: "2024-09-10T09:00:00Z")
+        #expect(r.code != 0 && r.err.contains("spool_group 'no-such-group-here' does not exist"), "\(r.err)")
+    }
+
+    @Test func aSkillNobodyHoldsIsAcceptedAndSaid() throws {
+        let d = try Deployment()
+        try d.drop(
+            "a.jsonl",
+            #"{"id":"DL-1","person":"P-1","kind":"dols","received":"2024-09-02","skills":["BIA"]}"# + "\n")
+        let r = try d.once(at: "2024-09-10T09:00:00Z")
+        #expect(r.code == 0)
+        #expect(
+            r.err.contains(
+                "spool: a.jsonl: DL-1 requires skill 'BIA', which no worker in the roster holds (did you mean 'bia'?)"),
+            "\(r.err)")
+        #expect(d.exists("spool/processed/a.jsonl"))
+    }
+}
