@@ -44,16 +44,32 @@ enum ReadCommands {
             let blocked = waiting.filter { $0.blocked != nil }.count
             let overdue = waiting.filter { ($0.due ?? .distantFuture) < now }.count
             let lastCycle = response?.result?["last_cycle"] ?? .null
+            let outbox = try reading { try ctx.store.outboxState() }
             if format == "json" {
                 inv.console.out(
-                    JSONValue.object([
-                        ("daemon", .string(running ? "running" : "stopped")),
-                        ("version", response?.result?["version"] ?? .string(DutyVersion.string)),
-                        ("last_cycle", lastCycle),
-                        ("waiting", .object(byLevel.map { ($0.0, .int(Int64($0.1))) })),
-                        ("blocked", .int(Int64(blocked))),
-                        ("overdue", .int(Int64(overdue))),
-                    ]).serialized())
+                    JSONValue.object(
+                        [
+                            ("daemon", .string(running ? "running" : "stopped")),
+                            ("version", response?.result?["version"] ?? .string(DutyVersion.string)),
+                            ("last_cycle", lastCycle),
+                            ("waiting", .object(byLevel.map { ($0.0, .int(Int64($0.1))) })),
+                            ("blocked", .int(Int64(blocked))),
+                            ("overdue", .int(Int64(overdue))),
+                        ]
+                            // With a notify_command: the outbox (what is not yet sent).
+                            + (ctx.config.notifyCommand == nil
+                                ? []
+                                : [
+                                    (
+                                        "outbox",
+                                        .object([
+                                            ("unsent", .int(Int64(outbox.pending))), ("oldest", .time(outbox.oldest)),
+                                            ("retrying", .int(Int64(outbox.retrying))),
+                                            ("last_error", .string(outbox.lastError)),
+                                        ])
+                                    )
+                                ])
+                    ).serialized())
             } else {
                 let cycle = lastCycle.timeValue.map { Render.localTime($0, ctx.zone) } ?? "none yet"
                 inv.console.out(
@@ -64,6 +80,14 @@ enum ReadCommands {
                 inv.console.out("waiting: \(waiting.count)\(levels.isEmpty ? "" : " (\(levels))")")
                 inv.console.out("blocked: \(blocked)")
                 inv.console.out("overdue: \(overdue)")
+                if outbox.pending > 0 {
+                    let oldest = outbox.oldest.map { Render.localTime($0, ctx.zone) } ?? "?"
+                    inv.console.out(
+                        "notifications: \(outbox.pending) unsent since \(oldest)"
+                            + (outbox.retrying > 0
+                                ? ", \(outbox.retrying) failed and retrying (last error: \(outbox.lastError ?? "?"))"
+                                : ""))
+                }
             }
             if !running { throw DutyError(.unavailable, "dutyd is not running (systemctl start dutyd?)") }
             return 0

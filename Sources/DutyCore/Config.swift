@@ -20,8 +20,12 @@ public struct DutyConfig: Sendable {
     public var spoolMaxFileMiB = 256
     public var cycle: Duration
     public var timeZone: TimeZone
-    /// Program and arguments run for each escalation; nil when not set.
+    /// Program and arguments run for each message (one per recipient per cycle); nil when not set.
     public var notifyCommand: [String]?
+    /// How long one run of `notify_command` may take before its process group is killed (`notify_timeout`).
+    public var notifyTimeout = Duration(30, .seconds)
+    /// The wait before the first retry of a failed message (`notify_retry`); it doubles, up to an hour.
+    public var notifyRetry = Duration(60, .seconds)
 
     public var databasePath: String { stateDir + "/duty.db" }
 
@@ -63,6 +67,14 @@ public struct DutyConfig: Sendable {
         let settle = o.duration("spool_settle") ?? Duration(1, .seconds)
         if settle.seconds > 600 { sink.error(o.node("spool_settle")!.position, "'spool_settle' must be at most 10m") }
         let maxFile = o.integer("spool_max_file_mib", in: 1...4_096) ?? 256
+        let notifyTimeout = o.duration("notify_timeout") ?? Duration(30, .seconds)
+        if notifyTimeout.seconds < 1 || notifyTimeout.seconds > 3_600 {
+            sink.error(o.node("notify_timeout")!.position, "'notify_timeout' must be from 1s to 1h")
+        }
+        let notifyRetry = o.duration("notify_retry") ?? Duration(60, .seconds)
+        if notifyRetry.seconds < 1 || notifyRetry.seconds > 3_600 {
+            sink.error(o.node("notify_retry")!.position, "'notify_retry' must be from 1s to 1h")
+        }
         let cycle = o.duration("cycle") ?? Duration(60, .seconds)
         if cycle.seconds < 1 { sink.error(o.node("cycle")!.position, "'cycle' must be at least 1s") }
         var zone = TimeZone(identifier: "Europe/London")!
@@ -98,6 +110,8 @@ public struct DutyConfig: Sendable {
         config.spoolGroup = spoolGroup
         config.spoolSettle = settle
         config.spoolMaxFileMiB = maxFile
+        config.notifyTimeout = notifyTimeout
+        config.notifyRetry = notifyRetry
         return (config, sink.diagnostics)
     }
 }

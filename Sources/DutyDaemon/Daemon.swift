@@ -37,7 +37,8 @@ public final class Daemon: @unchecked Sendable {
     let clock: @Sendable () -> Date
     /// Spool files logged as impossible to read or move, not tried again until they change.
     var spoolIgnored = Set<String>()
-    var notifyQueue = DispatchQueue(label: "dutyd.notify", attributes: .concurrent)
+    /// Sends the outbox through `notify_command`.
+    private(set) lazy var delivery = Delivery(daemon: self, environment: ProcessInfo.processInfo.environment)
     /// The last cycle's time and STATUS line, for `duty status`.
     private(set) var lastCycle: Date?
     private(set) var lastStatus: String?
@@ -149,13 +150,20 @@ public final class Daemon: @unchecked Sendable {
         let spool = try Self.spool(config).process(
             store: store, roster: roster, policies: policies, timeZone: config.timeZone, now: now, log: log,
             ignored: &spoolIgnored)
-        let plan = Engine.plan(try snapshot(), now: now)
+        let snapshot = try snapshot()
+        let plan = Engine.plan(snapshot, now: now)
+        // What each person is sent: one message per recipient, queued in the same transaction as the events.
+        let digests = config.notifyCommand == nil ? [] : Digest.group(plan, snapshot: snapshot)
         if !plan.decisions.isEmpty {
             try store.write(at: now) { tx in
                 try tx.append(
                     contentsOf: plan.decisions.map {
                         NewEvent(type: $0.eventType, referral: $0.referral, data: $0.eventData)
                     })
+                let wall = Date()
+                for d in digests {
+                    try tx.enqueue(recipient: d.recipient, body: d.json(at: now).serialized(), at: wall)
+                }
             }
         }
         var allocated = 0
@@ -173,7 +181,6 @@ public final class Daemon: @unchecked Sendable {
             case .escalated(let e):
                 escalations.append(
                     "escalation: \(e.referral) \(e.reason.rawValue) to \(e.to ?? "nobody: no manager is present")")
-                runNotifyCommand(for: d, at: now)
             default: break
             }
         }
@@ -207,41 +214,8 @@ public final class Daemon: @unchecked Sendable {
             decisions: plan.decisions.count, intake: (spool.new, spool.updated, spool.closed, spool.rejectedRecords))
     }
 
-    /// Waits for `notify_command` runs still under way (before `--once` exits).
+    /// Sends what the outbox holds that is due (before `--once` exits): each message once; failures stay queued.
     public func waitForNotifications() {
-        notifyQueue.sync(flags: .barrier) {}
-    }
-
-    /// Runs `notify_command` with the escalation event as JSON on stdin, off the cycle queue, with a timeout.
-    private func runNotifyCommand(for decision: Decision, at now: Date) {
-        guard let command = config.notifyCommand, let program = command.first else { return }
-        let event = JSONValue.object([
-            ("at", .time(now)), ("type", .string(decision.eventType)), ("referral", .string(decision.referral)),
-            ("actor", .string("dutyd")), ("data", decision.eventData),
-        ]).serialized()
-        let log = self.log
-        notifyQueue.async {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: program)
-            p.arguments = Array(command.dropFirst())
-            let input = Pipe()
-            p.standardInput = input
-            p.standardOutput = FileHandle.nullDevice
-            do {
-                try p.run()
-                input.fileHandleForWriting.write(Data((event + "\n").utf8))
-                try? input.fileHandleForWriting.close()
-                let deadline = DispatchTime.now() + .seconds(30)
-                while p.isRunning && DispatchTime.now() < deadline { usleep(20_000) }
-                if p.isRunning {
-                    p.terminate()
-                    log.warning("notify_command \(program) took over 30s and was stopped")
-                } else if p.terminationStatus != 0 {
-                    log.warning("notify_command \(program) exited \(p.terminationStatus)")
-                }
-            } catch {
-                log.error("notify_command \(program) could not run: \(error)")
-            }
-        }
+        delivery.drain()
     }
 }

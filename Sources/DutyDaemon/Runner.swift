@@ -103,6 +103,7 @@ final class Runner: @unchecked Sendable {
         do {
             let report = try daemon.cycle()
             daemon.record(report, at: daemon.clock())
+            daemon.delivery.pump()
             notifier.notify("STATUS=\(report.status)")
             if report.decisions > 0 || report.intake.new + report.intake.updated + report.intake.closed > 0 {
                 daemon.log.info(report.status)
@@ -111,6 +112,7 @@ final class Runner: @unchecked Sendable {
             let message = (error as? DutyError)?.message ?? "\(error)"
             daemon.log.error("cycle failed: \(message)")
             notifier.notify("STATUS=error: \(message)")
+            daemon.delivery.pump()  // what was queued before still goes out
         }
     }
 
@@ -126,6 +128,7 @@ final class Runner: @unchecked Sendable {
     private func stop() {
         // Runs on the cycle queue, so a cycle in progress has finished.
         notifier.notify("STOPPING=1")
+        daemon.delivery.stop()  // unsent messages stay in the outbox for the next start
         logEvent("daemon.stopped")
         if !activated { unlink(daemon.config.socketPath) }
         daemon.log.notice("dutyd stopping")

@@ -4,12 +4,13 @@ import Foundation
 
 /// Acknowledgements, escalations and reviews (SPEC "The cycle", step 5).
 ///
-/// Escalations climb the accountable chain one present person per period: an unacknowledged top-rank allocation
-/// goes to the next present person after its accountable manager once `acknowledge.within` has passed, to the
-/// one after that at twice `within`, and so on; a waiting referral goes to the first present person in the chain
-/// once its rank's `escalate_unallocated` has passed, the next at twice that, and so on. A step beyond the top
-/// of the chain stays with the top; `to` is null only when nobody in the chain is present. Each (referral, cause,
-/// chain position) is raised once.
+/// Escalations climb the accountable chain one present person per step, never skipping one: an unacknowledged
+/// top-rank allocation goes to the next present person after its accountable manager once `acknowledge.within`
+/// has passed; a waiting referral goes to the first present person in the chain once its rank's
+/// `escalate_unallocated` has passed. Step k is raised when k periods have passed since the start and at least
+/// one period since step k - 1, however late a cycle runs (so a cycle after a long gap tells the next person, not
+/// the top of the chain). A step beyond the top of the chain stays with the top; `to` is null only when nobody in
+/// the chain is present. Each (referral, cause, chain position) is raised once.
 struct Oversight {
     let snapshot: Snapshot
     let index: CycleIndex
@@ -62,6 +63,11 @@ struct Oversight {
     func escalations(assigned: [Bool], raisedNow: Set<EscalationKey>) -> [(Int, EscalationDecision)] {
         var out: [(Int, EscalationDecision)] = []
         var seen = raisedNow
+        // Steps raised so far, per referral and cause.
+        var raised: [String: Int] = [:]
+        for key in snapshot.escalations {
+            raised[EscalationKey.step(referral: key.referral, reason: key.reason), default: 0] += 1
+        }
         let referrals = snapshot.referrals
         for i in referrals.indices {
             let team = index.team[i]
@@ -69,26 +75,31 @@ struct Oversight {
             let reason: EscalationReason
             let since: Date
             let start: Int
-            let steps: Int
+            let elapsedSteps: Int
+            let period: Double
             if let a = referrals[i].allocation {
                 // Acknowledgement overdue.
                 guard let minRank = allocation.acknowledgeMinRank, let within = allocation.acknowledgeWithin,
                     rank >= minRank, a.acknowledged == nil, within.seconds > 0
                 else { continue }
                 (reason, since) = (.ackOverdue, a.at)
-                steps = Int(now.timeIntervalSince(a.at) / within.timeInterval)
+                period = within.timeInterval
+                elapsedSteps = Int(now.timeIntervalSince(a.at) / period)
                 start = a.manager.flatMap { chain(team).firstIndex(of: $0) }.map { $0 + 1 } ?? 0
             } else if !assigned[i] {
                 // Waiting too long.
-                let period = rank >= 0 && rank < unallocatedPeriod.count ? unallocatedPeriod[rank] : 0
+                period = rank >= 0 && rank < unallocatedPeriod.count ? unallocatedPeriod[rank] : 0
                 guard period > 0 else { continue }
                 (reason, since) = (.unallocatedOverdue, referrals[i].referral.received)
-                steps = Int(now.timeIntervalSince(since) / period)
+                elapsedSteps = Int(now.timeIntervalSince(since) / period)
                 start = 0
             } else {
                 continue
             }
-            guard steps >= 1 else { continue }
+            let stepKey = EscalationKey.step(referral: referrals[i].referral.id, reason: reason)
+            let steps = (raised[stepKey] ?? 0) + 1
+            guard elapsedSteps >= steps else { continue }
+            if let last = snapshot.lastStep[stepKey], now.timeIntervalSince(last) < period { continue }
             let (to, position) = target(team: team, from: start, step: steps)
             let key = EscalationKey(referral: referrals[i].referral.id, reason: reason, position: position)
             guard !snapshot.escalations.contains(key), seen.insert(key).inserted else { continue }

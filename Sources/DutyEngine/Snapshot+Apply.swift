@@ -42,6 +42,7 @@ extension Snapshot {
                 referrals[i].heldOn = held
             case .escalated(let e):
                 escalations.insert(EscalationKey(referral: e.referral, reason: e.reason, position: e.position))
+                lastStep[EscalationKey.step(referral: e.referral, reason: e.reason)] = now
             }
         }
     }

@@ -92,6 +92,11 @@ public struct EscalationKey: Sendable, Hashable, Comparable {
     public var reason: EscalationReason
     public var position: Int
 
+    /// The key of a referral's escalations for one cause, whatever the step: `Snapshot.lastStep`'s.
+    public static func step(referral: String, reason: EscalationReason) -> String {
+        referral + "\u{0}" + reason.rawValue
+    }
+
     public init(referral: String, reason: EscalationReason, position: Int) {
         self.referral = referral
         self.reason = reason
@@ -124,6 +129,9 @@ public struct Snapshot: Sendable {
     /// The worker who last worked with each person, for continuity.
     public var lastWorker: [String: String]
     public var escalations: Set<EscalationKey>
+    /// When the latest step was raised, by `EscalationKey.step(referral:reason:)`: the next step waits at least
+    /// one step interval after it.
+    public var lastStep: [String: Date] = [:]
 
     public init(
         referrals: [OpenReferral], roster: Roster, absences: [Absence], policies: PolicySet,

@@ -30,13 +30,18 @@ public enum EngineState {
                     blocked: row.blocked.flatMap(BlockReason.init(rawValue:)), heldOn: row.heldOn,
                     lastReview: row.lastReview))
         }
+        var lastStep: [String: Date] = [:]
         let escalations = try store.openEscalations().compactMap { e in
             EscalationReason(rawValue: e.reason).map {
-                EscalationKey(referral: e.referral, reason: $0, position: e.position)
+                let step = EscalationKey.step(referral: e.referral, reason: $0)
+                lastStep[step] = max(lastStep[step] ?? e.at, e.at)
+                return EscalationKey(referral: e.referral, reason: $0, position: e.position)
             }
         }
-        return Snapshot(
+        var snapshot = Snapshot(
             referrals: open, roster: roster, absences: try store.absences(endingAfter: now).map(\.absence),
             policies: policies, lastWorker: try store.lastWorkers(), escalations: Set(escalations))
+        snapshot.lastStep = lastStep
+        return snapshot
     }
 }

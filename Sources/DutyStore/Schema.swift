@@ -76,6 +76,14 @@ enum Schema {
         """
         ALTER TABLE referrals ADD COLUMN held_on TEXT;
         """,
+        // 5: the outbox: notifications written with the events they report, sent and retried by the daemon.
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY, created REAL NOT NULL, recipient TEXT, body TEXT NOT NULL,
+            attempts INTEGER NOT NULL, next_attempt REAL NOT NULL, sent REAL, last_error TEXT
+        );
+        CREATE INDEX outbox_unsent ON outbox(id) WHERE sent IS NULL;
+        """,
     ]
 
     /// The projection tables: what `rebuild` empties and refills from the log.

@@ -189,7 +189,14 @@ struct Deployment {
         #expect(r.code == 0)
         #expect(r.err.contains("escalation: SG-1 ack_overdue to w-101"))
         let notified = try String(contentsOfFile: d.dir + "/notified.jsonl", encoding: .utf8)
-        let event = try #require(JSONValue.parse(notified.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // One message for the recipient, listing the escalation as its event.
+        let message = try #require(JSONValue.parse(notified.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(message["type"]?.stringValue == "notification" && message["to"]?.stringValue == "w-101")
+        #expect(message["count"]?.intValue == 1)
+        guard case .array(let listed)? = message["escalations"], let event = listed.first else {
+            Issue.record("no escalations in \(message)")
+            return
+        }
         #expect(event["type"]?.stringValue == "escalation.raised")
         #expect(event["referral"]?.stringValue == "SG-1")
         #expect(event["data"]?["reason"]?.stringValue == "ack_overdue")

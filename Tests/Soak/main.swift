@@ -48,7 +48,9 @@ try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories
 let config = dir + "/dutyd.conf"
 try """
 { state_dir: "\(dir)/state", spool_dir: "\(dir)/spool", policies: "\(root)/policies",
-  roster: "\(root)/systemd/roster.json5", timezone: "Europe/London" }
+  roster: "\(root)/systemd/roster.json5", timezone: "Europe/London",
+  // The soak writes each file whole before the cycle that reads it, on a virtual clock: no settle wait.
+  spool_settle: "0s" }
 """.write(toFile: config, atomically: true, encoding: .utf8)
 
 let start = Date(timeIntervalSince1970: 1_790_000_000)

@@ -1,0 +1,111 @@
+import DutyCore
+import Foundation
+
+/// One message waiting in the outbox: what `notify_command` is given on stdin for one recipient.
+public struct OutboxMessage: Sendable, Equatable {
+    public var id: Int64
+    public var created: Date
+    /// The roster id it is for; nil when nobody in the chain was present.
+    public var recipient: String?
+    /// The message, one line of JSON.
+    public var body: String
+    public var attempts: Int
+    public var nextAttempt: Date
+    public var lastError: String?
+}
+
+/// How the outbox stands, for `duty status`.
+public struct OutboxState: Sendable, Equatable {
+    public var pending: Int
+    /// When the oldest unsent message was queued.
+    public var oldest: Date?
+    /// Messages that have failed at least once and wait for a retry.
+    public var retrying: Int
+    public var lastError: String?
+}
+
+/// The outbox: notifications are rows written in the same transaction as the events they report, so a crash
+/// loses none and sends none for events that were not kept; a sender marks each sent when the hook succeeds, or
+/// schedules a retry. Not a projection: `rebuild` leaves it alone.
+extension Store.Transaction {
+    /// Queues `body` for `recipient`, to be sent from `at` (the wall clock: when it may be sent, whatever
+    /// virtual time the cycle runs at).
+    public func enqueue(recipient: String?, body: String, at: Date) throws {
+        let t = SQLValue.double(at.timeIntervalSince1970)
+        try store.database.query(
+            "INSERT INTO outbox (created, recipient, body, attempts, next_attempt) VALUES (?, ?, ?, 0, ?)",
+            [t, recipient.map { .text($0) } ?? .null, .text(body), t])
+    }
+}
+
+extension Store {
+    /// Unsent messages due by `now`, oldest first, at most `limit`.
+    public func outboxDue(now: Date, limit: Int = 100) throws -> [OutboxMessage] {
+        var out: [OutboxMessage] = []
+        try database.query(
+            """
+            SELECT id, created, recipient, body, attempts, next_attempt, last_error FROM outbox
+            WHERE sent IS NULL AND next_attempt <= ? ORDER BY id LIMIT ?
+            """, [.double(now.timeIntervalSince1970), .int(Int64(limit))]
+        ) { row in
+            out.append(
+                OutboxMessage(
+                    id: row.integer(0), created: Date(timeIntervalSince1970: row.real(1)), recipient: row.string(2),
+                    body: row.text(3), attempts: Int(row.integer(4)),
+                    nextAttempt: Date(timeIntervalSince1970: row.real(5)), lastError: row.string(6)))
+        }
+        return out
+    }
+
+    /// When the next unsent message is due, if any.
+    public func outboxNextAttempt() throws -> Date? {
+        try database.scalar("SELECT min(next_attempt) FROM outbox WHERE sent IS NULL").double.map {
+            Date(timeIntervalSince1970: $0)
+        }
+    }
+
+    /// Records a successful delivery.
+    public func outboxSent(_ id: Int64, at now: Date) throws {
+        try outboxUpdate(
+            "UPDATE outbox SET sent = ?, attempts = attempts + 1 WHERE id = ?",
+            [
+                .double(now.timeIntervalSince1970), .int(id),
+            ])
+    }
+
+    /// Records a failed delivery and when to try again.
+    public func outboxFailed(_ id: Int64, error: String, retryAt: Date) throws {
+        try outboxUpdate(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?",
+            [.double(retryAt.timeIntervalSince1970), .text(error), .int(id)])
+    }
+
+    /// Unsent messages: how many, since when, how many are retrying, and the last error.
+    public func outboxState() throws -> OutboxState {
+        var state = OutboxState(pending: 0, oldest: nil, retrying: 0, lastError: nil)
+        // A database the daemon has not yet migrated has no outbox: nothing is queued in it.
+        guard try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'outbox'").int == 1 else {
+            return state
+        }
+        try database.query(
+            "SELECT count(*), min(created), sum(attempts > 0) FROM outbox WHERE sent IS NULL"
+        ) { row in
+            state.pending = Int(row.integer(0))
+            state.oldest = row.double(1).map { Date(timeIntervalSince1970: $0) }
+            state.retrying = Int(row.int(2) ?? 0)
+        }
+        try database.query(
+            "SELECT last_error FROM outbox WHERE sent IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ) { row in state.lastError = row.string(0) }
+        return state
+    }
+
+    private func outboxUpdate(_ sql: String, _ parameters: [SQLValue]) throws {
+        guard !readOnly else { throw DutyError(.permissionDenied, "the database is open read-only") }
+        do {
+            try database.transaction { try database.query(sql, parameters) }
+        } catch {
+            throw Self.describe(error)
+        }
+    }
+}
