@@ -1,5 +1,6 @@
 /// An RFC 4180 CSV reader over bytes fed in chunks: commas, double quotes with `""` for a quote, CRLF or LF line
-/// ends, line breaks inside quoted fields. Keeps only the current record in memory, and at most `maxRecordBytes`
+/// ends, line breaks inside quoted fields. A quote that does not start a field is text (`O"Brien`), so one stray
+/// quote cannot swallow the rest of the file. Keeps only the current record in memory, and at most `maxRecordBytes`
 /// of it.
 public struct CSVReader {
     public struct Record: Sendable {
@@ -22,6 +23,8 @@ public struct CSVReader {
     private var recordLine = 1
     private var fieldStarted = false
     private var pendingCR = false
+    /// The current field opened with a quote.
+    private var fieldQuoted = false
     private var recordBytes = 0
     private var problem: String?
 
@@ -49,9 +52,14 @@ public struct CSVReader {
                 if quoteSeen {
                     append(0x22)  // "" inside a quoted field
                     quoteSeen = false
+                    inQuotes = true
+                } else if field.isEmpty && !fieldQuoted {
+                    inQuotes = true  // a quoted field
+                    fieldQuoted = true
+                    fieldStarted = true
+                } else {
+                    append(0x22)  // a quote inside an unquoted field (O"Brien) is text, as spreadsheets read it
                 }
-                inQuotes = true
-                fieldStarted = true
             case 0x2C:
                 endField()
             case 0x0A, 0x0D:
@@ -98,6 +106,7 @@ public struct CSVReader {
         }
         field.removeAll(keepingCapacity: true)
         quoteSeen = false
+        fieldQuoted = false
         fieldStarted = true
     }
 

@@ -190,7 +190,13 @@ public struct ReferralDecoder: Sendable {
             switch n.value {
             case .null: break
             case .object(let factMembers):
+                var factKeys = Set<String>()
                 for m in factMembers {
+                    guard factKeys.insert(m.key).inserted else {
+                        errors.append(
+                            FieldError(field: "facts.\(m.key)", message: "appears twice", position: m.keyPosition))
+                        continue
+                    }
                     switch m.value.value {
                     case .string(let s): fields.facts.append((m.key, .string(s), m.keyPosition))
                     case .bool(let b): fields.facts.append((m.key, .bool(b), m.keyPosition))
@@ -380,7 +386,26 @@ public struct ReferralDecoder: Sendable {
         return out
     }
 
-    static func isControl(_ u: Unicode.Scalar) -> Bool { u.value < 0x20 || (0x7F...0x9F).contains(u.value) }
+    /// C0 and C1 controls, DEL, and the invisible characters that move or reorder text on a screen: line and
+    /// paragraph separators (U+2028, U+2029), bidirectional marks, embeddings, overrides and isolates (U+200E,
+    /// U+200F, U+202A-U+202E, U+2066-U+2069) and the byte-order mark (U+FEFF).
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0..<0x20, 0x7F...0x9F, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069, 0xFEFF: true
+        default: false
+        }
+    }
+
+    /// About how many bytes a referral holds (its strings), for the record size limit.
+    public static func approximateSize(_ r: Referral) -> Int {
+        var n = r.id.utf8.count + r.person.utf8.count + r.kind.utf8.count + (r.team?.utf8.count ?? 0)
+        n += r.flags.reduce(0) { $0 + $1.utf8.count } + r.skills.reduce(0) { $0 + $1.utf8.count }
+        for (k, v) in r.facts {
+            n += k.utf8.count + 8
+            if case .string(let s) = v { n += s.utf8.count }
+        }
+        return n
+    }
 
     /// Whether `s` holds a control character other than tab.
     public static func hasControlCharacter(_ s: String) -> Bool {

@@ -110,10 +110,21 @@ public struct SpoolReader: Sendable {
                         "not valid JSON at line \(error.position.line), column \(error.position.column): \(error.message)"
                 )
             }
+            // The record size limit, as for the streamed formats: here on what a record holds.
+            func limited(_ result: RecordResult) -> RecordResult {
+                guard case .valid(let r) = result, ReferralDecoder.approximateSize(r) > maxRecordBytes else {
+                    return result
+                }
+                return .invalid([
+                    FieldError(field: "", message: "the record is longer than \(Self.size(maxRecordBytes))")
+                ])
+            }
             if case .array(let items) = root.value {
-                for (i, node) in items.enumerated() { try record(RecordLocation(index: i + 1), decoder.decode(node)) }
+                for (i, node) in items.enumerated() {
+                    try record(RecordLocation(index: i + 1), limited(decoder.decode(node)))
+                }
             } else {
-                try record(RecordLocation(index: 1), decoder.decode(root))
+                try record(RecordLocation(index: 1), limited(decoder.decode(root)))
             }
         case .jsonl:
             var buffer: [UInt8] = []

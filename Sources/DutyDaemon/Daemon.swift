@@ -48,6 +48,34 @@ public final class Daemon: @unchecked Sendable {
         lastStatus = report.status
     }
 
+    /// The lock on `<state_dir>/dutyd.lock`, held while this process lives: one dutyd (daemon or `--once`) per
+    /// state folder, or two writers would interleave the log.
+    private let lockFD: Int32
+
+    /// Takes the state folder's lock, writing this process's id into the file; fails naming the holder.
+    static func lock(stateDir: String) throws(DutyError) -> Int32 {
+        let path = stateDir + "/dutyd.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else {
+            throw DutyError(.failure, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = read(fd, &buffer, buffer.count)
+            let holder = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            close(fd)
+            throw DutyError(
+                .unavailable,
+                "another dutyd\(holder.isEmpty ? "" : " (pid \(holder))") is running on \(stateDir): only one may write its database; to run a cycle now, use 'duty cycle'"
+            )
+        }
+        _ = ftruncate(fd, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        return fd
+    }
+
     /// Loads and checks everything, opens (creating) the state and spool folders and the database, and logs
     /// `config.loaded` when the files differ from the last ones logged.
     public init(configPath: String, clock: @escaping @Sendable () -> Date, log: Logger) throws(DutyError) {
@@ -72,6 +100,10 @@ public final class Daemon: @unchecked Sendable {
                 .failure,
                 "the state folder \(config.stateDir) is not writable: check its owner and mode (dutyd must write it)")
         }
+        // A hook or client that goes away must be an error to handle (EPIPE), never the end of dutyd: in the
+        // daemon and in `--once` alike.
+        signal(SIGPIPE, SIG_IGN)
+        lockFD = try Self.lock(stateDir: config.stateDir)
         store = try Store(path: config.databasePath)
         try recordConfig()
     }

@@ -69,10 +69,18 @@ struct Spool {
         }
     }
 
-    /// One entry of `incoming/`, as `lstat` saw it.
+    /// One entry of `incoming/`, as `lstat` saw it. `raw` is the name's bytes, which need not be UTF-8 (a
+    /// Windows share's Latin-1 names); `name` is how messages and moved files show it.
     struct Entry {
-        var name: String
+        var raw: [UInt8]
         var info: stat
+        var name: String { String(decoding: raw, as: UTF8.self) }
+        var validName: Bool { String(validating: raw, as: UTF8.self) != nil }
+
+        /// The entry's path in `folder`, as C wants it.
+        func path(in folder: String) -> [CChar] {
+            (Array((folder + "/").utf8) + raw).map { CChar(bitPattern: $0) } + [0]
+        }
 
         var isRegular: Bool { (info.st_mode & S_IFMT) == S_IFREG }
         var isDirectory: Bool { (info.st_mode & S_IFMT) == S_IFDIR }
@@ -82,13 +90,21 @@ struct Spool {
         var modified: TimeInterval { Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 }
     }
 
-    /// Entries waiting in `incoming/`, by name, without following links.
+    /// Entries waiting in `incoming/`, by name (their bytes), without following links.
     func pending() -> [Entry] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming)) ?? []
-        return names.filter { !$0.hasPrefix(".") && !$0.hasSuffix(".tmp") }.sorted().compactMap { name in
-            var info = stat()
-            guard lstat(incoming + "/" + name, &info) == 0 else { return nil }
-            return Entry(name: name, info: info)
+        guard let dir = opendir(incoming) else { return [] }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let d = readdir(dir) {
+            let raw = withUnsafeBytes(of: d.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            guard raw.first != 0x2E, !raw.isEmpty else { continue }  // dot-files, . and ..
+            guard !raw.reversed().starts(with: Array(".tmp".utf8).reversed()) else { continue }
+            names.append(raw)
+        }
+        return names.sorted { $0.lexicographicallyPrecedes($1) }.compactMap { raw in
+            var entry = Entry(raw: raw, info: stat())
+            guard lstat(entry.path(in: incoming), &entry.info) == 0 else { return nil }
+            return entry
         }
     }
 
@@ -158,12 +174,28 @@ struct Spool {
         }
     }
 
-    /// Opens a regular file for reading without following a link or blocking on a FIFO; nil with the reason
-    /// otherwise.
-    private func open(_ entry: Entry) -> (fd: Int32, info: stat)? {
+    /// Thrown from inside a read when the file changed before a batch was committed.
+    private struct ChangedWhileRead: Error {}
+
+    /// Whether the open file is still as `info` saw it (size and modification time).
+    private static func unchanged(_ fd: Int32, _ info: stat) -> Bool {
+        var now = stat()
+        return fstat(fd, &now) == 0 && now.st_size == info.st_size && now.st_mtim.tv_sec == info.st_mtim.tv_sec
+            && now.st_mtim.tv_nsec == info.st_mtim.tv_nsec
+    }
+
+    /// Opens a regular file for reading without following a link or blocking on a FIFO; nil otherwise, with
+    /// `failure` set when a regular file cannot be opened (permissions).
+    private func open(_ entry: Entry, failure: inout String?) -> (fd: Int32, info: stat)? {
         guard entry.isRegular else { return nil }
-        let fd = Glibc.open(incoming + "/" + entry.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        let fd = Glibc.open(entry.path(in: incoming), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            failure =
+                errno == EACCES
+                ? "dutyd may not read it (permission denied): the file must be readable by dutyd's user or group"
+                : "cannot open it: \(String(cString: strerror(errno)))"
+            return nil
+        }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
@@ -188,7 +220,7 @@ struct Spool {
         log: Logger, report: inout SpoolReport
     ) throws {
         let name = entry.name
-        let path = incoming + "/" + name
+        let path = entry.path(in: incoming)
         if entry.isDirectory {
             throw DutyError(.invalidData, "a folder: the spool reads files only")
         }
@@ -247,8 +279,15 @@ struct Spool {
         var unheld: [String: String] = [:]  // skill -> first referral requiring it
 
         var changedWhileRead = false
-        if let format = SpoolReader.Format(fileName: name) {
-            if let (fd, info) = open(entry) {
+        var seen: [String: RecordLocation] = [:]
+        if !entry.validName {
+            fatal = "the file name is not valid UTF-8 (a Latin-1 name?): name spool files in UTF-8"
+        }
+        var openFailure: String?
+        if fatal != nil {
+            // Refused before reading.
+        } else if let format = SpoolReader.Format(fileName: name) {
+            if let (fd, info) = open(entry, failure: &openFailure) {
                 defer { close(fd) }
                 if Int64(info.st_size) > maxFileBytes {
                     fatal = "the file is larger than the \(maxFileBytes >> 20) MiB limit: split it"
@@ -275,8 +314,26 @@ struct Spool {
                                 for skill in referral.skills where !held.contains(skill) && unheld[skill] == nil {
                                     unheld[skill] = referral.id
                                 }
-                                // Only records followed by more of the file are committed before the end.
-                                if batch.count >= Self.batchSize { try commit(final: false) }
+                                // A referral named twice in one file: which one the sender meant is unknown.
+                                if let first = seen[referral.id] {
+                                    badRecords += 1
+                                    if problems.count < Self.maxErrors {
+                                        problems.append(
+                                            Problem(
+                                                location: location, field: "id",
+                                                message:
+                                                    "'\(referral.id)' appears twice in this file (first at \(first))"
+                                            ))
+                                    }
+                                    break
+                                }
+                                seen[referral.id] = location
+                                // Only records followed by more of the file are committed before the end, and
+                                // only while the file is as it was when opened.
+                                if batch.count >= Self.batchSize {
+                                    guard Self.unchanged(fd, info) else { throw ChangedWhileRead() }
+                                    try commit(final: false)
+                                }
                                 batch.append(referral)
                             case .invalid(let errors):
                                 badRecords += 1
@@ -294,12 +351,13 @@ struct Spool {
                         }
                     } catch let error as SpoolReader.Unreadable {
                         fatal = error.message
+                    } catch is ChangedWhileRead {
+                        changedWhileRead = true
                     }
-                    var after = stat()
-                    changedWhileRead =
-                        fstat(fd, &after) != 0 || after.st_size != info.st_size
-                        || after.st_mtim.tv_sec != info.st_mtim.tv_sec || after.st_mtim.tv_nsec != info.st_mtim.tv_nsec
+                    changedWhileRead = changedWhileRead || !Self.unchanged(fd, info)
                 }
+            } else if let reason = openFailure {
+                fatal = reason
             } else {
                 var info = stat()
                 let what = lstat(path, &info) == 0 ? Self.kind(of: info) : "gone or unreadable"
@@ -376,11 +434,16 @@ struct Spool {
     /// Returns the new path.
     @discardableResult
     private func move(
-        _ path: String, to folder: String, name: String, now: Date, before: (String) throws -> Void = { _ in }
+        _ path: [CChar], to folder: String, name: String, now: Date, before: (String) throws -> Void = { _ in }
     ) throws -> String {
         let target =
             folder + "/"
-            + Self.movedName(name, exists: { FileManager.default.fileExists(atPath: folder + "/" + $0) }, now: now)
+            + Self.movedName(
+                name,
+                exists: {
+                    FileManager.default.fileExists(atPath: folder + "/" + $0)
+                        || FileManager.default.fileExists(atPath: folder + "/" + $0 + ".errors.json")
+                }, now: now)
         try before(target)
         guard rename(path, target) == 0 else {
             throw DutyError(.failure, "cannot move it to \(folder): \(String(cString: strerror(errno)))")

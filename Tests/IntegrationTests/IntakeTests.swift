@@ -310,6 +310,113 @@ import Testing
     }
 }
 
+/// What an attacker found in the first version (a helper's report): each now a test.
+@Suite(.serialized) struct IntakeRegressionTests {
+    let now = "2024-09-10T09:00:00Z"
+
+    func errorMessages(_ d: Deployment, _ name: String) throws -> [String] {
+        let text = try String(contentsOfFile: d.dir + "/spool/rejected/\(name).errors.json", encoding: .utf8)
+        guard case .array(let list)? = JSONValue.parse(text)?["errors"] else { return [] }
+        return list.compactMap { $0["message"]?.stringValue }
+    }
+
+    func ids(_ d: Deployment) throws -> Set<String> {
+        Set(try d.events().filter { $0.type == "referral.received" }.compactMap(\.referral))
+    }
+
+    /// A quote inside an unquoted field (O"Brien) is text: it cannot swallow the rows after it.
+    @Test func aStrayQuoteIsText() throws {
+        let d = try Deployment()
+        try d.drop(
+            "q.csv",
+            "id,person,kind,received\nA1,O\"Brien,review,2024-09-09\nA2,Smith,review,2024-09-09\nA3,\"Jones, J\",review,2024-09-09\n"
+        )
+        #expect(try d.once(at: now).code == 0)
+        #expect(try ids(d) == ["A1", "A2", "A3"])
+        #expect(d.exists("spool/processed/q.csv"))
+    }
+
+    /// The same id twice in one file: the second is an error (which one the sender meant is unknown).
+    @Test func anIdTwiceInOneFileIsARecordError() throws {
+        let d = try Deployment()
+        try d.drop(
+            "dup.jsonl",
+            """
+            {"id":"D1","person":"P1","kind":"review","received":"2024-09-02"}
+            {"id":"D1","person":"P2","kind":"safeguarding","received":"2024-09-02"}
+
+            """)
+        #expect(try d.once(at: now).code == 0)
+        #expect(try errorMessages(d, "dup.jsonl") == ["'D1' appears twice in this file (first at line 1)"])
+        let received = try d.events().first { $0.type == "referral.received" && $0.referral == "D1" }
+        #expect(received?.dataValue["person"]?.stringValue == "P1")
+    }
+
+    @Test func aFactTwiceIsAnErrorAndAHugeJSONRecordIsRefused() throws {
+        let d = try Deployment()
+        try d.drop(
+            "facts.json",
+            #"{"id":"R1","person":"P1","kind":"review","received":"2024-09-02","facts":{"months_since_review":13,"months_since_review":1}}"#
+        )
+        try d.drop(
+            "big.json",
+            #"{"id":"R2","person":"P2","kind":"review","received":"2024-09-02","facts":{"note":"\#(String(repeating: "x", count: (1 << 20) + 1))"}}"#
+        )
+        #expect(try d.once(at: now).code == 0)
+        #expect(try errorMessages(d, "facts.json") == ["appears twice"])
+        #expect(try errorMessages(d, "big.json") == ["the record is longer than 1 MiB"])
+        #expect(try ids(d).isEmpty)
+    }
+
+    /// A name that is not UTF-8 (Latin-1 from a Windows share) is refused with its reason, not ignored forever.
+    @Test func aNameThatIsNotUTF8IsRejectedNotIgnored() throws {
+        let d = try Deployment()
+        let name: [UInt8] = Array("r".utf8) + [0xE9] + Array("f.jsonl".utf8)
+        let path = (Array((d.incoming + "/").utf8) + name).map { CChar(bitPattern: $0) } + [0]
+        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
+        #expect(fd >= 0)
+        let line = Array(#"{"id":"R1","person":"P1","kind":"review","received":"2024-09-02"}"#.utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let r = try d.once(at: now)
+        #expect(r.code == 0)
+        #expect(r.err.contains("not valid UTF-8"), "\(r.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d.incoming).isEmpty)
+    }
+
+    /// A rejected file named like another's errors file is never overwritten by that errors file.
+    @Test func anErrorsFileNeverOverwritesARejectedFile() throws {
+        let d = try Deployment()
+        try d.drop("a.json.errors.json", "not json")
+        #expect(try d.once(at: now).code == 0)
+        try d.drop("a.json", "not json either")
+        #expect(try d.once(at: "2024-09-10T09:01:00Z").code == 0)
+        let kept = try String(contentsOfFile: d.dir + "/spool/rejected/a.json.errors.json", encoding: .utf8)
+        #expect(kept == "not json", "the first file is still there as sent")
+    }
+
+    /// One dutyd per state folder: a manual `--once` beside a running daemon is refused, and the daemon goes on.
+    @Test func aSecondDutydIsRefused() throws {
+        let d = try Deployment(cycle: "1h")
+        let notify = try NotifySocket(path: d.dir + "/notify.sock")
+        let p = try d.startDutyd(notify: notify)
+        defer { if p.isRunning { p.terminate() } }
+        #expect(notify.wait(for: "READY=1") != nil)
+        let r = try d.once(at: now)
+        #expect(r.code == 69, "\(r.err)")
+        #expect(r.err.contains("another dutyd (pid \(p.processIdentifier)) is running"), "\(r.err)")
+        try d.drop("a.jsonl", #"{"id":"R1","person":"P1","kind":"review","received":"2024-09-02"}"# + "\n")
+        kill(p.processIdentifier, SIGUSR1)
+        #expect(notify.wait(for: "STATUS=waiting") != nil)
+        #expect(try ids(d) == ["R1"])
+    }
+
+    @Test func invisibleReorderingCharactersAreEscaped() {
+        #expect(ReferralDecoder.escapingControlCharacters("a\u{202E}b\u{2028}c") == #"a\u{202e}b\u{2028}c"#)
+        #expect(ReferralDecoder.hasControlCharacter("P-\u{202E}1"))
+    }
+}
+
 /// `spool_group`, and skills nobody holds.
 @Suite(.serialized) struct SpoolGroupTests {
     @Test func spoolGroupOwnsIncomingAndAnUnknownGroupIsAClearError() throws {
