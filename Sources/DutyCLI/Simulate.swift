@@ -168,6 +168,26 @@ enum Simulate {
             ("baseline", .string(r.baseline?.rawValue)),
             ("longest_wait_days", r.longestWait.map { .number(($0 * 10).rounded() / 10) } ?? .null),
             ("escalations", .object(r.escalations.map { ($0.0, .int(Int64($0.1))) })),
+            (
+                "sends",
+                .object([
+                    ("manager_median_per_day", .number(r.sends.managerMedian)),
+                    ("manager_max_per_day", .int(Int64(r.sends.managerMax))),
+                    ("head_of_service_median_per_day", .number(r.sends.headOfServiceMedian)),
+                    ("to_nobody", .int(Int64(r.sends.toNobody))),
+                    (
+                        "by_recipient",
+                        .array(
+                            r.sends.recipients.map {
+                                .object([
+                                    ("recipient", .string($0.id)), ("role", .string($0.role)),
+                                    ("total", .int(Int64($0.total))), ("median_per_day", .number($0.median)),
+                                    ("max_per_day", .int(Int64($0.max))),
+                                ])
+                            })
+                    ),
+                ])
+            ),
             ("seconds", .number((r.seconds * 1000).rounded() / 1000)),
         ])
     }
@@ -246,6 +266,11 @@ enum Simulate {
         inv.console.out(
             "acknowledged: \(r.acknowledged); reviews: \(reviews.0) due, \(reviews.0 == 0 ? "-" : String(format: "%.1f", 100 * Double(reviews.1) / Double(reviews.0)))% on time; escalations: "
                 + (r.escalations.isEmpty ? "none" : r.escalations.map { "\($0.0) \($0.1)" }.joined(separator: ", ")))
+        inv.console.out(
+            String(
+                format:
+                    "messages sent (one per person per cycle, grouped): managers' median %.1f a working day, at most %d on any day; head of service median %.1f",
+                r.sends.managerMedian, r.sends.managerMax, r.sends.headOfServiceMedian))
         inv.console.out(String(format: "simulated in %.2f s", r.seconds))
     }
 

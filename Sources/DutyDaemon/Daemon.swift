@@ -163,6 +163,11 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// Points as a log line shows them: whole numbers without a fraction.
+    static func points(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.1f", d)
+    }
+
     /// The spool as `config` sets it up.
     static func spool(_ config: DutyConfig) -> Spool {
         Spool(
@@ -185,17 +190,28 @@ public final class Daemon: @unchecked Sendable {
         let snapshot = try snapshot()
         let plan = Engine.plan(snapshot, now: now)
         // What each person is sent: one message per recipient, queued in the same transaction as the events.
-        let digests = config.notifyCommand == nil ? [] : Digest.group(plan, snapshot: snapshot)
-        if !plan.decisions.isEmpty {
+        let digests = config.notifyCommand == nil ? [] : Digest.group(plan, snapshot: snapshot).filter { !$0.isEmpty }
+        if !plan.decisions.isEmpty || !plan.alerts.isEmpty {
             try store.write(at: now) { tx in
                 try tx.append(
                     contentsOf: plan.decisions.map {
                         NewEvent(type: $0.eventType, referral: $0.referral, data: $0.eventData)
-                    })
+                    } + plan.alerts.map { NewEvent(type: $0.eventType, data: $0.eventData) })
                 let wall = Date()
                 for d in digests {
                     try tx.enqueue(recipient: d.recipient, body: d.json(at: now).serialized(), at: wall)
                 }
+            }
+        }
+        for a in plan.alerts {
+            if a.exceeded {
+                log.warning(
+                    "capacity: team \(a.team) is over capacity: \(Self.points(a.overduePoints)) points overdue, \(Self.points(a.waitingPoints)) waiting, \(Self.points(a.freePoints)) free; about \(a.posts) more post\(a.posts == 1 ? "" : "s") to catch up (escalations below the top rank are logged, not sent, until it recovers)"
+                )
+            } else {
+                log.notice(
+                    "capacity: team \(a.team) has room again (\(Self.points(a.waitingPoints)) points waiting, \(Self.points(a.freePoints)) free)"
+                )
             }
         }
         var allocated = 0

@@ -57,6 +57,8 @@ final class Allocator {
     private var lookahead: [Double] = []
 
     private var teamIDs: [String] = []
+    /// Team `k`'s roster id.
+    func teamName(_ k: Int) -> String { teamIDs[k] }
     var teams: [TeamState] = []
 
     // Per referral (index into snapshot.referrals).

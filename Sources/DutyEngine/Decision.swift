@@ -198,6 +198,10 @@ public enum Decision: Sendable {
 public struct Plan: Sendable {
     public var decisions: [Decision]
     public var reviewsDue: [ReviewDue]
+    /// Teams whose capacity alert is raised or cleared in this cycle, in team order.
+    public var alerts: [CapacityAlert] = []
+    /// The time the plan was made for.
+    public var now = Date(timeIntervalSince1970: 0)
     /// For each decision, and for each review due, the index of its referral in the snapshot the plan was made
     /// from: what lets the simulator and `Snapshot.apply` find it without looking ids up.
     public var positions: [Int] = []

@@ -25,7 +25,13 @@ public struct Digest: Sendable, Equatable {
 
     /// The roster id it goes to; nil when nobody in the chain was present.
     public var recipient: String?
-    /// Every referral at its policy's top rank, then others while the message lists at most `listLimit`.
+    /// Team capacity alerts raised or cleared in this cycle, for the team's first present manager.
+    public var alerts: [CapacityAlert] = []
+    /// `unallocated_overdue` escalations below the top rank not sent because their team's capacity alert stands:
+    /// asking a manager for room that does not exist adds nothing to the alert.
+    public var inhibited = 0
+    /// Every referral at its policy's top rank on its risk (a new risk, not lateness), then others while the
+    /// message lists at most `listLimit`.
     public var listed: [Item] = []
     public var folded: [Fold] = []
 
@@ -35,33 +41,66 @@ public struct Digest: Sendable, Equatable {
     /// Escalations in this digest, listed and folded.
     public var count: Int { listed.count + folded.reduce(0) { $0 + $1.count } }
 
+    /// Whether there is anything to send.
+    public var isEmpty: Bool { count == 0 && alerts.isEmpty }
+
     /// Groups a plan's escalations by recipient, recipients in id order (nobody present last). `snapshot` is the
     /// one the plan was made from: it gives each referral's level, and each policy's top rank.
     public static func group(_ plan: Plan, snapshot: Snapshot) -> [Digest] {
-        var levelOf: [Int: (String, Int)] = [:]
+        // Alerts standing after this cycle inhibit below-top-rank `unallocated_overdue` sends for their team.
+        var standing = snapshot.capacityAlerts
+        for a in plan.alerts {
+            if a.exceeded { standing.insert(a.team) } else { standing.remove(a.team) }
+        }
+        var inhibited: [String?: Int] = [:]
+        var ratingOf: [Int: Rating] = [:]
         for (k, d) in plan.decisions.enumerated() {
             switch d {
-            case .rated(_, let r, _): levelOf[plan.positions[k]] = (r.level, r.rank)
-            case .rerated(_, _, let r, _): levelOf[plan.positions[k]] = (r.level, r.rank)
+            case .rated(_, let r, _): ratingOf[plan.positions[k]] = r
+            case .rerated(_, _, let r, _): ratingOf[plan.positions[k]] = r
             default: break
             }
         }
-        var topRank: [String: Int] = [:]
-        for p in snapshot.policies.triage { topRank[p.id] = p.levels.map(\.rank).max() }
+        let policies = Dictionary(snapshot.policies.triage.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        /// At its policy's top rank on its risk (its rules without aging ones reach it): a new risk, listed by
+        /// name; work there only by waiting is late, and folds like the rest.
+        func isTopRisk(_ rating: Rating?) -> Bool {
+            guard let rating, let policy = policies[rating.policy], let top = policy.levels.map(\.rank).max(),
+                rating.rank == top
+            else { return false }
+            let matched = rating.rules.compactMap { id in policy.rules.firstIndex { $0.id == id } }
+            return policy.levels[policy.riskLevel(matched: matched)].rank == top
+        }
         var byRecipient: [String?: [(Item, Bool)]] = [:]
         for (k, d) in plan.decisions.enumerated() {
             guard case .escalated(let e) = d else { continue }
             let i = plan.positions[k]
-            let rating = snapshot.referrals[i].rating
-            let (level, rank) = levelOf[i].map { ($0.0, Optional($0.1)) } ?? (rating?.level, rating?.rank)
-            let top = rank != nil && rank == rating.flatMap { topRank[$0.policy] }
+            let rating = ratingOf[i] ?? snapshot.referrals[i].rating
+            let (level, rank) = (rating?.level, rating?.rank)
+            let top = isTopRisk(rating)
+            let team =
+                snapshot.referrals[i].referral.team ?? snapshot.roster.teamForKind[snapshot.referrals[i].referral.kind]
+            if !top, e.reason == .unallocatedOverdue, let team, standing.contains(team) {
+                inhibited[e.to, default: 0] += 1
+                continue
+            }
             let item = Item(
                 referral: e.referral, reason: e.reason, level: level, rank: rank, position: e.position, since: e.since)
             byRecipient[e.to, default: []].append((item, top))
         }
-        return byRecipient.keys.sorted { ($0 ?? "\u{10FFFF}") < ($1 ?? "\u{10FFFF}") }.map { recipient in
+        // Each alert goes to the first present person in its team's chain.
+        var alertsFor: [String?: [CapacityAlert]] = [:]
+        let present = Presence(absences: snapshot.absences, now: plan.now)
+        for a in plan.alerts {
+            let to = snapshot.roster.chain(forTeam: a.team).first { !present.isAbsent($0) }
+            alertsFor[to, default: []].append(a)
+        }
+        let recipients = Set(byRecipient.keys).union(alertsFor.keys).union(inhibited.keys)
+        return recipients.sorted { ($0 ?? "\u{10FFFF}") < ($1 ?? "\u{10FFFF}") }.map { recipient in
             var digest = Digest(recipient: recipient)
-            let items = byRecipient[recipient]!
+            digest.alerts = alertsFor[recipient] ?? []
+            digest.inhibited = inhibited[recipient] ?? 0
+            let items = byRecipient[recipient] ?? []
             let room = max(0, listLimit - items.filter(\.1).count)
             var others = 0
             var folds: [String: Fold] = [:]
@@ -95,7 +134,8 @@ public struct Digest: Sendable, Equatable {
         }
         return .object([
             ("type", .string("notification")), ("at", .time(at)), ("to", .string(recipient)),
-            ("count", .int(Int64(count))),
+            ("count", .int(Int64(count))), ("inhibited", .int(Int64(inhibited))),
+            ("alerts", .array(alerts.map { .object([("type", .string($0.eventType)), ("data", $0.eventData)]) })),
             ("by_reason", .object(byReason.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
             ("by_level", .object(byLevel.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
             (

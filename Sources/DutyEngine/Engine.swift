@@ -13,6 +13,7 @@ public enum Engine {
     public static func plan(_ snapshot: Snapshot, now: Date) -> Plan {
         let presence = Presence(absences: snapshot.absences, now: now)
         var plan = Plan(decisions: [], reviewsDue: [])
+        plan.now = now
         let index = CycleIndex(snapshot)
         var contexts: [RuleContext?] = []
         let ratings = triage(snapshot, index: index, now: now, into: &plan, contexts: &contexts)
@@ -21,6 +22,7 @@ public enum Engine {
         allocator.run()
         plan.decisions += allocator.decisions
         plan.positions += allocator.positions
+        plan.alerts = allocator.capacityAlerts(standing: snapshot.capacityAlerts)
         let oversight = Oversight(snapshot: snapshot, index: index, ratings: ratings, presence: presence, now: now)
         let escalations =
             allocator.escalationDecisions

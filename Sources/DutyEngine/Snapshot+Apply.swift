@@ -13,6 +13,9 @@ extension Snapshot {
     /// `applying` in place, so a caller that keeps one snapshot (the simulator) does not copy every referral.
     public mutating func apply(_ plan: Plan, now: Date) {
         for i in referrals.indices { referrals[i].needsRating = false }
+        for alert in plan.alerts {
+            if alert.exceeded { capacityAlerts.insert(alert.team) } else { capacityAlerts.remove(alert.team) }
+        }
         // The plan's positions, when they are this snapshot's; otherwise an index by id.
         var index: [String: Int]? = nil
         for (k, decision) in plan.decisions.enumerated() {

@@ -129,6 +129,8 @@ public struct Snapshot: Sendable {
     /// The worker who last worked with each person, for continuity.
     public var lastWorker: [String: String]
     public var escalations: Set<EscalationKey>
+    /// Teams with a `capacity.exceeded` alert standing.
+    public var capacityAlerts: Set<String> = []
     /// When the latest step was raised, by `EscalationKey.step(referral:reason:)`: the next step waits at least
     /// one step interval after it.
     public var lastStep: [String: Date] = [:]

@@ -131,6 +131,41 @@ public struct SimReport: Sendable {
     public var acknowledged = 0
     /// By team, in id order.
     public var teams: [TeamResult] = []
+    /// Messages sent (one per recipient per cycle with anything to send), per person per working day.
+    public var sends = Sends()
+
+    /// What managers are sent: per recipient, messages on each working day of the run.
+    public struct Sends: Sendable {
+        public struct Recipient: Sendable {
+            public var id: String
+            public var role: String
+            public var total = 0
+            /// Messages on each working day, zero days included.
+            public var perDay: [Int] = []
+
+            public var median: Double { SimReport.median(perDay.map(Double.init)) ?? 0 }
+            public var max: Int { perDay.max() ?? 0 }
+        }
+
+        public var recipients: [Recipient] = []
+        /// Messages with nobody present to send them to.
+        public var toNobody = 0
+
+        /// Over managers (anyone sent something): the median of their daily medians, and the most any one had on
+        /// any day.
+        public var managerMedian: Double { SimReport.median(recipients.map(\.median)) ?? 0 }
+        public var managerMax: Int { recipients.map(\.max).max() ?? 0 }
+        /// The head of service's median messages a working day (the largest, if several).
+        public var headOfServiceMedian: Double {
+            recipients.filter { $0.role == "head_of_service" }.map(\.median).max() ?? 0
+        }
+    }
+
+    static func median(_ xs: [Double]) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
 
     /// The longest any referral waited, in days: allocated (from received to allocation) or still waiting at the
     /// end. Nil when nothing arrived.
@@ -193,6 +228,8 @@ public struct SimReport: Sendable {
             total.openAllocatedAtEnd += part.openAllocatedAtEnd
             total.closedAtEnd += part.closedAtEnd
             total.backlog += part.backlog
+            total.sends.recipients += part.sends.recipients
+            total.sends.toNobody += part.sends.toNobody
             total.acknowledged += part.acknowledged
             for t in part.teams {
                 guard let i = total.teams.firstIndex(where: { $0.team == t.team }) else {

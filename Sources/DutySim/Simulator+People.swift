@@ -126,3 +126,43 @@ struct TeamLoad {
         }
     }
 }
+
+/// Messages per recipient per day, for `SimReport.sends`.
+struct SendTally {
+    private var counts: [String: [Int: Int]] = [:]
+    private var nobody = 0
+
+    mutating func add(recipient: String?, day: Int) {
+        guard let recipient else {
+            nobody += 1
+            return
+        }
+        counts[recipient, default: [:]][day, default: 0] += 1
+    }
+
+    /// Per recipient, over the run's working days (zero days included), recipients in id order.
+    func report(workingDays: [Int], roster: Roster) -> SimReport.Sends {
+        let roles = Dictionary(roster.workers.map { ($0.id, $0.role) }, uniquingKeysWith: { a, _ in a })
+        var out = SimReport.Sends()
+        out.toNobody = nobody
+        for (id, byDay) in counts.sorted(by: { $0.key < $1.key }) {
+            var r = SimReport.Sends.Recipient(id: id, role: roles[id] ?? "")
+            r.perDay = workingDays.map { byDay[$0] ?? 0 }
+            r.total = byDay.values.reduce(0, +)
+            out.recipients.append(r)
+        }
+        return out
+    }
+}
+
+extension Simulator {
+    /// The indices (days since the start) of the run's working days.
+    func workingDayIndices() -> [Int] {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/London")!
+        return (0..<scenario.days).filter { day in
+            let date = scenario.start.addingTimeInterval(Double(day) * 86_400 + 43_200)
+            return scenario.workingDays.contains((calendar.component(.weekday, from: date) + 5) % 7 + 1)
+        }
+    }
+}

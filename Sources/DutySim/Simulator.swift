@@ -210,6 +210,7 @@ public struct Simulator: Sendable {
         var byKind: [String: SimReport.Group] = [:]
         var byLevel: [String: SimReport.Group] = [:]
         var escalations: [String: Int] = [:]
+        var sends = SendTally()
         var series: [(Int, [String: Int])] = []
         var kindSeries: [(Int, [String: Int])] = []
         var workDays: [String: [Double]] = [:]
@@ -294,6 +295,10 @@ public struct Simulator: Sendable {
                 snapshot.absences = allAbsences.filter { $0.to > now && $0.from < now.addingTimeInterval(30 * 86_400) }
                 let plan = Engine.plan(snapshot, now: now)
                 cycles += 1
+                // What would be sent: one message per recipient per cycle (grouped, capacity-inhibited).
+                for d in Digest.group(plan, snapshot: snapshot) where !d.isEmpty {
+                    sends.add(recipient: d.recipient, day: Int(now.timeIntervalSince(scenario.start) / 86_400))
+                }
                 // Due times of referrals rated in this cycle (their snapshot rating is still nil), by position.
                 var ratedNow: [Int: Date] = [:]
                 for (k, d) in plan.decisions.enumerated() {
@@ -434,6 +439,7 @@ public struct Simulator: Sendable {
             openAllocatedAtEnd: openAllocated,
             closedAtEnd: closed)
         report.backlog = backlog.count
+        report.sends = sends.report(workingDays: workingDayIndices(), roster: roster)
         report.acknowledged = acknowledged
         report.teams = load.report(days: scenario.days)
         report.byKindLevel = kindLevels.sorted { ($0.kind, -$0.rank) < ($1.kind, -$1.rank) }

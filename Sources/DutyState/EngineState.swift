@@ -42,6 +42,7 @@ public enum EngineState {
             referrals: open, roster: roster, absences: try store.absences(endingAfter: now).map(\.absence),
             policies: policies, lastWorker: try store.lastWorkers(), escalations: Set(escalations))
         snapshot.lastStep = lastStep
+        snapshot.capacityAlerts = Set(try store.capacityAlerts().map(\.team))
         return snapshot
     }
 }

@@ -57,6 +57,18 @@ extension Store {
         return out
     }
 
+    /// Teams with a `capacity.exceeded` alert standing, with when it was raised.
+    public func capacityAlerts() throws -> [(team: String, since: Date)] {
+        guard try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'capacity_alerts'").int == 1 else {
+            return []
+        }
+        var out: [(String, Date)] = []
+        try database.query("SELECT team, since FROM capacity_alerts ORDER BY team") { row in
+            out.append((row.text(0), Date(timeIntervalSince1970: row.real(1))))
+        }
+        return out
+    }
+
     /// When the next unsent message is due, if any.
     public func outboxNextAttempt() throws -> Date? {
         try database.scalar("SELECT min(next_attempt) FROM outbox WHERE sent IS NULL").double.map {

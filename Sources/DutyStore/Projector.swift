@@ -231,6 +231,13 @@ enum Projector {
                     ProjectionStatement(
                         "INSERT OR IGNORE INTO intake_files (file_id, seq) VALUES (?, ?)", [.text(file), .int(seq)]))
             }
+        case "capacity.exceeded":
+            out.append(
+                ProjectionStatement(
+                    "INSERT OR REPLACE INTO capacity_alerts (team, since, seq) VALUES (?, ?, ?)",
+                    [text(data["team"]), .double(at), .int(seq)]))
+        case "capacity.recovered":
+            out.append(ProjectionStatement("DELETE FROM capacity_alerts WHERE team = ?", [text(data["team"])]))
         default:
             break  // config.loaded, daemon.*, log.checkpoint: the log only
         }

@@ -84,8 +84,14 @@ enum Schema {
         );
         CREATE INDEX outbox_unsent ON outbox(id) WHERE sent IS NULL;
         """,
+        // 6: teams with a `capacity.exceeded` alert standing.
+        """
+        CREATE TABLE capacity_alerts (team TEXT PRIMARY KEY, since REAL NOT NULL, seq INTEGER NOT NULL);
+        """,
     ]
 
     /// The projection tables: what `rebuild` empties and refills from the log.
-    static let projections = ["referrals", "absences", "escalations", "last_worker", "intake_files"]
+    static let projections = [
+        "referrals", "absences", "escalations", "last_worker", "intake_files", "capacity_alerts",
+    ]
 }
