@@ -65,6 +65,7 @@ func tempFile(_ name: String, _ text: String) throws -> String {
                       why             the allocation decision: every candidate with score parts or what excluded it
                       log             events of the allocation log
                       stats           per queue: waiting, median and max days, allocated, % within timescale, overdue
+                      capacity        per team: demand against capacity (load ratio), and the workers it would take
                       caseload        workers: load, capacity, open allocations, absent now
                       inbox           what waits for you: acknowledgements, escalations, reviews due
                       verify          check the allocation log's hash chain
