@@ -298,8 +298,15 @@ enum ReadCommands {
 
     static let inbox = CommandSpec(
         name: "inbox", summary: "what waits for you: acknowledgements, escalations, reviews due",
-        options: [formatOption()],
-        discussion: "You are the roster person whose unix_user is your login.",
+        options: [
+            OptionSpec(long: "all", help: "list every row in the table (else rows below the top rank fold)"),
+            formatOption(),
+        ],
+        discussion: """
+            You are the roster person whose unix_user is your login. The table lists acknowledgements and anything
+            at the top rank one by one; when there are more than 50 rows, the rest fold into one row per reason and
+            level (--all lists them). JSON and CSV list every row.
+            """,
         examples: ["duty inbox"],
         run: { inv throws(DutyError) in
             let format = try inv.format(["table", "json", "csv"])
@@ -318,7 +325,30 @@ enum ReadCommands {
                     now: inv.console.now(),
                     reviewEvery: ctx.reviewEvery)
             }
-            let records: [[(String, JSONValue)]] = rows.map {
+            var shown = rows
+            let top = ctx.levelRanks.values.map(\.0).max()
+            if format == "table" && !inv.flag("all") && rows.count > 50, let top {
+                // Folded, as notifications are: top rank and acknowledgements by name, the rest counted.
+                shown = rows.filter { $0.reason == "ack" || ($0.rank ?? 0) >= top }
+                var folds: [String: (InboxRow, Int)] = [:]
+                for r in rows where r.reason != "ack" && (r.rank ?? 0) < top {
+                    let key = r.reason + "\u{0}" + (r.level ?? "")
+                    if let f = folds[key] {
+                        folds[key] = (f.0.since <= r.since ? f.0 : r, f.1 + 1)
+                    } else {
+                        folds[key] = (r, 1)
+                    }
+                }
+                for (_, (oldest, n)) in folds.sorted(by: { $0.key < $1.key }) {
+                    shown.append(
+                        InboxRow(
+                            reason: oldest.reason, referral: "(\(n) referrals)", since: oldest.since,
+                            detail:
+                                "\(oldest.reason) at \(oldest.level ?? "unrated") since the oldest: duty inbox --all lists them",
+                            level: oldest.level, rank: oldest.rank))
+                }
+            }
+            let records: [[(String, JSONValue)]] = shown.map {
                 [
                     ("referral", .string($0.referral)), ("reason", .string($0.reason)), ("since", .time($0.since)),
                     ("detail", .string($0.detail)),

@@ -430,6 +430,20 @@ public struct InboxRow: Sendable, Equatable {
     public var referral: String
     public var since: Date
     public var detail: String
+    /// The referral's level and rank now (nil when unrated).
+    public var level: String? = nil
+    public var rank: Int? = nil
+
+    public init(
+        reason: String, referral: String, since: Date, detail: String, level: String? = nil, rank: Int? = nil
+    ) {
+        self.reason = reason
+        self.referral = referral
+        self.since = since
+        self.detail = detail
+        self.level = level
+        self.rank = rank
+    }
 }
 
 extension Store {
@@ -442,19 +456,20 @@ extension Store {
         var out: [InboxRow] = []
         if let minRank {
             try database.query(
-                "SELECT id, allocated, level, worker FROM referrals WHERE state = 'allocated' AND manager = ? AND acknowledged IS NULL AND rank >= ? ORDER BY allocated, id",
+                "SELECT id, allocated, level, worker, rank FROM referrals WHERE state = 'allocated' AND manager = ? AND acknowledged IS NULL AND rank >= ? ORDER BY allocated, id",
                 [.text(person), .int(Int64(minRank))]
             ) { r in
                 out.append(
                     InboxRow(
                         reason: "ack", referral: r.text(0),
                         since: Date(timeIntervalSince1970: r.real(1)),
-                        detail: "\(r.string(2) ?? "?") allocated to \(r.string(3) ?? "?") needs your acknowledgement"))
+                        detail: "\(r.string(2) ?? "?") allocated to \(r.string(3) ?? "?") needs your acknowledgement",
+                        level: r.string(2), rank: r.int(4).map { Int($0) }))
             }
         }
         try database.query(
             """
-            SELECT e.referral, e.reason, e.at, r.level FROM escalations e JOIN referrals r ON r.id = e.referral
+            SELECT e.referral, e.reason, e.at, r.level, r.rank FROM escalations e JOIN referrals r ON r.id = e.referral
             WHERE e.to_person = ? AND r.state != 'closed' AND NOT (e.reason = 'ack_overdue' AND r.acknowledged IS NOT NULL)
                 AND NOT (e.reason = 'unallocated_overdue' AND r.state = 'allocated')
             ORDER BY e.at, e.referral
@@ -464,7 +479,8 @@ extension Store {
                 InboxRow(
                     reason: "escalation", referral: r.text(0),
                     since: Date(timeIntervalSince1970: r.real(2)),
-                    detail: "\(r.text(1)) (\(r.string(3) ?? "unrated"))"))
+                    detail: "\(r.text(1)) (\(r.string(3) ?? "unrated"))", level: r.string(3),
+                    rank: r.int(4).map { Int($0) }))
         }
         for row in try waiting() where row.team.map(teams.contains) ?? false {
             guard let policy = row.policy, let level = row.level, let every = reviewEvery(policy, level) else {
@@ -472,7 +488,10 @@ extension Store {
             }
             let due = (row.lastReview ?? row.received).addingTimeInterval(every)
             guard due <= now else { continue }
-            out.append(InboxRow(reason: "review", referral: row.id, since: due, detail: "\(level): review due"))
+            out.append(
+                InboxRow(
+                    reason: "review", referral: row.id, since: due, detail: "\(level): review due", level: level,
+                    rank: row.rank))
         }
         return out
     }

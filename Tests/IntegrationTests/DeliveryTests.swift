@@ -143,3 +143,35 @@ import Testing
         #expect(r.err.utf8.count < 20_000, "8 MB of stderr is not copied into the log")
     }
 }
+
+/// `duty inbox` folds like the notifications: top-rank rows by name, the rest counted, `--all` lists every row.
+@Suite(.serialized) struct InboxFoldingTests {
+    @Test func aLongInboxFoldsBelowTheTopRank() throws {
+        let d = try Deployment()
+        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
+        try """
+        { services: [{ id: "asc", name: "ASC", head: "w-1" }],
+          teams: [{ id: "reviewing", name: "Reviewing", service: "asc", manager: "w-1", kinds: ["review"] }],
+          workers: [{ id: "w-1", name: "Team Manager", unix_user: "\(me)", team: "reviewing", role: "team_manager" }] }
+        """.write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", spool_settle: "0s" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        var lines = (0..<60).map {
+            #"{"id":"RV-\#($0)","person":"P-\#($0)","kind":"review","received":"2024-06-01","flags":["annual_review"]}"#
+        }
+        lines += (0..<2).map {
+            #"{"id":"RED-\#($0)","person":"Q-\#($0)","kind":"review","received":"2024-09-01","flags":["safeguarding_concern"]}"#
+        }
+        try d.drop("a.jsonl", lines.joined(separator: "\n") + "\n")
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        let table = try run("duty", ["--config", d.config, "inbox"])
+        #expect(table.code == 0, "\(table.err)")
+        #expect(table.out.contains("RED-0") && table.out.contains("RED-1"), "\(table.out)")
+        #expect(!table.out.contains("RV-1 ") && table.out.contains("(60 referrals)"), "\(table.out)")
+        let all = try run("duty", ["--config", d.config, "inbox", "--all"])
+        #expect(all.out.contains("RV-59"))
+        let json = try run("duty", ["--config", d.config, "inbox", "--format", "json"])
+        #expect(json.out.split(separator: "\n").count >= 62, "JSON lists every row")
+    }
+}
