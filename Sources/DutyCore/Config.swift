@@ -26,6 +26,9 @@ public struct DutyConfig: Sendable {
     public var notifyTimeout = Duration(30, .seconds)
     /// The wait before the first retry of a failed message (`notify_retry`); it doubles, up to an hour.
     public var notifyRetry = Duration(60, .seconds)
+    /// How long a new message waits so that later ones for the same person go with it (`notify_group_wait`,
+    /// Alertmanager's group wait); 0 sends at once.
+    public var notifyGroupWait = Duration(0, .seconds)
 
     public var databasePath: String { stateDir + "/duty.db" }
 
@@ -71,6 +74,10 @@ public struct DutyConfig: Sendable {
         if notifyTimeout.seconds < 1 || notifyTimeout.seconds > 3_600 {
             sink.error(o.node("notify_timeout")!.position, "'notify_timeout' must be from 1s to 1h")
         }
+        let groupWait = o.duration("notify_group_wait") ?? Duration(0, .seconds)
+        if groupWait.seconds < 0 || groupWait.seconds > 86_400 {
+            sink.error(o.node("notify_group_wait")!.position, "'notify_group_wait' must be from 0s to 1d")
+        }
         let notifyRetry = o.duration("notify_retry") ?? Duration(60, .seconds)
         if notifyRetry.seconds < 1 || notifyRetry.seconds > 3_600 {
             sink.error(o.node("notify_retry")!.position, "'notify_retry' must be from 1s to 1h")
@@ -112,6 +119,7 @@ public struct DutyConfig: Sendable {
         config.spoolMaxFileMiB = maxFile
         config.notifyTimeout = notifyTimeout
         config.notifyRetry = notifyRetry
+        config.notifyGroupWait = groupWait
         return (config, sink.diagnostics)
     }
 }

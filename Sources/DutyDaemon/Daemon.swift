@@ -197,7 +197,7 @@ public final class Daemon: @unchecked Sendable {
                     contentsOf: plan.decisions.map {
                         NewEvent(type: $0.eventType, referral: $0.referral, data: $0.eventData)
                     } + plan.alerts.map { NewEvent(type: $0.eventType, data: $0.eventData) })
-                let wall = Date()
+                let wall = Date().addingTimeInterval(config.notifyGroupWait.timeInterval)
                 for d in digests {
                     try tx.enqueue(recipient: d.recipient, body: d.json(at: now).serialized(), at: wall)
                 }

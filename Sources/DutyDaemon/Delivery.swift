@@ -1,4 +1,5 @@
 import DutyCore
+import DutyEngine
 import DutyStore
 import Foundation
 
@@ -47,19 +48,39 @@ final class Delivery: @unchecked Sendable {
             daemon.log.error("outbox: cannot read it: \((error as? DutyError)?.message ?? "\(error)")")
             return
         }
-        guard let message = due.first else {
+        guard let first = due.first else {
             scheduleRetry()
             return
         }
+        let (group, body) = batch(first, now: now)
         busy = true
         let environment = self.environment
         worker.async { [self] in
-            let outcome = hook.run(input: Array((message.body + "\n").utf8), environment: environment)
-            daemon.queue.async { [self] in finish(message, outcome) }
+            let outcome = hook.run(input: Array((body + "\n").utf8), environment: environment)
+            daemon.queue.async { [self] in finish(group, outcome) }
         }
     }
 
-    private func finish(_ message: OutboxMessage, _ outcome: Hook.Outcome) {
+    /// The oldest due message with every other due one for the same person, as one body (Alertmanager's
+    /// grouping: messages that waited together go together). Messages that are not notifications go alone.
+    private func batch(_ first: OutboxMessage, now: Date) -> ([OutboxMessage], String) {
+        guard let same = try? daemon.store.outboxDue(recipient: first.recipient, now: now), same.count > 1,
+            let merged = Digest.merged(same.compactMap { JSONValue.parse($0.body) }),
+            same.count
+                == same.compactMap({
+                    JSONValue.parse($0.body)
+                }).count
+        else { return ([first], first.body) }
+        return (same, merged.serialized())
+    }
+
+    private func finish(_ messages: [OutboxMessage], _ outcome: Hook.Outcome) {
+        for message in messages { finish(message, outcome, pumping: false) }
+        guard !stopped else { return }
+        pump()
+    }
+
+    private func finish(_ message: OutboxMessage, _ outcome: Hook.Outcome, pumping: Bool = true) {
         busy = false
         let log = daemon.log
         let program = daemon.config.notifyCommand?.first ?? "notify_command"
@@ -82,7 +103,7 @@ final class Delivery: @unchecked Sendable {
             log.error("outbox: \((error as? DutyError)?.message ?? "\(error)")")
             return
         }
-        guard !stopped else { return }
+        guard pumping, !stopped else { return }
         pump()
     }
 
@@ -112,16 +133,12 @@ final class Delivery: @unchecked Sendable {
         while let message = try? daemon.queue.sync(execute: {
             try daemon.store.outboxDue(now: Date(), limit: 200).first { !tried.contains($0.id) }
         }) {
-            tried.insert(message.id)
-            let outcome = hook.run(input: Array((message.body + "\n").utf8), environment: environment)
-            daemon.queue.sync { finishOnce(message, outcome) }
+            let (group, body) = daemon.queue.sync { batch(message, now: Date()) }
+            group.forEach { tried.insert($0.id) }
+            let outcome = hook.run(input: Array((body + "\n").utf8), environment: environment)
+            daemon.queue.sync {
+                for m in group { finish(m, outcome, pumping: false) }
+            }
         }
-    }
-
-    private func finishOnce(_ message: OutboxMessage, _ outcome: Hook.Outcome) {
-        let wasStopped = stopped
-        stopped = true  // record the outcome without starting the next send
-        finish(message, outcome)
-        stopped = wasStopped
     }
 }

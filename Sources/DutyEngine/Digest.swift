@@ -118,6 +118,40 @@ public struct Digest: Sendable, Equatable {
         }
     }
 
+    /// Several messages for one recipient as one (what waited in the outbox together): counts summed, lists
+    /// joined, the latest `at`. Nil unless every one is a `notification`.
+    public static func merged(_ messages: [JSONValue]) -> JSONValue? {
+        guard messages.count > 1, messages.allSatisfy({ $0["type"]?.stringValue == "notification" }) else {
+            return messages.count == 1 ? messages[0] : nil
+        }
+        func sum(_ key: String) -> [(String, JSONValue)] {
+            var totals: [String: Int64] = [:]
+            for m in messages {
+                if case .object(let members)? = m[key] {
+                    for (k, v) in members { totals[k, default: 0] += v.intValue ?? 0 }
+                }
+            }
+            return totals.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }
+        }
+        func joined(_ key: String) -> JSONValue {
+            .array(messages.flatMap { m -> [JSONValue] in if case .array(let items)? = m[key] { items } else { [] } })
+        }
+        let at: String? = messages.compactMap { $0["at"]?.stringValue }.max()
+        var count: Int64 = 0
+        var inhibited: Int64 = 0
+        for m in messages {
+            count += m["count"]?.intValue ?? 0
+            inhibited += m["inhibited"]?.intValue ?? 0
+        }
+        let to: JSONValue = messages[0]["to"] ?? .null
+        var members: [(String, JSONValue)] = [("type", .string("notification")), ("at", .string(at)), ("to", to)]
+        members += [("count", .int(count)), ("inhibited", .int(inhibited)), ("alerts", joined("alerts"))]
+        members += [("by_reason", .object(sum("by_reason"))), ("by_level", .object(sum("by_level")))]
+        members += [("escalations", joined("escalations")), ("folded", joined("folded"))]
+        members.append(("messages", .int(Int64(messages.count))))
+        return .object(members)
+    }
+
     /// The message as `notify_command` reads it on stdin: one line of JSON. `escalations` holds each listed
     /// escalation as its `escalation.raised` event (`at`, `type`, `referral`, `actor`, `data`), with the
     /// referral's `level` and `rank`; `folded` the rest as counts by reason and level.

@@ -69,6 +69,11 @@ extension Store {
         return out
     }
 
+    /// Unsent messages for `recipient` due by `now`, oldest first (what one send may carry together).
+    public func outboxDue(recipient: String?, now: Date, limit: Int = 100) throws -> [OutboxMessage] {
+        try outboxDue(now: now, limit: 10_000).filter { $0.recipient == recipient }.prefix(limit).map { $0 }
+    }
+
     /// When the next unsent message is due, if any.
     public func outboxNextAttempt() throws -> Date? {
         try database.scalar("SELECT min(next_attempt) FROM outbox WHERE sent IS NULL").double.map {

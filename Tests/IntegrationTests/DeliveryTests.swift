@@ -121,6 +121,30 @@ import Testing
         #expect(try outbox(d).pending == 0)
     }
 
+    /// Messages for one person that wait together (a slow hook, a retry, `notify_group_wait`) go as one.
+    @Test func messagesThatWaitedTogetherGoTogether() throws {
+        let d = try deployment(hook: "cat >> \"$(dirname \"$0\")/sent.jsonl\"")
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        let store = try Store(path: d.db)
+        try store.write(at: Date()) { tx in
+            for n in 1...3 {
+                let body =
+                    #"{"type":"notification","at":"2024-09-10T09:0\#(n):00Z","to":"w-100","count":\#(n),"inhibited":0,"#
+                    + #""alerts":[],"by_reason":{"ack_overdue":\#(n)},"by_level":{"red":\#(n)},"escalations":[],"folded":[]}"#
+                try tx.enqueue(recipient: "w-100", body: body, at: Date())
+            }
+            try tx.enqueue(recipient: "w-200", body: #"{"type":"notification","to":"w-200","count":1}"#, at: Date())
+        }
+        #expect(try d.once(at: "2024-09-10T09:05:00Z").code == 0)
+        let sent = lines(d.dir + "/sent.jsonl").compactMap { JSONValue.parse($0) }
+        #expect(sent.count == 2, "one for w-100, one for w-200")
+        let merged = try #require(sent.first { $0["to"]?.stringValue == "w-100" })
+        #expect(merged["count"]?.intValue == 6 && merged["messages"]?.intValue == 3)
+        #expect(merged["by_reason"]?.serialized() == #"{"ack_overdue":6}"#)
+        #expect(merged["at"]?.stringValue == "2024-09-10T09:03:00Z")
+        #expect(try outbox(d).pending == 0)
+    }
+
     /// The hook gets a clean environment (none of systemd's variables for dutyd) and its chatter is capped.
     @Test func theHookHasACleanEnvironmentAndCappedOutput() throws {
         let d = try deployment(
