@@ -101,8 +101,15 @@ extension Daemon {
                 throw DutyError(.permissionDenied, "only managers, root or dutyd's own user may \(request.op.rawValue)")
             }
             if request.op == .reload {
-                guard reload() else {
-                    throw DutyError(.invalidData, "reload failed: dutyd keeps the previous configuration (see its log)")
+                do {
+                    try reloadOrFail()
+                } catch {
+                    // The caller sees what the log says: each diagnostic with its file:line:col.
+                    let lines = error.diagnostics.sortedForDisplay().map(\.description)
+                    throw DutyError(
+                        .invalidData,
+                        (["reload failed, dutyd keeps the previous configuration: \(error.message)"] + lines).joined(
+                            separator: "\n"))
                 }
                 return ControlResponse(ok: true, message: "reloaded")
             }

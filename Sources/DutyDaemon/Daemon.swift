@@ -35,6 +35,9 @@ public final class Daemon: @unchecked Sendable {
     let store: Store
     let log: Logger
     let clock: @Sendable () -> Date
+    /// Called as a long cycle makes progress (each spool file): the runner pings systemd's watchdog from it, and
+    /// extends the start timeout while the first cycle runs.
+    var progress: (() -> Void)?
     /// Spool files logged as impossible to read or move, not tried again until they change.
     var spoolIgnored = Set<String>()
     /// Sends the outbox through `notify_command`.
@@ -143,7 +146,10 @@ public final class Daemon: @unchecked Sendable {
 
     /// Re-reads config, roster and policies: all valid or none applied. Returns whether the new set is in use.
     @discardableResult
-    func reload() -> Bool {
+    func reload() -> Bool { (try? reloadOrFail()) != nil }
+
+    /// Reloads, or fails with every diagnostic (all valid or none applied), logging either way.
+    func reloadOrFail() throws(DutyError) {
         dispatchPrecondition(condition: .onQueue(queue))
         do {
             let (config, roster, policies) = try Self.load(configPath)
@@ -155,11 +161,10 @@ public final class Daemon: @unchecked Sendable {
             self.policies = policies
             try recordConfig()
             log.notice("reload: configuration, roster and policies reloaded")
-            return true
         } catch {
             for d in error.diagnostics.sortedForDisplay() { log.error(d.description) }
             log.error("reload failed, still running on the previous configuration: \(error.message)")
-            return false
+            throw error
         }
     }
 
@@ -186,7 +191,7 @@ public final class Daemon: @unchecked Sendable {
         let now = clock()
         let spool = try Self.spool(config).process(
             store: store, roster: roster, policies: policies, timeZone: config.timeZone, now: now, log: log,
-            ignored: &spoolIgnored)
+            ignored: &spoolIgnored, progress: { progress?() })
         let snapshot = try snapshot()
         let plan = Engine.plan(snapshot, now: now)
         // What each person is sent: one message per recipient, queued in the same transaction as the events.
@@ -233,11 +238,8 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         // One line each when there are few; a count when an import brings thousands.
-        if fallbacks.count <= 20 {
-            fallbacks.forEach(log.info)
-        } else {
-            log.info("\(fallbacks.count) allocations with a fallback manager")
-        }
+        fallbacks.prefix(20).forEach(log.info)
+        if fallbacks.count > 20 { log.info("and \(fallbacks.count - 20) more allocations with a fallback manager") }
         if escalations.count <= 20 {
             escalations.forEach(log.warning)
         } else {

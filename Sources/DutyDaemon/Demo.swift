@@ -32,16 +32,24 @@ enum Demo {
                 "cannot find the shipped policies and example roster: run the demo from the repository folder")
         }
         let config = dir + "/dutyd.conf"
+        // The demo's roster is the example's with you as the safeguarding deputy (w-101, the manager while the
+        // team manager is away), so that `duty ack`, `duty inbox` and the other manager commands work for you.
+        let me = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "root"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let example = try String(contentsOfFile: roster, encoding: .utf8)
+            let mine = example.replacingOccurrences(of: #"unix_user: "plund""#, with: #"unix_user: "\#(me)""#)
+            try ("// The example roster with w-101 (safeguarding deputy) as \(me), written by dutyd --demo.\n" + mine)
+                .write(toFile: dir + "/roster.json5", atomically: true, encoding: .utf8)
             let text = """
                 // The demo's configuration, written by dutyd --demo.
                 {
                   state_dir: "state",
                   spool_dir: "spool",
                   policies: "\(policies)",
-                  roster: "\(roster)",
+                  roster: "roster.json5",
                   cycle: "10s",
+                  spool_settle: "0s",
                 }
 
                 """
@@ -49,14 +57,23 @@ enum Demo {
         } catch {
             throw DutyError(.failure, "cannot create \(dir)", cause: "\(error)")
         }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let duty = exe.appendingPathComponent("duty").path
+        let cli = FileManager.default.isExecutableFile(atPath: duty) ? duty : "duty"
         out(
             """
             dutyd demo in \(dir): the example roster and the shipped policies, a cycle every 10 s.
-            A generator drops synthetic referrals into \(dir)/spool/incoming every cycle (some invalid, to show
-            rejection), and the safeguarding team manager is recorded as absent (to show the fallback to a deputy).
-            In another terminal:
-              duty --config \(config) policy check
-              duty --config \(config) policy explain FILE
+            It starts with a backlog bigger than the DoLS and safeguarding teams can take (blocked work, escalations,
+            reviews due), records the safeguarding team manager and two Best Interests Assessors as away (fallbacks),
+            and drops a few synthetic referrals every cycle (some invalid, to show rejection). You (\(me)) are w-101,
+            the safeguarding deputy, in the demo's roster. In another terminal:
+              \(cli) --config \(config) status
+              \(cli) --config \(config) waiting --team safeguarding
+              \(cli) --config \(config) why REF        (a referral id from the list)
+              \(cli) --config \(config) inbox          (what waits for you as w-101)
+              \(cli) --config \(config) ack REF        (a red allocated with you accountable)
+              \(cli) --config \(config) capacity
+              \(cli) --config \(config) policy diff \(policies)
             The database is \(dir)/state/duty.db; rejected files land in \(dir)/spool/rejected.
             Stop with Ctrl-C.
             """)
@@ -78,23 +95,66 @@ struct DemoGenerator {
 
     init(daemon: Daemon) {
         self.daemon = daemon
-        // The safeguarding team's manager is away: allocations fall back to the deputy.
+        // The safeguarding team's manager and two BIAs are away: fallbacks to the deputy, and less DoLS room.
         let now = daemon.clock()
-        if let manager = daemon.roster.teamByID["safeguarding"]?.manager ?? daemon.roster.teams.first?.manager,
-            (try? daemon.store.absences(endingAfter: now).contains { $0.absence.worker == manager }) == false
-        {
+        let manager = daemon.roster.teamByID["safeguarding"]?.manager ?? daemon.roster.teams.first?.manager
+        let away = [manager, "w-213", "w-214"].compactMap { $0 }.filter { daemon.roster.workerByID[$0] != nil }
+        let recorded = Set((try? daemon.store.absences(endingAfter: now).map(\.absence.worker)) ?? [])
+        for worker in away where !recorded.contains(worker) {
             _ = try? daemon.store.append(
                 [
                     NewEvent(
                         type: "absence.recorded", actor: "dutyd",
                         data: .object([
-                            ("absence", .string("demo-\(manager)")), ("worker", .string(manager)),
+                            ("absence", .string("demo-\(worker)")), ("worker", .string(worker)),
                             ("from", .time(now.addingTimeInterval(-86_400))),
                             ("to", .time(now.addingTimeInterval(14 * 86_400))),
                             ("by", .string("dutyd")), ("reason", .string("demo: annual leave")),
                         ]))
                 ], at: now)
-            daemon.log.notice("demo: \(manager) (safeguarding team manager) recorded as absent for two weeks")
+            daemon.log.notice("demo: \(worker) recorded as away for two weeks")
+        }
+        // A backlog the DoLS and safeguarding teams cannot take in at once (first start only).
+        if (try? daemon.store.waiting().isEmpty) == true,
+            (try? daemon.store.log(LogFilter(limit: 50)).contains {
+                $0.type == "referral.received"
+            }) == false
+        {
+            dropBacklog(now: now)
+        }
+    }
+
+    /// How many referrals of each kind the first start drops, received over the last 60 days.
+    private let backlog: [(String, Int)] = [
+        ("dols", 150), ("safeguarding", 120), ("care_act_assessment", 40), ("review", 30), ("ot", 30),
+        ("financial_assessment", 30),
+    ]
+
+    private func dropBacklog(now: Date) {
+        var lines: [String] = []
+        for (kind, count) in backlog {
+            let flags = kinds.first { $0.0 == kind }?.1 ?? []
+            for n in 0..<count {
+                let chosen = flags.filter { _ in Int.random(in: 0..<5) == 0 }
+                let received = now.addingTimeInterval(-Double(Int.random(in: 3_600...(60 * 86_400))))
+                lines.append(
+                    JSONValue.object([
+                        ("id", .string("BACKLOG-\(kind.prefix(3).uppercased())-\(n)")),
+                        ("person", .string("P-\(Int.random(in: 10_000...99_999))")), ("kind", .string(kind)),
+                        ("received", .time(received)), ("flags", .strings(chosen)),
+                        ("complexity", .int(Int64(Int.random(in: 1...5)))),
+                    ]).serialized())
+            }
+        }
+        let incoming = daemon.config.spoolDir + "/incoming/"
+        do {
+            try (lines.joined(separator: "\n") + "\n").write(
+                toFile: incoming + ".demo-backlog.tmp", atomically: false, encoding: .utf8)
+            try FileManager.default.moveItem(
+                atPath: incoming + ".demo-backlog.tmp", toPath: incoming + "demo-backlog.jsonl")
+            daemon.log.notice("demo: a backlog of \(lines.count) referrals dropped into the spool")
+        } catch {
+            daemon.log.warning("demo: cannot write the backlog to the spool: \(error)")
         }
     }
 

@@ -29,7 +29,11 @@ final class Runner: @unchecked Sendable {
         self.daemon = daemon
         self.demo = demo
         notifier = SystemdNotifier(environment: environment)
-        watchdogInterval = environment["WATCHDOG_USEC"].flatMap(Double.init).map { $0 / 1_000_000 / 2 }
+        // The watchdog is ours only when WATCHDOG_PID is unset or names this process (sd_watchdog_enabled(3)).
+        let watchdogPID = environment["WATCHDOG_PID"].flatMap(Int32.init)
+        watchdogInterval =
+            watchdogPID == nil || watchdogPID == getpid()
+            ? environment["WATCHDOG_USEC"].flatMap(Double.init).map { $0 / 1_000_000 / 2 } : nil
         testCycleSleep = environment["DUTYD_TEST_CYCLE_SLEEP"].flatMap(Double.init) ?? 0
     }
 
@@ -69,6 +73,16 @@ final class Runner: @unchecked Sendable {
             watchdog.setEventHandler { [notifier] in notifier.notify("WATCHDOG=1") }
             watchdog.resume()
             sources.append(watchdog)
+        }
+        // A first cycle over a large backlog can outlast systemd's start timeout: ask for more time now, and
+        // again (with a watchdog ping) as it makes progress.
+        notifier.notify("EXTEND_TIMEOUT_USEC=120000000")
+        var lastProgress = Date()
+        daemon.progress = { [self] in
+            guard Date().timeIntervalSince(lastProgress) >= 5 else { return }
+            lastProgress = Date()
+            if !ready { notifier.notify("EXTEND_TIMEOUT_USEC=120000000") }
+            if watchdogInterval != nil { notifier.notify("WATCHDOG=1") }
         }
         daemon.queue.async { [self] in
             logEvent("daemon.started")

@@ -112,7 +112,7 @@ struct Spool {
     /// read (by name, inode, size and time), kept by the daemon between passes so each is logged once.
     func process(
         store: Store, roster: Roster, policies: PolicySet, timeZone: TimeZone, now: Date, log: Logger,
-        ignored: inout Set<String>
+        ignored: inout Set<String>, progress: () -> Void = {}
     ) throws -> SpoolReport {
         var report = SpoolReport()
         let decoder = policies.intakeDecoder(timeZone: timeZone, roster: roster, now: now)
@@ -132,6 +132,7 @@ struct Spool {
         }
         let owners = OwnerNames(roster: roster)
         for entry in entries {
+            progress()  // a pass over thousands of files is progress, not a hang (the watchdog)
             report.files += 1
             do {
                 try processEntry(
