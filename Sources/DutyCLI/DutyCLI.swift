@@ -65,6 +65,14 @@ extension Invocation {
         let named = configPath ?? console.environment["DUTY_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         let path = DutyConfig.locate(explicit: named, environment: [:])
         if named == nil && !required && !FileManager.default.fileExists(atPath: path) { return nil }
+        if named == nil && !FileManager.default.fileExists(atPath: path) {
+            // Nothing named and no installed config: say how to name one.
+            let demo = FileManager.default.currentDirectoryPath + "/duty-demo/dutyd.conf"
+            throw DutyError(
+                .notFound,
+                "no config at \(path) (dutyd is not installed here?): name one with --config PATH or DUTY_CONFIG"
+                    + (FileManager.default.fileExists(atPath: demo) ? " (the demo's is --config \(demo))" : ""))
+        }
         return try DutyConfig.load(path: path)
     }
 

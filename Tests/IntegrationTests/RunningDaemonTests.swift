@@ -184,5 +184,16 @@ final class NotifySocket {
         let store = try Store(path: dir + "/duty-demo/state/duty.db", readOnly: true)
         #expect(try store.log(LogFilter(type: "triage.rated")).count >= 2)
         #expect(try store.log(LogFilter(type: "allocation.assigned")).count >= 2)
+        // Its first cycle already shows the job under pressure: blocked work, escalations, a waiting list, and
+        // teams over capacity.
+        #expect(try store.log(LogFilter(type: "allocation.blocked")).count >= 1)
+        #expect(try store.log(LogFilter(type: "escalation.raised")).count >= 1)
+        #expect(try store.log(LogFilter(type: "capacity.exceeded")).count >= 1)
+        #expect(try !store.waiting().isEmpty)
+        // The invoking login is the safeguarding deputy in the demo's roster, so manager commands work for them.
+        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
+        let roster = try String(contentsOfFile: dir + "/duty-demo/roster.json5", encoding: .utf8)
+        #expect(roster.contains(#"unix_user: "\#(me)""#))
+        #expect(told.contains("You (\(me)) are w-101"))
     }
 }
