@@ -49,7 +49,8 @@ public enum DutyCLI {
     static func report(_ error: DutyError, console: Console) {
         for d in error.diagnostics.sortedForDisplay() { console.err(d.description) }
         console.err("duty: \(error.message)")
-        if error.code == .usage {
+        // Usage errors print usage; a request dutyd refused (cause "dutyd") is not one, whatever its code.
+        if error.code == .usage && error.cause != "dutyd" {
             let path = (error.cause ?? "").split(separator: " ").map(String.init)
             let spec = Help.find(path, in: root) ?? root
             console.err(Help.usage(spec, path: Help.find(path, in: root) == nil ? [] : path))

@@ -151,10 +151,12 @@ extension ReadCommands {
     static func summary(_ e: StoredEvent) -> String {
         let d = e.dataValue
         func s(_ k: String) -> String { d[k].map { Render.raw($0) } ?? "" }
+        // The rules that matched, if any (none: the policy's default level).
+        let rules = s("rules").isEmpty ? " (no rule: the default level)" : " (\(s("rules")))"
         switch e.type {
-        case "triage.rated": return "\(s("level")) (\(s("rules")))"
+        case "triage.rated": return s("level") + rules
         case "triage.rerated":
-            return "\(s("from")) -> \(s("level")) (\(s("rules")))"
+            return "\(s("from")) -> \(s("level"))" + rules
                 + (d["pin_raised"]?.boolValue == true ? ", pin raised" : "")
         case "allocation.assigned":
             return "to \(s("worker")), accountable \(d["manager"]?.stringValue ?? "nobody")"

@@ -109,6 +109,7 @@ enum ReadCommands {
         run: { inv throws(DutyError) in
             let format = try inv.format(["table", "json", "csv"])
             let ctx = try ReadContext(inv)
+            try ctx.checkFilters(inv, command: "waiting")
             let now = inv.console.now()
             let rows = try reading {
                 try ctx.store.waiting(
@@ -168,6 +169,7 @@ enum ReadCommands {
                 guard let v = Int(n), v >= 0 else { throw DutyError(.usage, "-n needs a whole number", cause: "log") }
                 limit = v
             }
+            try ctx.checkFilters(inv, command: "log")
             let filter = LogFilter(
                 since: try time("since"), until: try time("until"), type: inv.value("type"),
                 referral: inv.value("referral"),
@@ -257,6 +259,7 @@ enum ReadCommands {
         run: { inv throws(DutyError) in
             let format = try inv.format(["table", "json", "csv"])
             let ctx = try ReadContext(inv)
+            try ctx.checkFilters(inv, command: "caseload")
             guard let roster = ctx.roster, let policies = ctx.policies else {
                 throw DutyError(.invalidData, "the roster or policies do not load: run 'duty policy check'")
             }

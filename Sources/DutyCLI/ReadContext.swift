@@ -24,6 +24,44 @@ struct ReadContext {
 
     var zone: TimeZone { config.timeZone }
 
+    /// Every event type dutyd writes, for `--type` (a type, or a family such as `triage` or `override.*`).
+    static let eventTypes = [
+        "referral.received", "referral.updated", "referral.closed", "intake.rejected", "triage.rated", "triage.rerated",
+        "allocation.assigned", "allocation.blocked", "allocation.acknowledged", "escalation.raised",
+        "capacity.exceeded", "capacity.recovered", "review.recorded", "override.assigned", "override.unassigned",
+        "override.rerated", "absence.recorded", "absence.ended", "config.loaded", "daemon.started", "daemon.stopped",
+        "log.checkpoint",
+    ]
+
+    /// Checks the filter options a command was given (`--team`, `--kind`, `--level`, `--worker`, `--type`)
+    /// against the roster, the policies and the event types: a typo is a usage error with a guess, not an empty
+    /// table a manager could read as "nobody waits".
+    func checkFilters(_ inv: Invocation, command: String) throws(DutyError) {
+        func check(_ option: String, _ known: [String], what: String) throws(DutyError) {
+            guard let value = inv.value(option), !known.isEmpty, !known.contains(value) else { return }
+            var message = "no \(what) '\(value)'"
+            if let guess = closestMatch(value, in: known.sorted()) { message += "; did you mean '\(guess)'?" }
+            throw DutyError(
+                .usage, message + " (known: \(known.sorted().prefix(12).joined(separator: ", ")))", cause: command)
+        }
+        try check("team", roster?.teams.map(\.id) ?? [], what: "team")
+        try check("kind", roster?.kinds ?? [], what: "kind")
+        try check("level", Array(levelRanks.keys), what: "level")
+        try check("worker", roster?.workers.map(\.id) ?? [], what: "worker")
+        if let type = inv.value("type") {
+            let family = type.hasSuffix(".*") ? String(type.dropLast(2)) : type
+            let known = Self.eventTypes.contains(type) || Self.eventTypes.contains { $0.hasPrefix(family + ".") }
+            if !known {
+                var message = "no event type '\(type)'"
+                let families = Set(Self.eventTypes.map { String($0.split(separator: ".")[0]) })
+                if let guess = closestMatch(type, in: (Self.eventTypes + families.sorted()).sorted()) {
+                    message += "; did you mean '\(guess)'?"
+                }
+                throw DutyError(.usage, message, cause: command)
+            }
+        }
+    }
+
     func policy(_ id: String?) -> TriagePolicy? { policies?.triage.first { $0.id == id } }
 
     func reviewEvery(_ policy: String, _ level: String) -> Double? {

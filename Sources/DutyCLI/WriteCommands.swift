@@ -130,7 +130,10 @@ enum WriteCommands {
     static func send(_ inv: Invocation, _ request: ControlRequest) throws(DutyError) -> Int32 {
         let config = try inv.loadConfig(required: true)!
         let response = try ControlClient.send(request, socketPath: config.socketPath)
-        if let error = response.error { throw error }
+        if var error = response.error {
+            error.cause = "dutyd"
+            throw error
+        }
         inv.console.out(response.message)
         return 0
     }

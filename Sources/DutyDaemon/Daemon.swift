@@ -109,6 +109,7 @@ public final class Daemon: @unchecked Sendable {
         lockFD = try Self.lock(stateDir: config.stateDir)
         store = try Store(path: config.databasePath)
         try recordConfig()
+        try returnOrphanedAllocations()
     }
 
     /// Config, roster and policies, all valid or an error with every diagnostic.
@@ -160,12 +161,56 @@ public final class Daemon: @unchecked Sendable {
             self.roster = roster
             self.policies = policies
             try recordConfig()
+            try returnOrphanedAllocations()
             log.notice("reload: configuration, roster and policies reloaded")
         } catch {
             for d in error.diagnostics.sortedForDisplay() { log.error(d.description) }
             log.error("reload failed, still running on the previous configuration: \(error.message)")
             throw error
         }
+    }
+
+    /// Allocations to workers the roster no longer has go back to waiting (`override.unassigned` by dutyd), and
+    /// each one's accountable manager is told (`escalation.raised`, `worker_removed`): nobody is left allocated to
+    /// someone who no longer appears anywhere.
+    func returnOrphanedAllocations() throws(DutyError) {
+        let known = Set(roster.workers.map(\.id))
+        let orphans: [ReferralRow]
+        do {
+            orphans = try store.allocations().filter { $0.worker.map { !known.contains($0) } ?? false }
+        } catch {
+            throw DutyError(.failure, "cannot read the allocations", cause: "\(error)")
+        }
+        guard !orphans.isEmpty else { return }
+        let now = clock()
+        do {
+            try store.write(at: now) { tx in
+                for r in orphans {
+                    let from = r.worker ?? "?"
+                    try tx.append(
+                        NewEvent(
+                            type: "override.unassigned", referral: r.id,
+                            data: .object([
+                                ("by", .string("dutyd")), ("from", .string(from)),
+                                ("reason", .string("\(from) is no longer in the roster")),
+                            ])))
+                    try tx.append(
+                        NewEvent(
+                            type: "escalation.raised", referral: r.id,
+                            data: .object([
+                                ("reason", .string(EscalationReason.workerRemoved.rawValue)),
+                                ("to", .string(r.manager)),
+                                ("chain_position", .int(0)), ("since", .time(now)),
+                            ])))
+                }
+            }
+        } catch {
+            throw DutyError(.failure, "cannot return orphaned allocations to waiting", cause: "\(error)")
+        }
+        let workers = Set(orphans.compactMap(\.worker)).sorted().joined(separator: ", ")
+        log.warning(
+            "roster: \(orphans.count) allocation\(orphans.count == 1 ? "" : "s") to \(workers), no longer in the roster, returned to waiting; their managers are told"
+        )
     }
 
     /// Points as a log line shows them: whole numbers without a fraction.

@@ -1,5 +1,6 @@
 import DutyCore
 import DutyPolicy
+import DutyStore
 import Foundation
 
 #if canImport(Glibc)
@@ -135,6 +136,9 @@ public enum DaemonCommand {
         dispatchMain()
     }
 
+    /// "1 error", "3 errors".
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     static func check(_ path: String, out: (String) -> Void, err: (String) -> Void) -> Int32 {
         do throws(DutyError) {
             let config = try DutyConfig.load(path: path)
@@ -143,9 +147,23 @@ public enum DaemonCommand {
             for d in deployment.diagnostics.sortedForDisplay() { err(d.description) }
             guard deployment.isValid else {
                 err(
-                    "dutyd: configuration is not valid: \(deployment.diagnostics.filter { $0.severity == .error }.count) errors"
+                    "dutyd: configuration is not valid: \(Self.count(deployment.diagnostics.filter { $0.severity == .error }.count, "error"))"
                 )
                 return DutyError.Code.invalidData.exitCode
+            }
+            // A roster that would orphan allocations in the current database: dutyd will return them to waiting.
+            if let roster = deployment.roster, FileManager.default.fileExists(atPath: config.databasePath),
+                let store = try? Store(path: config.databasePath, readOnly: true),
+                let allocations = try? store.allocations()
+            {
+                let known = Set(roster.workers.map(\.id))
+                let orphans = allocations.filter { $0.worker.map { !known.contains($0) } ?? false }
+                if !orphans.isEmpty {
+                    let workers = Set(orphans.compactMap(\.worker)).sorted().joined(separator: ", ")
+                    err(
+                        "\(config.rosterPath): warning: \(orphans.count) open allocation\(orphans.count == 1 ? " is" : "s are") to \(workers), not in this roster: dutyd returns them to waiting and tells their managers when it loads it"
+                    )
+                }
             }
             out("ok: config \(path), roster \(config.rosterPath), policies \(config.policiesDir)")
             return 0

@@ -26,7 +26,10 @@ extension Allocator {
     /// Referral `i`'s key (`context` is its rule context); nil without a rule class, since the rules may then read
     /// anything about the referral.
     func searchKey(_ i: Int, _ context: RuleContext) -> SearchKey? {
-        guard context.ruleClass >= 0 else { return nil }
+        // A referral taken back from a worker excludes that worker: its searches are its own.
+        guard context.ruleClass >= 0, unassignedWorker.isEmpty || unassignedWorker[context.referral.id] == nil else {
+            return nil
+        }
         return SearchKey(
             ruleClass: context.ruleClass, rank: rank(i), points: refNeed[i], skills: context.referral.skills)
     }

@@ -42,7 +42,7 @@ extension Allocator {
         let state = teams[t]
         let rank = rank(i)
         // absent, look-ahead, capacity, skills, one per rule, then reserved.
-        var counts = Array(repeating: 0, count: 5 + eligible.count)
+        var counts = Array(repeating: 0, count: 6 + eligible.count)
         if refNeed[i] > state.maxFree + Self.epsilon && state.holds == 0 {
             counts[0] = state.absentCount
             counts[1] = rank < state.leavingCount.count ? state.leavingCount[rank] : 0
@@ -54,6 +54,7 @@ extension Allocator {
                 case nil: if heldBy[w] >= 0 && heldBy[w] != i { counts[4 + eligible.count] += 1 }
                 case .reserved?: counts[4 + eligible.count] += 1
                 case .absent?: counts[0] += 1
+                case .unassigned?: counts[5 + eligible.count] += 1
                 case .leavingSoon?: counts[1] += 1
                 case .capacity?: counts[2] += 1
                 case .skills?: counts[3] += 1

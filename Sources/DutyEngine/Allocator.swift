@@ -57,6 +57,8 @@ final class Allocator {
     private var lookahead: [Double] = []
 
     private var teamIDs: [String] = []
+    /// Referral id -> the worker (index) a manager took it back from: not given back to them.
+    var unassignedWorker: [String: Int] = [:]
     /// Team `k`'s roster id.
     func teamName(_ k: Int) -> String { teamIDs[k] }
     var teams: [TeamState] = []
@@ -140,7 +142,9 @@ final class Allocator {
         policy = snapshot.policies.allocation
         eligible = policy.eligible
         exclusionNames =
-            ["absent", "absence_lookahead", "capacity", "skills"] + policy.eligible.map(\.id) + ["reserved"]
+            ["absent", "absence_lookahead", "capacity", "skills"] + policy.eligible.map(\.id) + [
+                "reserved", "unassigned",
+            ]
         ruleIndex = Dictionary(
             policy.eligible.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
         ruleCache = RuleCache(policy: policy, index: index, workerCount: snapshot.roster.workers.count)
@@ -170,6 +174,9 @@ final class Allocator {
             )
             if let worker = referrals[i].allocation?.worker, let w = workerIndex[worker] {
                 views[w].load += refPoints[i]
+            }
+            if referrals[i].allocation == nil, let from = referrals[i].unassignedFrom, let w = workerIndex[from] {
+                unassignedWorker[referrals[i].referral.id] = w
             }
         }
         // The headroom is for top-rank work on its risk, and for referrals past `max_wait` (the other promise).
@@ -253,6 +260,7 @@ final class Allocator {
         _ context: inout RuleContext, worker w: Int, rank: Int, points: Double, ignoreCapacity: Bool = false
     ) -> Exclusion? {
         if absentNow[w] { return .absent }
+        if !unassignedWorker.isEmpty, unassignedWorker[context.referral.id] == w { return .unassigned }
         if isLeaving(w, rank: rank) { return .leavingSoon }
         if !ignoreCapacity && views[w].load + points > views[w].capacity + Self.epsilon { return .capacity }
         for skill in context.referral.skills where !skillSets[w].contains(skill) { return .skills }

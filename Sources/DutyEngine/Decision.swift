@@ -15,6 +15,8 @@ public enum EscalationReason: String, Sendable, Hashable {
     case ackOverdue = "ack_overdue"
     case unallocatedOverdue = "unallocated_overdue"
     case noManagerAvailable = "no_manager_available"
+    /// The worker it was allocated to is no longer in the roster: it waits again, and its manager is told.
+    case workerRemoved = "worker_removed"
 }
 
 /// What excluded a worker from a referral, checked in this order; the first that fails is recorded.
@@ -34,6 +36,9 @@ public enum Exclusion: Sendable, Hashable, CustomStringConvertible {
     /// Eligible, but the worker's room is held for the referral named, which comes earlier in the allocation
     /// order and is blocked for lack of room (a reservation, as in Slurm's backfill).
     case reserved(String)
+    /// A manager took this referral back from this worker (`override.unassigned`): the engine does not give it
+    /// back to them; only a manager's `assign` can.
+    case unassigned
 
     public var description: String {
         switch self {
@@ -43,6 +48,7 @@ public enum Exclusion: Sendable, Hashable, CustomStringConvertible {
         case .skills: "skills"
         case .rule(let id): id
         case .reserved: "reserved"
+        case .unassigned: "unassigned"
         }
     }
 }

@@ -67,12 +67,15 @@ public struct OpenReferral: Sendable {
     public var heldOn: String?
     /// The last `review.recorded`.
     public var lastReview: Date?
+    /// The worker a manager last took it back from (`override.unassigned`): not given back to them.
+    public var unassignedFrom: String?
 
     public init(
         referral: Referral, rating: Rating? = nil, needsRating: Bool = false, pin: Pin? = nil,
         allocation: AllocationRecord? = nil, blocked: BlockReason? = nil, heldOn: String? = nil,
-        lastReview: Date? = nil
+        lastReview: Date? = nil, unassignedFrom: String? = nil
     ) {
+        self.unassignedFrom = unassignedFrom
         self.referral = referral
         self.rating = rating
         self.needsRating = needsRating
@@ -115,6 +118,7 @@ public struct EscalationKey: Sendable, Hashable, Comparable {
         case .ackOverdue: hasher.combine(0)
         case .unallocatedOverdue: hasher.combine(1)
         case .noManagerAvailable: hasher.combine(2)
+        case .workerRemoved: hasher.combine(3)
         }
     }
 }

@@ -28,7 +28,7 @@ public enum EngineState {
                     referral: row.referral, rating: rating, needsRating: row.needsRating, pin: pin,
                     allocation: allocation,
                     blocked: row.blocked.flatMap(BlockReason.init(rawValue:)), heldOn: row.heldOn,
-                    lastReview: row.lastReview))
+                    lastReview: row.lastReview, unassignedFrom: row.unassignedFrom))
         }
         var lastStep: [String: Date] = [:]
         let escalations = try store.openEscalations().compactMap { e in

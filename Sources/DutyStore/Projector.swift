@@ -174,8 +174,13 @@ enum Projector {
         case "override.unassigned":
             out.append(
                 ProjectionStatement(
-                    "UPDATE referrals SET state = 'waiting', worker = NULL, manager = NULL, fallback = NULL, allocated = NULL, alloc_due = NULL, acknowledged = NULL, ack_by = NULL WHERE id = ?",
-                    [id]))
+                    "UPDATE referrals SET state = 'waiting', worker = NULL, manager = NULL, fallback = NULL, allocated = NULL, alloc_due = NULL, acknowledged = NULL, ack_by = NULL, unassigned_from = ? WHERE id = ?",
+                    [text(data["from"]), id]))
+            // Continuity does not count an allocation a manager undid.
+            out.append(
+                ProjectionStatement(
+                    "DELETE FROM last_worker WHERE worker = ? AND person = (SELECT person FROM referrals WHERE id = ?)",
+                    [text(data["from"]), id]))
         case "allocation.blocked":
             out.append(
                 ProjectionStatement(

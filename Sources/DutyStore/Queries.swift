@@ -37,6 +37,8 @@ public struct ReferralRow: Sendable {
     public var blocked: String?
     /// The worker whose room is held for this blocked referral (`allocation.blocked`'s `held_on`).
     public var heldOn: String?
+    /// The worker a manager last took it back from (`override.unassigned`'s `from`).
+    public var unassignedFrom: String? = nil
     public var lastReview: Date?
     public var closed: Date?
 
@@ -128,7 +130,7 @@ extension Store {
     private static let referralColumns = """
         id, person, kind, team, received, flags, facts, complexity, skills, state, needs_rating, policy, policy_version,
         level, rank, rules, due, rated, pin_level, pin_rank, pin_policy_rank, worker, manager, fallback, allocated,
-        alloc_due, acknowledged, ack_by, blocked, last_review, closed, held_on
+        alloc_due, acknowledged, ack_by, blocked, last_review, closed, held_on, unassigned_from
         """
 
     private static func date(_ v: Double?) -> Date? { v.map { Date(timeIntervalSince1970: $0) } }
@@ -163,7 +165,7 @@ extension Store {
             pinPolicyRank: r.int(20).map(Int.init), worker: r.string(21), manager: r.string(22),
             fallback: r.int(23) == 1,
             allocated: date(r.double(24)), allocatedDue: date(r.double(25)), acknowledged: date(r.double(26)),
-            acknowledgedBy: r.string(27), blocked: r.string(28), heldOn: r.string(31),
+            acknowledgedBy: r.string(27), blocked: r.string(28), heldOn: r.string(31), unassignedFrom: r.string(32),
             lastReview: date(r.double(29)), closed: date(r.double(30)))
     }
 

@@ -88,6 +88,10 @@ enum Schema {
         """
         CREATE TABLE capacity_alerts (team TEXT PRIMARY KEY, since REAL NOT NULL, seq INTEGER NOT NULL);
         """,
+        // 7: the worker a manager took a referral back from: the engine does not give it back to them.
+        """
+        ALTER TABLE referrals ADD COLUMN unassigned_from TEXT;
+        """,
     ]
 
     /// The projection tables: what `rebuild` empties and refills from the log.

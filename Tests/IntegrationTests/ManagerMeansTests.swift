@@ -1,0 +1,111 @@
+import DutyCore
+import DutyStore
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Doing what the manager means (issue 17), with the real binaries.
+@Suite(.serialized) struct ManagerMeansTests {
+    func duty(_ d: Deployment, _ args: [String]) throws -> Result { try run("duty", ["--config", d.config] + args) }
+
+    /// After `duty unassign`, the next cycle gives the referral to someone else: continuity does not count the
+    /// allocation the manager undid, and `why` says the worker was excluded as `unassigned`.
+    @Test func anUnassignIsNotUndoneByTheNextCycle() throws {
+        let d = try Deployment(cycle: "1h")
+        // The safeguarding team manager is whoever runs the test.
+        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
+        try String(contentsOfFile: repositoryRoot + "/systemd/roster.json5", encoding: .utf8)
+            .replacingOccurrences(of: #"unix_user: "mhale""#, with: #"unix_user: "\#(me)""#)
+            .write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "1h" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        try d.drop(
+            "a.jsonl",
+            #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-10T08:00:00Z","flags":["risk_to_life"]}"#
+                + "\n")
+        let notify = try NotifySocket(path: d.dir + "/notify.sock")
+        let p = try d.startDutyd(notify: notify)
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(notify.wait(for: "READY=1") != nil)
+        let first = try #require(
+            try d.events().last { $0.type == "allocation.assigned" && $0.referral == "SG-1" }?.dataValue["worker"]?
+                .stringValue)
+        let un = try duty(d, ["unassign", "SG-1", "--reason", "wrong worker: conflict of interest"])
+        #expect(un.code == 0, "\(un.err)")
+        let cycle = try duty(d, ["cycle"])
+        #expect(cycle.code == 0, "\(cycle.err)")
+        let second = try #require(
+            try d.events().last { $0.type == "allocation.assigned" && $0.referral == "SG-1" }?.dataValue["worker"]?
+                .stringValue)
+        #expect(second != first, "not given back to \(first)")
+        let why = try duty(d, ["why", "SG-1", "--format", "json"])
+        let w = try #require(JSONValue.parse(why.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        guard case .array(let candidates)? = w["candidates"] else {
+            Issue.record("no candidates")
+            return
+        }
+        let excluded = candidates.first { $0["worker"]?.stringValue == first }?["excluded_by"]?.stringValue
+        #expect(excluded == "unassigned", "\(candidates)")
+    }
+
+    /// A roster without w-111: `dutyd --check` warns, and on load its allocations wait again with an event and an
+    /// escalation to their accountable manager.
+    @Test func allocationsToARemovedWorkerWaitAgain() throws {
+        let d = try Deployment()
+        try FileManager.default.copyItem(
+            atPath: repositoryRoot + "/systemd/roster.json5", toPath: d.dir + "/roster.json5")
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", spool_settle: "0s" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        try d.drop(
+            "a.jsonl",
+            (1...8).map {
+                #"{"id":"SG-\#($0)","person":"P-\#($0)","kind":"safeguarding","received":"2024-09-10T08:00:00Z","flags":["risk_to_life"],"complexity":1}"#
+            }.joined(separator: "\n") + "\n")
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        let onW111 = try Store(path: d.db, readOnly: true).allocations(worker: "w-111").map(\.id)
+        #expect(!onW111.isEmpty)
+        // w-111 leaves: drop their line from the roster.
+        var lines = try String(contentsOfFile: d.dir + "/roster.json5", encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        let at = try #require(lines.firstIndex { $0.contains(#"id: "w-111""#) })
+        lines.removeSubrange(at...(at + 1))  // the entry and its second line
+        try lines.joined(separator: "\n").write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
+        let check = try run("dutyd", ["--check", "--config", d.config])
+        #expect(check.code == 0, "\(check.err)")
+        #expect(
+            check.err.contains("open allocation") && check.err.contains("w-111, not in this roster"), "\(check.err)")
+        let r = try d.once(at: "2024-09-10T10:00:00Z")
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.err.contains("to w-111, no longer in the roster, returned to waiting"), "\(r.err)")
+        let events = try d.events()
+        for id in onW111 {
+            #expect(events.contains { $0.type == "override.unassigned" && $0.referral == id })
+            #expect(
+                events.contains {
+                    $0.type == "escalation.raised" && $0.referral == id
+                        && $0.dataValue["reason"]?.stringValue == "worker_removed"
+                })
+        }
+        #expect(try Store(path: d.db, readOnly: true).allocations(worker: "w-111").isEmpty)
+    }
+
+    /// Typos in filters are usage errors with a guess; a request dutyd refuses does not print the usage block.
+    @Test func typosAreUsageErrorsAndRefusalsAreNot() throws {
+        let d = try Deployment()
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        let team = try duty(d, ["waiting", "--team", "safegaurding"])
+        #expect(team.code == 64 && team.err.contains("did you mean 'safeguarding'?"))
+        let type = try duty(d, ["log", "--type", "escalaton"])
+        #expect(type.code == 64 && type.err.contains("did you mean 'escalation'?"))
+        let level = try duty(d, ["waiting", "--level", "purple"])
+        #expect(level.code == 64 && level.err.contains("no level 'purple'"))
+    }
+}
