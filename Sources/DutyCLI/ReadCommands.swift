@@ -28,21 +28,15 @@ enum ReadCommands {
             let response = try? ControlClient.send(
                 ControlRequest(op: .status), socketPath: ctx.config.socketPath, timeout: 5)
             let running = response?.ok == true
-            let waiting = try reading { try ctx.store.waiting() }
             let now = inv.console.now()
-            var byLevel: [(String, Int)] = []
-            for row in waiting {
-                let level = row.level ?? "unrated"
-                if let i = byLevel.firstIndex(where: { $0.0 == level }) {
-                    byLevel[i].1 += 1
-                } else {
-                    byLevel.append((level, 1))
-                }
-            }
+            // Counted by SQLite, not loaded: four lines should not cost the whole waiting list.
+            let counts = try reading { try ctx.store.waitingCounts(now: now) }
+            var byLevel = counts.byLevel.map { ($0.level ?? "unrated", $0.count) }
             let ranks = ctx.levelRanks
             byLevel.sort { (ranks[$0.0]?.0 ?? 0, $1.0) > (ranks[$1.0]?.0 ?? 0, $0.0) }
-            let blocked = waiting.filter { $0.blocked != nil }.count
-            let overdue = waiting.filter { ($0.due ?? .distantFuture) < now }.count
+            let waitingCount = byLevel.reduce(0) { $0 + $1.1 }
+            let blocked = counts.blocked
+            let overdue = counts.overdue
             let lastCycle = response?.result?["last_cycle"] ?? .null
             let outbox = try reading { try ctx.store.outboxState() }
             if format == "json" {
@@ -77,7 +71,7 @@ enum ReadCommands {
                         ? "dutyd: running (\(response?.result?["version"]?.stringValue ?? "?")), last cycle \(cycle)"
                         : "dutyd: not running")
                 let levels = byLevel.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-                inv.console.out("waiting: \(waiting.count)\(levels.isEmpty ? "" : " (\(levels))")")
+                inv.console.out("waiting: \(waitingCount)\(levels.isEmpty ? "" : " (\(levels))")")
                 inv.console.out("blocked: \(blocked)")
                 inv.console.out("overdue: \(overdue)")
                 if outbox.pending > 0 {

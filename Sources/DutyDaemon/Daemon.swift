@@ -290,22 +290,14 @@ public final class Daemon: @unchecked Sendable {
         } else {
             log.warning("\(escalations.count) escalations raised (see duty log --type escalation.raised)")
         }
-        let waiting = try store.waiting()
-        var byLevel: [(String, Int)] = []
+        // The status line from counts, not from loading every waiting referral again.
+        let counts = try store.waitingCounts(now: now)
         var rankOf: [String: Int] = [:]
-        for row in waiting {
-            let level = row.level ?? "unrated"
-            rankOf[level] = max(rankOf[level] ?? 0, row.rank ?? 0)
-            if let i = byLevel.firstIndex(where: { $0.0 == level }) {
-                byLevel[i].1 += 1
-            } else {
-                byLevel.append((level, 1))
-            }
-        }
+        for p in policies.triage { for l in p.levels { rankOf[l.name] = max(rankOf[l.name] ?? 0, l.rank) } }
+        var byLevel = counts.byLevel.map { ($0.level ?? "unrated", $0.count) }
         byLevel.sort { (rankOf[$0.0] ?? 0, $1.0) > (rankOf[$1.0] ?? 0, $0.0) }
         return CycleReport(
-            waitingByLevel: byLevel, blocked: waiting.filter { $0.blocked != nil }.count,
-            overdue: waiting.filter { ($0.due ?? .distantFuture) < now }.count, allocated: allocated,
+            waitingByLevel: byLevel, blocked: counts.blocked, overdue: counts.overdue, allocated: allocated,
             decisions: plan.decisions.count, intake: (spool.new, spool.updated, spool.closed, spool.rejectedRecords))
     }
 

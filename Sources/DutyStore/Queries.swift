@@ -190,6 +190,26 @@ extension Store {
     }
 
     /// The waiting list in allocation order: highest rank, earliest due, earliest received, id.
+    /// The waiting list counted in the database, not loaded: by level (unrated as nil), blocked, and past due at
+    /// `now`. What `duty status` and the daemon's status line need, in one pass of SQLite's.
+    public func waitingCounts(now: Date) throws -> (byLevel: [(level: String?, count: Int)], blocked: Int, overdue: Int)
+    {
+        var byLevel: [(String?, Int)] = []
+        var blocked = 0
+        var overdue = 0
+        try database.query(
+            """
+            SELECT level, count(*), sum(blocked IS NOT NULL), sum(due IS NOT NULL AND due < ?)
+            FROM referrals WHERE state = 'waiting' GROUP BY level
+            """, [.double(now.timeIntervalSince1970)]
+        ) { r in
+            byLevel.append((r.string(0), Int(r.integer(1))))
+            blocked += Int(r.integer(2))
+            overdue += Int(r.integer(3))
+        }
+        return (byLevel, blocked, overdue)
+    }
+
     public func waiting(_ filter: WaitingFilter = WaitingFilter()) throws -> [ReferralRow] {
         var sql = "SELECT \(Self.referralColumns) FROM referrals WHERE state = 'waiting'"
         var params: [SQLValue] = []
@@ -367,7 +387,10 @@ extension Store {
             var overdue = 0
             var reviews = 0
         }
-        var groups: [String: Acc] = [:]
+        // Accumulators in an array, found by index: copying one out of a dictionary and back for every row copied
+        // its whole list of waits each time (quadratic when many wait in one group).
+        var position: [String: Int] = [:]
+        var accs: [Acc] = []
         let column =
             grouping == .level
             ? "coalesce(level, '(unrated)')" : grouping == .team ? "coalesce(team, '(none)')" : "kind"
@@ -381,25 +404,31 @@ extension Store {
             let received = r.real(1)
             let allocated = r.double(2)
             let closed = r.double(4)
-            var acc = groups[key] ?? Acc()
-            defer { groups[key] = acc }
+            let k =
+                position[key]
+                ?? {
+                    accs.append(Acc())
+                    position[key] = accs.count - 1
+                    return accs.count - 1
+                }()
             let closedBy = closed.map { $0 <= t } ?? false
             if let a = allocated, a <= t {
-                acc.allocatedTotal += 1
-                if !closedBy { acc.allocatedOpen += 1 }
-                if let d = r.double(3), a <= d { acc.within += 1 }
+                accs[k].allocatedTotal += 1
+                if !closedBy { accs[k].allocatedOpen += 1 }
+                if let d = r.double(3), a <= d { accs[k].within += 1 }
                 return
             }
             guard !closedBy else { return }
-            acc.waits.append((t - received) / 86_400)
-            if let due = r.double(5), due < t { acc.overdue += 1 }
+            accs[k].waits.append((t - received) / 86_400)
+            if let due = r.double(5), due < t { accs[k].overdue += 1 }
             if let policy = r.string(7), let level = r.string(8), let every = reviewEvery(policy, level),
                 (r.double(6) ?? received) + every < t
             {
-                acc.reviews += 1
+                accs[k].reviews += 1
             }
         }
-        return groups.sorted { $0.key < $1.key }.map { key, acc in
+        return position.sorted { $0.key < $1.key }.map { key, k in
+            let acc = accs[k]
             let sorted = acc.waits.sorted()
             let median: Double? =
                 sorted.isEmpty
