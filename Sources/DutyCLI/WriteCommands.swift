@@ -129,7 +129,9 @@ enum WriteCommands {
 
     static func send(_ inv: Invocation, _ request: ControlRequest) throws(DutyError) -> Int32 {
         let config = try inv.loadConfig(required: true)!
-        let response = try ControlClient.send(request, socketPath: config.socketPath)
+        // DUTY_CONTROL_TIMEOUT (seconds, default 60): how long to wait for dutyd's answer.
+        let timeout = inv.console.environment["DUTY_CONTROL_TIMEOUT"].flatMap(Double.init).map { max(1, $0) } ?? 60
+        let response = try ControlClient.send(request, socketPath: config.socketPath, timeout: timeout)
         if var error = response.error {
             error.cause = "dutyd"
             throw error

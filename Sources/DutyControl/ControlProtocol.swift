@@ -171,15 +171,31 @@ public enum ControlClient {
         guard var address = UnixAddress(socketPath) else {
             throw DutyError(.usage, "socket path too long: \(socketPath)")
         }
-        let rc = address.withSockaddr { connect(fd, $0, $1) }
-        guard rc == 0 else {
+        // Connecting is bounded (5 s): a daemon that is stopped or swamped leaves callers in connect() otherwise.
+        // Nothing has been sent if it fails, so the command has not happened.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let connectDeadline = Date().addingTimeInterval(min(5, timeout))
+        while true {
+            if address.withSockaddr({ connect(fd, $0, $1) }) == 0 || errno == EISCONN { break }
             if errno == EACCES {
                 throw DutyError(
                     .permissionDenied,
                     "you may not connect to dutyd's socket \(socketPath): ask to join its socket_group")
             }
-            throw unavailable
+            guard errno == EAGAIN || errno == EINPROGRESS || errno == EALREADY || errno == EINTR,
+                Date() < connectDeadline
+            else {
+                if errno == EAGAIN || errno == EINPROGRESS || errno == EALREADY {
+                    throw DutyError(
+                        .unavailable,
+                        "dutyd did not take the connection within 5 s (busy or stopped): nothing was sent; try again")
+                }
+                throw unavailable
+            }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&p, 1, 100)
         }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         let bytes = Array((request.json.serialized() + "\n").utf8)
         var sent = 0
         // MSG_NOSIGNAL: a daemon that refuses the connection must not kill the caller with SIGPIPE. A failed send
@@ -194,7 +210,13 @@ public enum ControlClient {
         while !response.contains(0x0A) {
             let n = read(fd, &buffer, buffer.count)
             guard n > 0 else {
-                throw DutyError(.unavailable, "dutyd closed the connection without answering")
+                // Sent, but no answer: dutyd may be stopped mid-way (SIGSTOP) and still act when it resumes.
+                throw DutyError(
+                    .unavailable,
+                    n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                        ? "dutyd did not answer within \(Int(timeout)) s: the command may still happen; check (duty status, duty absence list, duty show) before trying again"
+                        : "dutyd closed the connection without answering: the command may or may not have happened; check before trying again"
+                )
             }
             response.append(contentsOf: buffer[0..<n])
             guard response.count <= ControlProtocol.maxMessage * 16 else {

@@ -252,6 +252,14 @@ extension Daemon {
                 let to = request.to.flatMap({ ISOTime.parse($0, timeZone: utc) })
             else { throw DutyError(.usage, "an absence needs --from and --to times") }
             guard from < to else { throw DutyError(.usage, "the absence must end after it starts") }
+            // The same absence again (a retry after a timeout, say) is the one already recorded, not a second.
+            if let same = try store.absences(endingAfter: now).first(where: {
+                $0.absence.worker == workerID && $0.absence.from == from && $0.absence.to == to
+            }) {
+                return ControlResponse(
+                    ok: true, message: "absence \(same.absence.id) was already recorded for \(workerID)",
+                    result: .object([("absence", .string(same.absence.id))]))
+            }
             let id = "ABS-\(store.head.seq + 1)"
             try store.write(at: now) { tx in
                 try tx.append(

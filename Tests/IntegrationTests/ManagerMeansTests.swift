@@ -109,3 +109,38 @@ import Testing
         #expect(level.code == 64 && level.err.contains("no level 'purple'"))
     }
 }
+
+/// A write command that times out may still happen: it says so, and a retry does not record it twice.
+@Suite(.serialized) struct WriteTimeoutTests {
+    @Test func aTimedOutAbsenceIsRecordedOnceAndSaysItMayStillHappen() throws {
+        let d = try Deployment(cycle: "1h")
+        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
+        try String(contentsOfFile: repositoryRoot + "/systemd/roster.json5", encoding: .utf8)
+            .replacingOccurrences(of: #"unix_user: "mhale""#, with: #"unix_user: "\#(me)""#)
+            .write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "1h" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket(path: d.dir + "/notify.sock")
+        let p = try d.startDutyd(notify: notify)
+        defer {
+            kill(p.processIdentifier, SIGCONT)
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(notify.wait(for: "READY=1") != nil)
+        let add = ["--config", d.config, "absence", "add", "w-111", "--from", "2030-01-06", "--to", "2030-01-10"]
+        kill(p.processIdentifier, SIGSTOP)
+        let stopped = try run("duty", add, environment: ["DUTY_CONTROL_TIMEOUT": "2"])
+        #expect(stopped.code == 69)
+        #expect(stopped.err.contains("the command may still happen"), "\(stopped.err)")
+        kill(p.processIdentifier, SIGCONT)
+        let retry = try run("duty", add)
+        #expect(retry.code == 0, "\(retry.err)")
+        #expect(retry.out.contains("already recorded"), "\(retry.out)")
+        let recorded = try d.events().filter {
+            $0.type == "absence.recorded" && $0.dataValue["worker"]?.stringValue == "w-111"
+        }
+        #expect(recorded.count == 1)
+    }
+}
