@@ -208,7 +208,8 @@ extension ReadCommands {
                 event.dataValue["worker"]?.stringValue == r.worker
             {
                 candidates = event.dataValue["candidates"] ?? .array([])
-                source = "when allocated, \(event.at)"
+                let at = ISOTime.parse(event.at, timeZone: TimeZone(identifier: "UTC")!)
+                source = "when allocated, \(at.map { Render.localTime($0, ctx.zone) } ?? event.at)"
             } else if ctx.roster != nil, ctx.policies != nil {
                 let now = inv.console.now()
                 let (found, snapshot) = try Self.place(ctx, r, now: now)
@@ -247,8 +248,14 @@ extension ReadCommands {
             for c in list {
                 let parts = c["parts"]
                 func n(_ v: JSONValue?) -> String { v.map { Render.cell($0, key: "", timeZone: ctx.zone) } ?? "-" }
-                let excluded =
+                var excluded =
                     c["excluded_by"]?.stringValue.map { id in because[id].map { "\(id): \($0)" } ?? id } ?? ""
+                if let load = c["load"]?.doubleValue, let cap = c["capacity"]?.doubleValue,
+                    let need = c["points_needed"]?.doubleValue
+                {
+                    excluded +=
+                        ": holds \(Render.number(load)) of \(Render.number(cap)) points, needs \(Render.number(need))"
+                }
                 table.add([
                     c["worker"]?.stringValue ?? "", c["eligible"]?.boolValue == true ? "yes" : "no",
                     c["score"].map { $0.isNull ? "-" : String(format: "%.2f", $0.doubleValue ?? 0) } ?? "-",

@@ -218,7 +218,12 @@ enum ReadCommands {
                 try inv.value("as-of").map { v throws(DutyError) in
                     try TimeArgument.parse(v, now: inv.console.now(), timeZone: ctx.zone)
                 } ?? inv.console.now()
-            let rows = try reading { try ctx.store.stats(by: grouping, asOf: asOf, reviewEvery: ctx.reviewEvery) }
+            var rows = try reading { try ctx.store.stats(by: grouping, asOf: asOf, reviewEvery: ctx.reviewEvery) }
+            if grouping == .level {
+                // Levels by rank, highest first (as the waiting list), not by name.
+                let ranks = ctx.levelRanks
+                rows.sort { (ranks[$0.key]?.0 ?? -1, $1.key) > (ranks[$1.key]?.0 ?? -1, $0.key) }
+            }
             let records: [[(String, JSONValue)]] = rows.map { r in
                 [
                     ("key", .string(r.key)), ("waiting", .int(Int64(r.waiting))),

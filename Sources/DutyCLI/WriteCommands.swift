@@ -161,7 +161,8 @@ enum WriteCommands {
             case "csv": inv.console.out(fields.map { CSV.escape($0.1.stringValue ?? "") }.joined(separator: ","))
             default:
                 table.add([
-                    r.absence.id, r.absence.worker, ISOTime.format(r.absence.from), ISOTime.format(r.absence.to),
+                    r.absence.id, r.absence.worker, Render.localTime(r.absence.from, config.timeZone),
+                    Render.localTime(r.absence.to, config.timeZone),
                     r.absence.reason ?? "", r.by ?? "",
                 ])
             }

@@ -314,7 +314,10 @@ final class Allocator {
         out.reserveCapacity(teams[t].workers.count)
         for w in teams[t].workers {
             if let e = exclusion(&ctx, worker: w, rank: rank, points: p) {
-                out.append(Candidate(worker: workerIDs[w], parts: nil, excludedBy: e))
+                out.append(
+                    Candidate(
+                        worker: workerIDs[w], parts: nil, excludedBy: e,
+                        room: e == .capacity ? (views[w].load, views[w].capacity, p) : nil))
             } else if heldBy[w] >= 0 && heldBy[w] != i {
                 out.append(
                     Candidate(

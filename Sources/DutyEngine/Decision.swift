@@ -74,16 +74,47 @@ public struct Candidate: Sendable, Hashable {
     public var worker: String
     public var parts: ScoreParts?
     public var excludedBy: Exclusion?
+    /// For a `capacity` exclusion: the worker's load and capacity, and the points the referral needs free (its
+    /// points, plus any headroom), so a manager sees by how much it does not fit.
+    public var room: (load: Double, capacity: Double, need: Double)?
+
+    public init(
+        worker: String, parts: ScoreParts?, excludedBy: Exclusion?,
+        room: (load: Double, capacity: Double, need: Double)? = nil
+    ) {
+        self.worker = worker
+        self.parts = parts
+        self.excludedBy = excludedBy
+        self.room = room
+    }
+
+    public static func == (a: Candidate, b: Candidate) -> Bool {
+        a.worker == b.worker && a.parts == b.parts && a.excludedBy == b.excludedBy
+            && a.room.map { [$0.load, $0.capacity, $0.need] } == b.room.map { [$0.load, $0.capacity, $0.need] }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(worker)
+        hasher.combine(excludedBy)
+    }
 
     public var eligible: Bool { excludedBy == nil }
     public var score: Double? { parts?.total }
 
     public var json: JSONValue {
-        .object([
-            ("worker", .string(worker)), ("eligible", .bool(eligible)), ("score", score.map { .number($0) } ?? .null),
-            ("parts", parts?.json ?? .null), ("excluded_by", .string(excludedBy?.description)),
-            ("held_for", .string(excludedBy?.heldFor)),
-        ])
+        .object(
+            [
+                ("worker", .string(worker)), ("eligible", .bool(eligible)),
+                ("score", score.map { .number($0) } ?? .null),
+                ("parts", parts?.json ?? .null), ("excluded_by", .string(excludedBy?.description)),
+                ("held_for", .string(excludedBy?.heldFor)),
+            ]
+                + (room.map {
+                    [
+                        ("load", .number($0.load)), ("capacity", .number($0.capacity)),
+                        ("points_needed", .number($0.need)),
+                    ]
+                } ?? []))
     }
 }
 

@@ -75,8 +75,16 @@ public final class Store: @unchecked Sendable {
     private func setUp(path: String) throws(DutyError) {
         do {
             if readOnly {
-                guard try userVersion() >= 1 else {
+                let version = try userVersion()
+                guard version >= 1 else {
                     throw DutyError(.notFound, "the database '\(path)' has no allocation log yet: has dutyd run?")
+                }
+                // Read-only, it cannot be migrated: an older layout would fail on the first new column.
+                guard version >= Schema.migrations.count else {
+                    throw DutyError(
+                        .unavailable,
+                        "the database '\(path)' was written by an older dutyd (schema \(version) of \(Schema.migrations.count)): start this version of dutyd (or run dutyd --once) to migrate it, then try again"
+                    )
                 }
             } else {
                 // 8 KiB pages (taken only by a new, empty database): with this schema SQLite's part of intake ran

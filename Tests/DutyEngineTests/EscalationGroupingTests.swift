@@ -84,3 +84,23 @@ extension World {
         return s
     }
 }
+
+/// `why` on a referral blocked for room gives each full worker's load and capacity and the points it needs.
+@Suite struct CapacityExplanationTests {
+    @Test func capacityExclusionsCarryTheFigures() throws {
+        var w = World()
+        for n in 0..<5 { w.refer("R\(n)", flags: ["risk_to_life"], complexity: 5, received: t0 - hours(Int64(5 - n))) }
+        w.cycle(at: t0)
+        let waiting = try #require(w.snapshot.referrals.first { $0.allocation == nil }?.referral.id)
+        let candidates = try #require(Engine.candidates(for: waiting, in: w.snapshot, now: t0 + hours(1)))
+        let full = candidates.filter { $0.excludedBy == .capacity }
+        #expect(!full.isEmpty)
+        for c in full {
+            let room = try #require(c.room)
+            #expect(room.need == 6, "complexity 5 safeguarding: 3 points x 2")
+            #expect(room.load + room.need > room.capacity)
+            #expect(c.json["load"] != nil && c.json["points_needed"]?.doubleValue == 6)
+        }
+        #expect(candidates.filter { $0.excludedBy != .capacity }.allSatisfy { $0.room == nil })
+    }
+}
