@@ -69,7 +69,6 @@ extension ReadCommands {
             let ctx = try ReadContext(inv)
             let r = try referralRow(ctx, inv.positionals[0])
             let timeline = try reading { try ctx.store.timeline(r.id) }
-            let place = r.state == "waiting" ? try place(ctx, r, now: inv.console.now()).0 : nil
             if format == "json" {
                 inv.console.out(
                     JSONValue.object([
@@ -85,7 +84,7 @@ extension ReadCommands {
                         ("flags", .strings(r.flags)), ("facts", .facts(r.facts)),
                         ("complexity", .int(Int64(r.complexity))),
                         ("blocked", .string(r.blocked)), ("next_review", .time(ctx.nextReview(r))),
-                        ("place", placeJSON(place)), ("timeline", .array(timeline.map(\.json))),
+                        ("timeline", .array(timeline.map(\.json))),
                     ]).serialized())
                 return 0
             }
@@ -136,7 +135,7 @@ extension ReadCommands {
                 "received \(t(r.received)), rated \(t(r.rated)), due \(t(r.due)), allocated \(t(r.allocated))"
                     + (r.closed != nil ? ", closed \(t(r.closed))" : ""))
             if let next = ctx.nextReview(r) { out("next review: \(t(next))") }
-            if let place { out("place in the allocation order: " + placeText(place, zone: ctx.zone)) }
+            if r.state == "waiting" { out("place in the allocation order: duty why \(r.id)") }
             out("timeline:")
             var table = TextTable(["SEQ", "AT", "EVENT", "ACTOR", "DETAIL"])
             table.rightAligned = [0]
