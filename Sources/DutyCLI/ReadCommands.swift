@@ -109,7 +109,7 @@ enum ReadCommands {
                 try ctx.store.waiting(
                     WaitingFilter(
                         team: inv.value("team"), kind: inv.value("kind"), level: inv.value("level"),
-                        blockedOnly: inv.flag("blocked"), overdueAt: inv.flag("overdue") ? now : nil))
+                        blockedOnly: inv.flag("blocked"), overdueAt: inv.flag("overdue") ? now : nil), light: true)
             }
             let records: [[(String, JSONValue)]] = rows.map { r in
                 [

@@ -374,6 +374,8 @@ public struct ReferralDecoder: Sendable {
     /// `s` with every control character (C0, DEL, C1) written as `\u{XX}`, so it prints as one line and cannot move
     /// a terminal's cursor; tab too.
     public static func escapingControlCharacters(_ s: String) -> String {
+        // Fast path: printable ASCII (every byte 0x20-0x7E) has nothing to escape.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return s }
         guard s.unicodeScalars.contains(where: isControl) else { return s }
         var out = ""
         for u in s.unicodeScalars {

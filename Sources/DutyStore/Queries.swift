@@ -133,6 +133,11 @@ extension Store {
         alloc_due, acknowledged, ack_by, blocked, last_review, closed, held_on, unassigned_from
         """
 
+    /// `referralColumns` with the JSON columns as NULL, same positions.
+    private static let lightColumns = referralColumns.replacingOccurrences(of: "flags, facts,", with: "NULL, NULL,")
+        .replacingOccurrences(of: "skills, state", with: "NULL, state").replacingOccurrences(
+            of: "rank, rules,", with: "rank, NULL,")
+
     private static func date(_ v: Double?) -> Date? { v.map { Date(timeIntervalSince1970: $0) } }
 
     private static func facts(_ text: String?) -> [String: FactValue] {
@@ -210,8 +215,10 @@ extension Store {
         return (byLevel, blocked, overdue)
     }
 
-    public func waiting(_ filter: WaitingFilter = WaitingFilter()) throws -> [ReferralRow] {
-        var sql = "SELECT \(Self.referralColumns) FROM referrals WHERE state = 'waiting'"
+    /// `light`: without `flags`, `facts`, `skills` and `rules` (left empty), which lists do not show and which
+    /// cost a JSON parse each per row (most of the time of a list of 100,000).
+    public func waiting(_ filter: WaitingFilter = WaitingFilter(), light: Bool = false) throws -> [ReferralRow] {
+        var sql = "SELECT \(light ? Self.lightColumns : Self.referralColumns) FROM referrals WHERE state = 'waiting'"
         var params: [SQLValue] = []
         if let t = filter.team {
             sql += " AND team = ?"
@@ -513,7 +520,7 @@ extension Store {
                     detail: "\(r.text(1)) (\(r.string(3) ?? "unrated"))", level: r.string(3),
                     rank: r.int(4).map { Int($0) }))
         }
-        for row in try waiting() where row.team.map(teams.contains) ?? false {
+        for row in try waiting(light: true) where row.team.map(teams.contains) ?? false {
             guard let policy = row.policy, let level = row.level, let every = reviewEvery(policy, level) else {
                 continue
             }
