@@ -95,8 +95,10 @@ enum WriteCommands {
                     let now = inv.console.now()
                     let from = try TimeArgument.parse(inv.value("from")!, now: now, timeZone: zone)
                     var to = try TimeArgument.parse(inv.value("to")!, now: now, timeZone: zone)
-                    // A date means the whole of that day.
-                    if ISOTime.isDateOnly(inv.value("to")!) { to = to.addingTimeInterval(86_400) }
+                    // A day (a date, tomorrow, +1w) means the whole of that day, however it was written.
+                    if TimeArgument.namesADay(inv.value("to")!) {
+                        to = TimeArgument.startOfDay(to, zone).addingTimeInterval(86_400)
+                    }
                     return try send(
                         inv,
                         ControlRequest(

@@ -226,6 +226,12 @@ extension Daemon {
             return ControlResponse(ok: true, message: "\(row.id) acknowledged")
         case .reviewed:
             let row = try openReferral(request.referral)
+            guard row.state == "waiting" else {
+                throw DutyError(
+                    .usage,
+                    "\(row.id) is allocated to \(row.worker ?? "?"): reviews are for referrals still waiting (keeping in touch while they wait)"
+                )
+            }
             if caller.worker?.id == nil || caller.worker?.id != row.worker {
                 try requireChain(
                     caller, chainOf(referral: row), what: "record a review of \(row.id) (or its allocated worker)")

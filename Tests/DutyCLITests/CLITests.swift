@@ -390,3 +390,23 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         #expect(Render.cell(.number(1e300), key: "x", timeZone: .gmt).hasPrefix("1000000000"))
     }
 }
+
+@Suite struct DayArgumentTests {
+    let zone = TimeZone(identifier: "Europe/London")!
+    let now = Date(timeIntervalSince1970: 1_725_958_800)  // 2024-09-10T09:00:00Z, 10:00 in London
+
+    @Test func tomorrowIsTheStartOfTheNextLocalDay() throws {
+        #expect(
+            try TimeArgument.parse("tomorrow", now: now, timeZone: zone) == ISOTime.parse("2024-09-11", timeZone: zone))
+    }
+
+    /// An absence `--to` a day lasts to the end of it, however the day is written.
+    @Test func daysAreNamedHoweverWritten() {
+        for day in ["2024-09-20", "today", "tomorrow", "yesterday", "+1w", "+3d", "-2d"] {
+            #expect(TimeArgument.namesADay(day), "\(day)")
+        }
+        for instant in ["now", "+4h", "-30m", "2024-09-20T17:00:00Z"] {
+            #expect(!TimeArgument.namesADay(instant), "\(instant)")
+        }
+    }
+}
