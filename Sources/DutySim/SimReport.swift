@@ -44,12 +44,7 @@ public struct SimReport: Sendable {
         public var withinTarget = 0
 
         /// The median of `agesWaiting` (the figure CQC reports for a waiting list), nil when nobody waits.
-        public var medianAgeWaiting: Double? {
-            guard !agesWaiting.isEmpty else { return nil }
-            let sorted = agesWaiting.sorted()
-            let n = sorted.count
-            return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
-        }
+        public var medianAgeWaiting: Double? { SimReport.median(agesWaiting) }
 
         public func percentile(_ p: Double) -> Double? {
             guard !waits.isEmpty else { return nil }

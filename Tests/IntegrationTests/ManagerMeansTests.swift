@@ -15,14 +15,7 @@ import Testing
     /// allocation the manager undid, and `why` says the worker was excluded as `unassigned`.
     @Test func anUnassignIsNotUndoneByTheNextCycle() throws {
         let d = try Deployment(cycle: "1h")
-        // The safeguarding team manager is whoever runs the test.
-        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
-        try String(contentsOfFile: repositoryRoot + "/systemd/roster.json5", encoding: .utf8)
-            .replacingOccurrences(of: #"unix_user: "mhale""#, with: #"unix_user: "\#(me)""#)
-            .write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
-        try """
-        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "1h" }
-        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        try d.makeMeTheSafeguardingManager()
         try d.drop(
             "a.jsonl",
             #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-10T08:00:00Z","flags":["risk_to_life"]}"#
@@ -114,13 +107,7 @@ import Testing
 @Suite(.serialized) struct WriteTimeoutTests {
     @Test func aTimedOutAbsenceIsRecordedOnceAndSaysItMayStillHappen() throws {
         let d = try Deployment(cycle: "1h")
-        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
-        try String(contentsOfFile: repositoryRoot + "/systemd/roster.json5", encoding: .utf8)
-            .replacingOccurrences(of: #"unix_user: "mhale""#, with: #"unix_user: "\#(me)""#)
-            .write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
-        try """
-        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "1h" }
-        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        try d.makeMeTheSafeguardingManager()
         let notify = try NotifySocket(path: d.dir + "/notify.sock")
         let p = try d.startDutyd(notify: notify)
         defer {
@@ -142,5 +129,18 @@ import Testing
             $0.type == "absence.recorded" && $0.dataValue["worker"]?.stringValue == "w-111"
         }
         #expect(recorded.count == 1)
+    }
+}
+
+extension Deployment {
+    /// The example roster with the safeguarding team manager (w-100) as whoever runs the test, a cycle an hour.
+    func makeMeTheSafeguardingManager() throws {
+        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
+        try String(contentsOfFile: repositoryRoot + "/systemd/roster.json5", encoding: .utf8)
+            .replacingOccurrences(of: #"unix_user: "mhale""#, with: #"unix_user: "\#(me)""#)
+            .write(toFile: dir + "/roster.json5", atomically: true, encoding: .utf8)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "1h" }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
     }
 }
