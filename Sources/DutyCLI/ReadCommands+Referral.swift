@@ -21,14 +21,15 @@ extension ReadCommands {
         return row
     }
 
-    /// The engine's snapshot now, and where the referral stands in its team's allocation order (nil when it is
-    /// not waiting or unrated); both nil when the roster or policies do not load.
+    /// The engine's snapshot of the referral and the allocated work now, and where the referral stands in its
+    /// team's allocation order among the others as the last cycle rated them (nil when it is not waiting or
+    /// unrated); both nil when the roster or policies do not load.
     static func place(_ ctx: ReadContext, _ r: ReferralRow, now: Date) throws(DutyError) -> (QueuePlace?, Snapshot?) {
         guard let roster = ctx.roster, let policies = ctx.policies else { return (nil, nil) }
-        let snapshot = try reading {
-            try EngineState.snapshot(store: ctx.store, roster: roster, policies: policies, now: now)
+        let (snapshot, queue) = try reading {
+            try EngineState.focus(on: r, store: ctx.store, roster: roster, policies: policies, now: now)
         }
-        return (r.state == "waiting" ? Engine.place(of: r.id, in: snapshot, now: now) : nil, snapshot)
+        return (r.state == "waiting" ? Engine.place(of: r.id, in: snapshot, among: queue, now: now) : nil, snapshot)
     }
 
     static func placeJSON(_ p: QueuePlace?) -> JSONValue {
@@ -237,7 +238,11 @@ extension ReadCommands {
             inv.console.out(
                 "\(r.id): \(r.state == "allocated" ? "allocated to \(r.worker ?? "?")" : "waiting") (candidates \(source))"
             )
-            if let place { inv.console.out("place in the allocation order: " + placeText(place, zone: ctx.zone)) }
+            if let place {
+                inv.console.out(
+                    "place in the allocation order: " + placeText(place, zone: ctx.zone)
+                        + " (it rated now, the others as the last cycle rated them)")
+            }
             let because = Dictionary(
                 (ctx.policies?.allocation.eligible ?? []).map { ($0.id, $0.because) }, uniquingKeysWith: { a, _ in a })
             var table = TextTable([

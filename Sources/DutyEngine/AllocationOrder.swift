@@ -18,12 +18,9 @@ extension Allocator {
 
     /// Referral `i`'s place (it must have a rating).
     static func place(_ i: Int, _ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> Place {
-        let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
-        let yieldsTo = policy.maxWait == nil ? Int.max : policy.maxWaitYieldsTo ?? .max
-        let received = snapshot.referrals[i].referral.received.timeIntervalSince1970
-        return Place(
-            yielded: ratings.riskRank[i] >= yieldsTo, pastBound: received < bound, rank: ratings.rank[i] ?? 0,
-            riskRank: ratings.riskRank[i], due: ratings.due[i], received: received, i: i)
+        place(
+            rank: ratings.rank[i] ?? 0, riskRank: ratings.riskRank[i], due: ratings.due[i],
+            received: snapshot.referrals[i].referral.received.timeIntervalSince1970, i: i, policy: policy, now: now)
     }
 
     /// What decides which of two referrals goes first.
@@ -63,15 +60,34 @@ extension Allocator {
     /// risk; then those waiting longer than `max_wait`, earliest received first; then the policy's `order` (ranks
     /// highest first, times earliest first); ties by referral id.
     static func before(_ a: Place, _ b: Place, _ refs: [OpenReferral], policy: AllocationPolicy) -> Bool {
-        switch firstDifference(a, b, policy: policy) {
+        let step = firstDifference(a, b, policy: policy)
+        return step == .id ? refs[a.i].referral.id < refs[b.i].referral.id : goesFirst(a, b, on: step)
+    }
+
+    /// Whether `a` goes before `b` when `step` (not `.id`) is the first on which they differ.
+    static func goesFirst(_ a: Place, _ b: Place, on step: Step) -> Bool {
+        switch step {
         case .yieldsTo: return a.yielded
         case .maxWait: return a.pastBound != b.pastBound ? a.pastBound : a.received < b.received
         case .key(.rank): return a.rank > b.rank
         case .key(.risk): return a.riskRank >= a.rank
         case .key(.due): return a.due < b.due
         case .key(.received): return a.received < b.received
-        case .id: return refs[a.i].referral.id < refs[b.i].referral.id
+        case .id: return false
         }
+    }
+
+    /// A place from the values of its keys (`i` is the caller's own index).
+    static func place(
+        rank: Int, riskRank: Int, due: Double, received: Double, i: Int, policy: AllocationPolicy, now: Date
+    )
+        -> Place
+    {
+        let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
+        let yieldsTo = policy.maxWait == nil ? Int.max : policy.maxWaitYieldsTo ?? .max
+        return Place(
+            yielded: riskRank >= yieldsTo, pastBound: received < bound, rank: rank, riskRank: riskRank, due: due,
+            received: received, i: i)
     }
 
     /// The waiting referrals that have a rating, as indices into `snapshot.referrals`, in allocation order

@@ -62,3 +62,76 @@ extension Engine {
             ahead: keys.compactMap { k in ahead[k].map { (k, $0) } })
     }
 }
+
+/// Another waiting referral as the allocation order sees it, from the rating the last cycle stored: what `duty why`
+/// places a referral among without re-rating the whole list.
+public struct QueueEntry: Sendable {
+    public var id: String
+    public var rank: Int
+    /// The rank its risk reaches without aging rules (`QueueEntry.riskRank(...)`).
+    public var riskRank: Int
+    /// Seconds since 1970.
+    public var due: Double
+    /// Seconds since 1970.
+    public var received: Double
+
+    public init(id: String, rank: Int, riskRank: Int, due: Double, received: Double) {
+        self.id = id
+        self.rank = rank
+        self.riskRank = riskRank
+        self.due = due
+        self.received = received
+    }
+
+    /// The risk rank of a stored rating: its rank when a manager's pin holds it (`pinRank == rank`) or when the
+    /// policy that rated it is no longer loaded; else the level the matched rules reach without aging rules.
+    public static func riskRank(
+        rank: Int, rules: [String], policy: String, version: String, pinRank: Int?, policies: PolicySet
+    ) -> Int {
+        if pinRank == rank { return rank }
+        guard let p = policies.triage.first(where: { $0.id == policy && $0.version == version }) else { return rank }
+        let matched = rules.compactMap { id in p.rules.firstIndex { $0.id == id } }
+        return p.levels[p.riskLevel(matched: matched)].rank
+    }
+}
+
+extension Engine {
+    /// Where waiting referral `id` stands in its team's order: the referral rated at `now` from `snapshot` (which
+    /// needs only it and the allocated referrals), the others as `queue` gives them (the last cycle's ratings).
+    /// The same keys and steps as `place(of:in:now:)` and the cycle; nil when it is not waiting or unrated.
+    public static func place(of id: String, in snapshot: Snapshot, among queue: [QueueEntry], now: Date)
+        -> QueuePlace?
+    {
+        guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }),
+            snapshot.referrals[i].allocation == nil
+        else { return nil }
+        var ignored = Plan(decisions: [], reviewsDue: [])
+        let index = CycleIndex(snapshot)
+        var contexts: [RuleContext?] = []
+        let ratings = triage(snapshot, index: index, now: now, into: &ignored, contexts: &contexts)
+        guard let rank = ratings.rank[i] else { return nil }
+        let policy = snapshot.policies.allocation
+        let me = Allocator.place(i, snapshot, ratings: ratings, policy: policy, now: now)
+        var ahead: [String: Int] = [:]
+        var of = 1
+        var position = 1
+        for entry in queue where entry.id != id {
+            of += 1
+            let other = Allocator.place(
+                rank: entry.rank, riskRank: entry.riskRank, due: entry.due, received: entry.received, i: -1,
+                policy: policy, now: now)
+            let step = Allocator.firstDifference(other, me, policy: policy)
+            guard step == .id ? entry.id < id : Allocator.goesFirst(other, me, on: step) else { continue }
+            position += 1
+            ahead[step.name, default: 0] += 1
+        }
+        let team = index.team[i]
+        let keys = ["yields_to", "max_wait"] + policy.order.map(\.rawValue) + ["id"]
+        return QueuePlace(
+            position: position, of: of,
+            team: team >= 0 ? index.teamIDs[team] : snapshot.referrals[i].referral.team, rank: rank,
+            riskRank: ratings.riskRank[i], yielded: me.yielded, pastMaxWait: me.pastBound,
+            due: Date(timeIntervalSince1970: ratings.due[i]),
+            ahead: keys.compactMap { k in ahead[k].map { (k, $0) } })
+    }
+}

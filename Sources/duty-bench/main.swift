@@ -425,7 +425,8 @@ func storeBenchmark(runs: Int, referrals total: Int, events target: Int, keep: S
 
 var args = Array(CommandLine.arguments.dropFirst())
 let usage =
-    "usage: duty-bench rules|engine|store [--referrals N] [--events N] [--runs N] [--policies DIR] [--roster FILE]"
+    "usage: duty-bench rules|engine|store|cli [--referrals N[,N]] [--events N] [--runs N] [--shapes S,S] [--policies DIR]"
+    + " [--roster FILE] [--keep DIR]"
 guard let scenario = args.first, !scenario.hasPrefix("-") else {
     FileHandle.standardError.write(Data("duty-bench: missing scenario\n\(usage)\n".utf8))
     exit(64)
@@ -452,6 +453,13 @@ case "store":
         try storeBenchmark(
             runs: Int(options["runs"] ?? "") ?? 3, referrals: Int(options["referrals"] ?? "") ?? 100_000,
             events: Int(options["events"] ?? "") ?? 1_000_000, keep: options["keep"]))
+case "cli":
+    exit(
+        try cliBenchmark(
+            sizes: (options["referrals"] ?? "10000,100000").split(separator: ",").compactMap { Int($0) },
+            shapes: (options["shapes"] ?? "waiting,closed,history").split(separator: ",").map(String.init),
+            runs: Int(options["runs"] ?? "") ?? 5, policiesDir: options["policies"] ?? "policies",
+            rosterPath: options["roster"] ?? "systemd/roster.json5", keep: options["keep"]))
 case "engine":
     exit(
         engineBenchmark(

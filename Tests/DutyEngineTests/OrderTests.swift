@@ -153,6 +153,29 @@ import Testing
         #expect(aged.ahead.map(\.key) == ["max_wait", "risk"] && aged.rank == 3 && aged.riskRank < 3)
     }
 
+    /// `duty why` places a referral among the others' stored ratings (the last cycle's) instead of re-rating them:
+    /// right after a cycle that is the same place, step counts included, in both orders.
+    @Test func placeAmongStoredRatingsIsThePlaceACycleGives() throws {
+        for yieldsTo in [true, false] {
+            let w = try world(yieldsTo: yieldsTo)
+            let rated = w.snapshot.applying(Engine.plan(w.snapshot, now: t0), now: t0)
+            let queue = rated.referrals.compactMap { r -> QueueEntry? in
+                guard let rating = r.rating, r.allocation == nil else { return nil }
+                return QueueEntry(
+                    id: r.referral.id, rank: rating.rank,
+                    riskRank: QueueEntry.riskRank(
+                        rank: rating.rank, rules: rating.rules, policy: rating.policy, version: rating.policyVersion,
+                        pinRank: r.pin?.rank, policies: rated.policies),
+                    due: rating.due.timeIntervalSince1970, received: r.referral.received.timeIntervalSince1970)
+            }
+            #expect(queue.count == 4)
+            for id in ["NEW-RED", "OLD", "AGED", "AMBER"] {
+                let stored = try #require(Engine.place(of: id, in: rated, among: queue, now: t0))
+                #expect(stored == Engine.place(of: id, in: rated, now: t0), "\(id), yields_to \(yieldsTo)")
+            }
+        }
+    }
+
     @Test func allocatedOrUnknownHasNoPlace() throws {
         let w = try world(yieldsTo: true)
         #expect(Engine.place(of: "NOPE", in: w.snapshot, now: t0) == nil)
