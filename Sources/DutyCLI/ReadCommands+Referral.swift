@@ -178,7 +178,7 @@ extension ReadCommands {
             return "by \(s("by"))" + (s("note").isEmpty ? "" : ": \(s("note"))")
         case "intake.rejected": return "\(s("file")) \(s("line"))\(s("index")) \(s("field")): \(s("message"))"
         case "absence.recorded": return "\(s("worker")) \(s("from")) - \(s("to"))"
-        default: return e.data.count > 80 ? String(e.data.prefix(79)) + "…" : e.data
+        default: return e.data  // whole: a terminal's table shortens it to fit, a pipe gets all of it
         }
     }
 

@@ -168,29 +168,41 @@ enum ReadCommands {
                 since: try time("since"), until: try time("until"), type: inv.value("type"),
                 referral: inv.value("referral"),
                 worker: inv.value("worker"), limit: limit)
-            let events = try reading { try ctx.store.log(filter) }
-            switch format {
-            case "json": for e in events { inv.console.out(e.json.serialized()) }
-            case "csv":
-                inv.console.out("seq,at,type,referral,actor,data,hash")
-                for e in events {
-                    inv.console.out(
-                        [String(e.seq), e.at, e.type, e.referral ?? "", e.actor, e.data, e.hash].map { CSV.escape($0) }
-                            .joined(
-                                separator: ","))
-                }
-            default:
-                var table = TextTable(["SEQ", "AT", "EVENT", "REFERRAL", "ACTOR", "DETAIL"])
-                table.rightAligned = [0]
-                for e in events {
-                    table.add([
-                        String(e.seq),
-                        ISOTime.parse(e.at, timeZone: ctx.zone).map { Render.localTime($0, ctx.zone) } ?? e.at, e.type,
-                        e.referral ?? "-", e.actor, summary(e),
-                    ])
-                }
-                for line in table.render(width: inv.console.width) { inv.console.out(line) }
+            // Streamed: JSON and CSV line by line, the table in blocks of 10,000 rows whose columns only widen.
+            var table = TextTable(["SEQ", "AT", "EVENT", "REFERRAL", "ACTOR", "DETAIL"])
+            table.rightAligned = [0]
+            var widths: [Int] = []
+            func flushTable(header: Bool) {
+                widths = table.columnWidths(width: inv.console.width, atLeast: widths)
+                let lines = table.render(width: inv.console.width, atLeast: widths)
+                for line in lines.dropFirst(header ? 0 : 1) { inv.console.out(line) }
+                table.rows.removeAll(keepingCapacity: true)
             }
+            if format == "csv" { inv.console.out("seq,at,type,referral,actor,data,hash") }
+            var blocks = 0
+            try reading {
+                try ctx.store.log(filter) { e in
+                    switch format {
+                    case "json": inv.console.out(e.jsonLine)
+                    case "csv":
+                        inv.console.out(
+                            [String(e.seq), e.at, e.type, e.referral ?? "", e.actor, e.data, e.hash].map {
+                                CSV.escape($0)
+                            }.joined(separator: ","))
+                    default:
+                        table.add([
+                            String(e.seq),
+                            ISOTime.parse(e.at, timeZone: ctx.zone).map { Render.localTime($0, ctx.zone) } ?? e.at,
+                            e.type, e.referral ?? "-", e.actor, summary(e),
+                        ])
+                        if table.rows.count == 10_000 {
+                            flushTable(header: blocks == 0)
+                            blocks += 1
+                        }
+                    }
+                }
+            }
+            if format == "table" && (blocks == 0 || !table.rows.isEmpty) { flushTable(header: blocks == 0) }
             return 0
         })
 
@@ -305,9 +317,9 @@ enum ReadCommands {
             formatOption(),
         ],
         discussion: """
-            You are the roster person whose unix_user is your login. The table lists acknowledgements and anything
-            at the top rank one by one; when there are more than 50 rows, the rest fold into one row per reason and
-            level (--all lists them). JSON and CSV list every row.
+            You are the roster person whose unix_user is your login. When there are more than 50 rows, the table
+            lists acknowledgements and anything at the top rank one by one up to 50 rows, and the rest fold into
+            one row per reason and level (--all lists them). JSON and CSV list every row.
             """,
         examples: ["duty inbox"],
         run: { inv throws(DutyError) in
@@ -330,10 +342,19 @@ enum ReadCommands {
             var shown = rows
             let top = ctx.levelRanks.values.map(\.0).max()
             if format == "table" && !inv.flag("all") && rows.count > 50, let top {
-                // Folded, as notifications are: top rank and acknowledgements by name, the rest counted.
-                shown = rows.filter { $0.reason == "ack" || ($0.rank ?? 0) >= top }
+                // Folded, as notifications are: acknowledgements and the top rank by name, up to 50 rows; the rest
+                // counted per reason and level.
+                shown = []
+                var folded: [InboxRow] = []
+                for r in rows {
+                    if (r.reason == "ack" || (r.rank ?? 0) >= top) && shown.count < 50 {
+                        shown.append(r)
+                    } else {
+                        folded.append(r)
+                    }
+                }
                 var folds: [String: (InboxRow, Int)] = [:]
-                for r in rows where r.reason != "ack" && (r.rank ?? 0) < top {
+                for r in folded {
                     let key = r.reason + "\u{0}" + (r.level ?? "")
                     if let f = folds[key] {
                         folds[key] = (f.0.since <= r.since ? f.0 : r, f.1 + 1)
@@ -425,23 +446,22 @@ enum ReadCommands {
             let since = try inv.value("since").map { v throws(DutyError) in
                 try TimeArgument.parse(v, now: inv.console.now(), timeZone: ctx.zone)
             }
-            let rows = try reading { try ctx.store.export(since: since) }
-            let records: [[(String, JSONValue)]] = rows.map { r in
-                [
-                    ("id", .string(r.id)), ("person", .string(r.person)), ("kind", .string(r.kind)),
-                    ("team", .string(r.team)),
-                    ("state", .string(r.state)), ("level", .string(r.level)), ("worker", .string(r.worker)),
-                    ("manager", .string(r.manager)), ("received", .time(r.received)), ("rated", .time(r.rated)),
-                    ("allocated", .time(r.allocated)), ("due", .time(r.due)), ("closed", .time(r.closed)),
-                ]
+            var writer = Render.RecordWriter(format: format, console: inv.console)
+            try reading {
+                try ctx.store.export(since: since) { r in
+                    writer.write([
+                        ("id", .string(r.id)), ("person", .string(r.person)), ("kind", .string(r.kind)),
+                        ("team", .string(r.team)),
+                        ("state", .string(r.state)), ("level", .string(r.level)), ("worker", .string(r.worker)),
+                        ("manager", .string(r.manager)), ("received", .time(r.received)), ("rated", .time(r.rated)),
+                        ("allocated", .time(r.allocated)), ("due", .time(r.due)), ("closed", .time(r.closed)),
+                    ])
+                }
             }
-            let keys = [
+            writer.finish(keys: [
                 "id", "person", "kind", "team", "state", "level", "worker", "manager", "received", "rated", "allocated",
                 "due", "closed",
-            ]
-            Render.list(
-                records, columns: keys.map { Column(header: $0, key: $0) }, format: format, console: inv.console,
-                timeZone: ctx.zone)
+            ])
             return 0
         })
 }

@@ -16,10 +16,47 @@ struct TextTable {
 
     /// Renders with two spaces between columns. `paint` may colour a cell after layout (so escapes do not count
     /// towards widths).
-    func render(width: Int?, paint: ((Int, Int, String) -> String)? = nil) -> [String] {
+    func render(width: Int?, atLeast floor: [Int] = [], paint: ((Int, Int, String) -> String)? = nil) -> [String] {
         let columns = headers.count
-        var widths = (0..<columns).map { c in
-            max(headers[c].count, rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0)
+        let widths = columnWidths(width: width, atLeast: floor)
+        func cell(_ text: String, _ c: Int) -> String {
+            var t = text
+            var w = Self.width(t)
+            if w > widths[c] {
+                t = String(t.prefix(max(0, widths[c] - 1))) + "…"
+                w = t.count
+            }
+            if rightAligned.contains(c) { return String(repeating: " ", count: max(0, widths[c] - w)) + t }
+            // The last column is not padded: its spaces would only be trimmed again.
+            return c == columns - 1 ? t : t + String(repeating: " ", count: max(0, widths[c] - w))
+        }
+        func line(_ cells: [String], row: Int) -> String {
+            var parts: [String] = []
+            for c in 0..<columns {
+                let raw = c < cells.count ? cells[c] : ""
+                var text = cell(raw, c)
+                if let paint, row >= 0 { text = paint(row, c, text) }
+                parts.append(text)
+            }
+            let s = parts.joined(separator: "  ")
+            var end = s.utf8.endIndex
+            while end > s.utf8.startIndex, s.utf8[s.utf8.index(before: end)] == UInt8(ascii: " ") {
+                end = s.utf8.index(before: end)
+            }
+            return String(s[..<end])
+        }
+        var out = [line(headers, row: -1)]
+        for (i, r) in rows.enumerated() { out.append(line(r, row: i)) }
+        return out
+    }
+
+    /// Each column's width: its widest cell or header, at least `floor` (a table printed in blocks keeps the
+    /// widths of the blocks before), shrunk from the widest until the table fits `width`.
+    func columnWidths(width: Int?, atLeast floor: [Int] = []) -> [Int] {
+        let columns = headers.count
+        var widths = headers.indices.map { max(Self.width(headers[$0]), $0 < floor.count ? floor[$0] : 0) }
+        for r in rows {
+            for c in 0..<min(columns, r.count) { widths[c] = max(widths[c], Self.width(r[c])) }
         }
         if let width {
             let gaps = 2 * (columns - 1)
@@ -30,26 +67,13 @@ struct TextTable {
                 widths[widest] -= 1
             }
         }
-        func cell(_ text: String, _ c: Int) -> String {
-            var t = text
-            if t.count > widths[c] { t = String(t.prefix(max(0, widths[c] - 1))) + "…" }
-            let pad = String(repeating: " ", count: widths[c] - t.count)
-            return rightAligned.contains(c) ? pad + t : t + pad
-        }
-        func line(_ cells: [String], row: Int) -> String {
-            var parts: [String] = []
-            for c in 0..<columns {
-                let raw = c < cells.count ? cells[c] : ""
-                var text = cell(raw, c)
-                if let paint, row >= 0 { text = paint(row, c, text) }
-                parts.append(text)
-            }
-            var s = parts.joined(separator: "  ")
-            while s.hasSuffix(" ") { s.removeLast() }
-            return s
-        }
-        var out = [line(headers, row: -1)]
-        for (i, r) in rows.enumerated() { out.append(line(r, row: i)) }
-        return out
+        return widths
+    }
+
+    /// Columns a cell takes: its characters (grapheme clusters), counted as bytes when it is ASCII, as almost
+    /// every cell is (counting graphemes was most of a 100,000-row table's layout).
+    static func width(_ s: String) -> Int {
+        let utf8 = s.utf8
+        return utf8.allSatisfy { $0 < 0x80 } ? utf8.count : s.count
     }
 }

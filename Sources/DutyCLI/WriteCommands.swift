@@ -185,10 +185,18 @@ enum CSV {
     /// rule for CSV injection); JSON output stays exact.
     static func escape(_ field: String, text: Bool = true) -> String {
         var field = field
-        if text, let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
-            field = "'" + field
+        // Checked on the bytes: every cell of a 100,000-row export goes through here.
+        if text, let first = field.utf8.first, "=+-@\t\r".utf8.contains(first) { field = "'" + field }
+        guard field.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
+            return field
         }
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var out: [UInt8] = [0x22]
+        out.reserveCapacity(field.utf8.count + 8)
+        for b in field.utf8 {
+            out.append(b)
+            if b == 0x22 { out.append(0x22) }
+        }
+        out.append(0x22)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -125,6 +125,17 @@ public enum JSONValue: Sendable, Hashable {
             writeInteger(Int64(d), into: &out)
             return
         }
+        // One decimal place, as days waiting are kept, by integer arithmetic: the same digits as "%.15g" gives
+        // below 1e14, without String(format:) (a tenth of a 100,000-line JSON list's time).
+        let tenths = d * 10
+        if tenths == tenths.rounded(), abs(tenths) < 1e14 {
+            let t = Int64(abs(tenths))
+            if d < 0 { out.append(UInt8(ascii: "-")) }
+            writeInteger(t / 10, into: &out)
+            out.append(UInt8(ascii: "."))
+            out.append(UInt8(48 + t % 10))
+            return
+        }
         var s = String(format: "%.15g", d)
         if s.contains("e") { s = String(d) }
         out.append(contentsOf: s.utf8)

@@ -80,6 +80,72 @@ public struct StoredEvent: Sendable, Hashable {
         ])
     }
 
+    /// `json` serialized, with the stored (canonical) data spliced in rather than parsed and written again.
+    public var jsonLine: String {
+        func q(_ s: String?) -> String { JSONValue.string(s).serialized() }
+        return "{\"seq\":\(seq),\"at\":\(q(at)),\"type\":\(q(type)),\"referral\":\(q(referral)),\"actor\":\(q(actor))"
+            + ",\"data\":\(data.isEmpty ? "null" : data),\"hash\":\(q(hash))}"
+    }
+
+    /// `worker(type:data:)` from the data's text: scanned for a top-level `"worker"` string without parsing the
+    /// whole object (an allocation's data holds every candidate), parsed when the scan cannot tell.
+    static func worker(type: String, dataText: String) -> String? {
+        if !type.hasPrefix("override."), let found = topLevelString("worker", in: dataText) { return found.value }
+        return worker(type: type, data: JSONValue.parse(dataText) ?? .object([]))
+    }
+
+    /// The value of top-level member `key` of a JSON object's text when it is a string without escapes
+    /// (`(true, value)`) or absent (`(false, nil)`); nil when the scan cannot tell (an escape, another type,
+    /// not an object).
+    static func topLevelString(_ key: String, in text: String) -> (found: Bool, value: String?)? {
+        let bytes = Array(text.utf8)
+        let wanted = Array(key.utf8)
+        guard bytes.first == UInt8(ascii: "{") else { return nil }
+        var depth = 0
+        var expectingKey = false
+        var i = 0
+        /// The end of the string that opens at `start` (its closing quote), and whether it holds an escape.
+        func stringEnd(_ start: Int) -> (Int, Bool) {
+            var j = start + 1
+            var escaped = false
+            while j < bytes.count && bytes[j] != UInt8(ascii: "\"") {
+                if bytes[j] == UInt8(ascii: "\\") {
+                    escaped = true
+                    j += 1
+                }
+                j += 1
+            }
+            return (j, escaped)
+        }
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "\""):
+                let (end, escaped) = stringEnd(i)
+                if depth == 1 && expectingKey {
+                    expectingKey = false
+                    if !escaped && bytes[(i + 1)..<min(end, bytes.count)].elementsEqual(wanted) {
+                        let v = end + 2  // past the closing quote and the colon (canonical JSON has no spaces)
+                        guard end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ":"), v < bytes.count,
+                            bytes[v] == UInt8(ascii: "\"")
+                        else { return nil }
+                        let (valueEnd, valueEscaped) = stringEnd(v)
+                        guard !valueEscaped, valueEnd < bytes.count else { return nil }
+                        return (true, String(decoding: bytes[(v + 1)..<valueEnd], as: UTF8.self))
+                    }
+                }
+                i = end
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectingKey = depth == 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): expectingKey = depth == 1
+            default: break
+            }
+            i += 1
+        }
+        return (false, nil)
+    }
+
     /// The worker an event concerns, for `duty log --worker`.
     static func worker(type: String, data: JSONValue) -> String? {
         if let w = data["worker"]?.stringValue { return w }

@@ -329,6 +329,14 @@ extension Store {
 
     /// Events matching the filter, oldest first (with a limit: the most recent N, still oldest first).
     public func log(_ filter: LogFilter = LogFilter()) throws -> [StoredEvent] {
+        var out: [StoredEvent] = []
+        try log(filter) { out.append($0) }
+        return out
+    }
+
+    /// The events `filter` selects, in `seq` order, handed to `body` one at a time as SQLite reads them: what
+    /// `duty log` streams, in memory that does not grow with the log.
+    public func log(_ filter: LogFilter, _ body: (StoredEvent) throws -> Void) throws {
         var clauses: [String] = []
         var params: [SQLValue] = []
         if let s = filter.since {
@@ -364,9 +372,7 @@ extension Store {
         } else {
             sql += " ORDER BY seq"
         }
-        var out: [StoredEvent] = []
-        try database.query(sql, params) { out.append(Self.event($0)) }
-        return out
+        try database.query(sql, params) { try body(Self.event($0)) }
     }
 
     /// Absences not ended before `after` (all when nil).
@@ -506,13 +512,13 @@ extension Store {
     }
 
     /// Referrals received since `since` (all when nil), with their timestamps, for BI tools.
-    public func export(since: Date? = nil) throws -> [ReferralRow] {
-        var out: [ReferralRow] = []
+    /// Every referral received from `since`, earliest first, handed to `body` one at a time as SQLite reads it
+    /// (flags, facts and skills left empty): `duty export` streams it, in memory that does not grow with the table.
+    public func export(since: Date? = nil, _ body: (ReferralRow) throws -> Void) throws {
         try database.query(
-            "SELECT \(Self.referralColumns) FROM referrals WHERE received >= ? ORDER BY received, id",
+            "SELECT \(Self.lightColumns) FROM referrals WHERE received >= ? ORDER BY received, id",
             [.double(since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)]
-        ) { out.append(Self.referralRow($0)) }
-        return out
+        ) { try body(Self.referralRow($0)) }
     }
 }
 

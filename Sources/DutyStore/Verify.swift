@@ -56,18 +56,15 @@ extension Store {
             }
             let type = r.text(2)
             let data = r.text(5)
-            let canonical = StoredEvent.canonical(
-                seq: seq, at: r.text(1), type: type, referral: r.string(3), actor: r.text(4), data: data
-            )
-            let hash = StoredEvent.chain(previous: previous, canonical: canonical)
+            let hash = StoredEvent.hash(
+                previous: previous, seq: seq, at: r.text(1), type: type, referral: r.string(3), actor: r.text(4),
+                data: data)
             guard hash == r.string(6) else {
                 bad = (seq, "the hash of event \(seq) does not match its content and the chain before it")
                 return
             }
-            // The worker index must match the data; most events have neither (no need to parse them).
-            let indexed = r.string(7)
-            let mayNameWorker = indexed != nil || type.hasPrefix("override.") || data.contains(#""worker":"#)
-            if mayNameWorker, StoredEvent.worker(type: type, data: JSONValue.parse(data) ?? .object([])) != indexed {
+            // The worker index must match the data.
+            if StoredEvent.worker(type: type, dataText: data) != r.string(7) {
                 bad = (seq, "the worker index of event \(seq) does not match its data")
                 return
             }

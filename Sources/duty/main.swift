@@ -1,4 +1,7 @@
 import DutyCLI
 import Foundation
 
-exit(DutyCLI.main(Array(CommandLine.arguments.dropFirst()), console: .standard()))
+let console = Console.standard()
+let status = DutyCLI.main(Array(CommandLine.arguments.dropFirst()), console: console)
+console.flush()
+exit(status)

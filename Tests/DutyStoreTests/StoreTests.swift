@@ -423,8 +423,12 @@ extension IntakeTests {
         #expect(try store.waiting(WaitingFilter(kind: "safeguarding")).map(\.id) == ["A", "C"])
         #expect(try store.waiting(WaitingFilter(blockedOnly: true)).map(\.id) == ["B"])
         #expect(try store.waiting(WaitingFilter(overdueAt: t0)).map(\.id) == ["B"])
-        #expect(try store.export(since: t0 - 86_400).map(\.id) == ["A", "B"])
-        #expect(try store.export().count == 3)
+        var exported: [String] = []
+        try store.export(since: t0 - 86_400) { exported.append($0.id) }
+        #expect(exported == ["A", "B"])
+        var all = 0
+        try store.export { _ in all += 1 }
+        #expect(all == 3)
         #expect(try store.absences(endingAfter: t0 + 2 * 86_400).isEmpty)
         #expect(try store.absences().map(\.absence.id) == ["X1"])
         #expect(try store.escalations(to: "m").map(\.referral) == ["B"])
@@ -466,5 +470,48 @@ extension IntakeTests {
         #expect(
             error?.description.contains("no such table") == true && error?.isBusy == false && error?.isFull == false)
         #expect(throws: SQLiteError.self) { try db.prepare("NOT SQL") }
+    }
+}
+
+/// `verify` checks each event's worker index against its data by scanning for the top-level `worker` string
+/// instead of parsing every allocation's list of candidates: the scan must agree with the parse.
+@Suite struct WorkerScanTests {
+    @Test func theScanAgreesWithTheParse() throws {
+        let cases: [(type: String, data: String)] = [
+            ("allocation.assigned", #"{"candidates":[{"worker":"w-1"}],"manager":"m","worker":"w-2"}"#),
+            ("allocation.blocked", #"{"candidates":[{"worker":"w-1"}],"reason":"no_capacity"}"#),
+            ("allocation.assigned", #"{"note":"a \"worker\":\"w-9\" in text","worker":"w-3"}"#),
+            ("allocation.assigned", #"{"worker":"w-\u00e9"}"#),
+            ("allocation.assigned", #"{"worker":null}"#),
+            ("allocation.assigned", #"{"worker":7}"#),
+            ("override.assigned", #"{"from":"w-1","to":"w-2"}"#),
+            ("triage.rated", #"{"level":"red","rules":["R1"]}"#),
+            ("triage.rated", "{}"),
+        ]
+        for c in cases {
+            #expect(
+                StoredEvent.worker(type: c.type, dataText: c.data)
+                    == StoredEvent.worker(type: c.type, data: JSONValue.parse(c.data) ?? .object([])), "\(c)")
+        }
+        #expect(StoredEvent.topLevelString("worker", in: #"{"a":{"worker":"x"}}"#)! == (false, nil))
+        #expect(StoredEvent.topLevelString("worker", in: #"{"worker":"a\"b"}"#) == nil)
+    }
+
+    @Test func aTamperedWorkerIndexFailsVerify() throws {
+        let path = NSTemporaryDirectory() + "duty-scan-\(UUID().uuidString).db"
+        let store = try Store(path: path)
+        try store.write(at: Date(timeIntervalSince1970: 1_727_740_800)) { tx in
+            try tx.append(
+                NewEvent(
+                    type: "allocation.assigned", referral: "R",
+                    data: .object([
+                        ("candidates", .array([.object([("worker", .string("w-1"))])])), ("worker", .string("w-2")),
+                    ])))
+        }
+        #expect(try store.verify().ok)
+        let db = try Database(.file(path))
+        try db.execute("DROP TRIGGER events_no_update; UPDATE events SET worker = 'w-1' WHERE seq = 1")
+        let report = try Store(path: path, readOnly: true).verify()
+        #expect(!report.ok && report.problem?.contains("worker index") == true, "\(report)")
     }
 }
