@@ -40,18 +40,26 @@ enum PolicyDiff {
 
     /// Allocation order (rank, due, received, id) of the entries rated under one side.
     static func order(_ entries: [Entry], after: Bool) -> [String] {
-        let rated = entries.compactMap { e -> (Entry, Rating)? in
-            guard let r = after ? e.after : e.before else { return nil }
-            return (e, r)
+        // Sorted as small keys, not as (entry, rating) pairs: copying ratings was a tenth of the command's time.
+        struct Key {
+            var rank: Int
+            var due: Date
+            var received: Date
+            var i: Int
         }
-        return rated.sorted { x, y in
-            let (a, ra) = x
-            let (b, rb) = y
-            if ra.rank != rb.rank { return ra.rank > rb.rank }
-            if ra.due != rb.due { return ra.due < rb.due }
-            if a.row.received != b.row.received { return a.row.received < b.row.received }
-            return a.row.id < b.row.id
-        }.map { $0.0.row.id }
+        var keys: [Key] = []
+        keys.reserveCapacity(entries.count)
+        for (i, e) in entries.enumerated() {
+            guard let r = after ? e.after : e.before else { continue }
+            keys.append(Key(rank: r.rank, due: r.due, received: e.row.received, i: i))
+        }
+        keys.sort { a, b in
+            if a.rank != b.rank { return a.rank > b.rank }
+            if a.due != b.due { return a.due < b.due }
+            if a.received != b.received { return a.received < b.received }
+            return entries[a.i].row.id < entries[b.i].row.id
+        }
+        return keys.map { entries[$0.i].row.id }
     }
 
     static func run(_ inv: Invocation) throws(DutyError) -> Int32 {
@@ -120,10 +128,19 @@ enum PolicyDiff {
             if i < after.count { a = after[i] }
             if a != b { moved.append((i + 1, b, a)) }
         }
-        let countRows = Set(beforeCounts.keys).union(afterCounts.keys).sorted().map {
+        // Kinds alphabetically, levels by rank, highest first (as the policy lists them), not alphabetically.
+        var rankOf: [String: Int] = [:]
+        for e in entries {
+            for r in [e.before, e.after].compactMap({ $0 }) { rankOf["\(e.row.kind)\t\(r.level)"] = r.rank }
+        }
+        let countRows = Set(beforeCounts.keys).union(afterCounts.keys).map {
             key -> (String, String, Int, Int) in
             let parts = key.split(separator: "\t").map(String.init)
             return (parts[0], parts[1], beforeCounts[key] ?? 0, afterCounts[key] ?? 0)
+        }.sorted { a, b in
+            if a.0 != b.0 { return a.0 < b.0 }
+            let (ra, rb) = (rankOf["\(a.0)\t\(a.1)"] ?? 0, rankOf["\(b.0)\t\(b.1)"] ?? 0)
+            return ra != rb ? ra > rb : a.1 < b.1
         }
         return Result(
             now: now, entries: entries, changes: changes, countRows: countRows, moved: moved,

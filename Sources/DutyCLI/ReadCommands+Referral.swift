@@ -78,7 +78,8 @@ extension ReadCommands {
                         ("state", .string(r.state)), ("level", .string(r.level)),
                         ("rank", r.rank.map { .int(Int64($0)) } ?? .null),
                         ("pinned", .bool(r.pinLevel != nil)), ("rules", ctx.rules(r)), ("worker", .string(r.worker)),
-                        ("manager", .string(r.manager)),
+                        ("worker_name", ctx.name(r.worker)), ("manager", .string(r.manager)),
+                        ("manager_name", ctx.name(r.manager)),
                         ("fallback", r.state == "allocated" ? .bool(r.fallback) : .null),
                         ("received", .time(r.received)), ("rated", .time(r.rated)), ("allocated", .time(r.allocated)),
                         ("due", .time(r.due)), ("acknowledged", .time(r.acknowledged)), ("closed", .time(r.closed)),
@@ -101,11 +102,11 @@ extension ReadCommands {
             }
             var state = r.state
             if r.state == "allocated" {
-                state += " to \(r.worker ?? "?"); accountable: \(r.manager ?? "nobody present")"
+                state += " to \(ctx.named(r.worker)); accountable: \(r.manager.map(ctx.named) ?? "nobody present")"
                 if r.fallback { state += " (fallback)" }
                 state +=
                     r.acknowledged == nil
-                    ? "; not acknowledged" : "; acknowledged \(t(r.acknowledged)) by \(r.acknowledgedBy ?? "?")"
+                    ? "; not acknowledged" : "; acknowledged \(t(r.acknowledged)) by \(ctx.named(r.acknowledgedBy))"
             } else if let b = r.blocked {
                 state += " (blocked: \(b))"
             }
@@ -223,6 +224,14 @@ extension ReadCommands {
                     "the roster or policies do not load (run 'duty policy check'): cannot work out candidates")
             }
             guard case .array(var list) = candidates else { return 0 }
+            // Each candidate's name beside its id.
+            list = list.map { c in
+                guard case .object(var fields) = c else { return c }
+                if let i = fields.firstIndex(where: { $0.0 == "worker" }) {
+                    fields.insert(("name", ctx.name(fields[i].1.stringValue)), at: i + 1)
+                }
+                return .object(fields)
+            }
             if let w = inv.value("worker") {
                 list = list.filter { $0["worker"]?.stringValue == w }
                 if list.isEmpty { throw DutyError(.notFound, "\(w) is not a candidate for \(r.id) (not in its team?)") }
@@ -236,7 +245,7 @@ extension ReadCommands {
                 return 0
             }
             inv.console.out(
-                "\(r.id): \(r.state == "allocated" ? "allocated to \(r.worker ?? "?")" : "waiting") (candidates \(source))"
+                "\(r.id): \(r.state == "allocated" ? "allocated to \(ctx.named(r.worker))" : "waiting") (candidates \(source))"
             )
             if let place {
                 inv.console.out(
@@ -261,7 +270,7 @@ extension ReadCommands {
                         ": holds \(Render.number(load)) of \(Render.number(cap)) points, needs \(Render.number(need))"
                 }
                 table.add([
-                    c["worker"]?.stringValue ?? "", c["eligible"]?.boolValue == true ? "yes" : "no",
+                    ctx.named(c["worker"]?.stringValue), c["eligible"]?.boolValue == true ? "yes" : "no",
                     c["score"].map { $0.isNull ? "-" : String(format: "%.2f", $0.doubleValue ?? 0) } ?? "-",
                     n(parts?["continuity"]),
                     parts?["least_loaded"]?.doubleValue.map { String(format: "%.2f", $0) } ?? "-",

@@ -130,7 +130,11 @@ enum ReadCommands {
                     Column(header: "LEVEL", key: "level"), Column(header: "DAYS", key: "waiting_days", numeric: true),
                     Column(header: "DUE", key: "due"), Column(header: "OVERDUE", key: "overdue"),
                     Column(header: "BLOCKED", key: "blocked"), Column(header: "NEXT REVIEW", key: "next_review"),
-                ], format: format)
+                ], format: format,
+                fields: [
+                    "id", "person", "kind", "team", "level", "rank", "received", "waiting_days", "due", "overdue",
+                    "blocked", "next_review",
+                ])
             return 0
         })
 
@@ -300,7 +304,7 @@ enum ReadCommands {
             ctx.list(
                 inv, records,
                 [
-                    Column(header: "WORKER", key: "worker"), Column(header: "TEAM", key: "team"),
+                    Column(header: "WORKER", key: "worker", person: true), Column(header: "TEAM", key: "team"),
                     Column(header: "LOAD", key: "load", numeric: true),
                     Column(header: "CAPACITY", key: "capacity", numeric: true),
                     Column(header: "OPEN", key: "open", numeric: true), Column(header: "ABSENT", key: "absent"),

@@ -68,6 +68,16 @@ struct ReadContext {
         self.policy(policy)?.level(named: level)?.reviewEvery?.timeInterval
     }
 
+    /// A roster id with the person's name beside it, for tables: `w-214 (Kai Ferris)`; the id alone when the
+    /// roster does not name it (someone since removed, `dutyd`, a unix user).
+    func named(_ id: String?) -> String {
+        guard let id else { return "-" }
+        return roster?.workerByID[id].map { "\(id) (\($0.name))" } ?? id
+    }
+
+    /// The person's name for JSON and CSV (`worker_name` beside `worker`): null when the roster does not name them.
+    func name(_ id: String?) -> JSONValue { .string(id.flatMap { roster?.workerByID[$0]?.name }) }
+
     /// Level name -> its rank and its policy's ranks, for colours.
     var levelRanks: [String: (Int, [Int])] {
         var out: [String: (Int, [Int])] = [:]
@@ -95,9 +105,30 @@ struct ReadContext {
         return (row.lastReview ?? row.received).addingTimeInterval(every)
     }
 
-    func list(_ inv: Invocation, _ records: [[(String, JSONValue)]], _ columns: [Column], format: String) {
+    /// Lists records; for a `person` column the table shows `id (Name)` and JSON and CSV gain `<key>_name`.
+    /// `fields`: every key a record has, for the header of an empty CSV when records have more than the columns.
+    func list(
+        _ inv: Invocation, _ records: [[(String, JSONValue)]], _ columns: [Column], format: String,
+        fields: [String]? = nil
+    ) {
+        let people = Set(columns.filter(\.person).map(\.key))
+        var records = records
+        var columns = columns
+        if !people.isEmpty {
+            if format == "table" {
+                records = records.map { r in
+                    r.map { people.contains($0.0) ? ($0.0, .string(named($0.1.stringValue))) : $0 }
+                }
+            } else {
+                records = records.map { r in
+                    r.flatMap { f in people.contains(f.0) ? [f, (f.0 + "_name", name(f.1.stringValue))] : [f] }
+                }
+                columns = columns.flatMap { c in c.person ? [c, Column(header: "", key: c.key + "_name")] : [c] }
+            }
+        }
         Render.list(
-            records, columns: columns, format: format, console: inv.console, timeZone: zone, levelRanks: levelRanks)
+            records, columns: columns, format: format, console: inv.console, timeZone: zone, levelRanks: levelRanks,
+            fields: fields)
     }
 }
 

@@ -6,6 +6,8 @@ struct Column {
     var header: String
     var key: String
     var numeric = false
+    /// The value is a roster id: the table shows the name beside it, JSON and CSV add `<key>_name`.
+    var person = false
 }
 
 /// The only place that switches on the output format: JSON (one object per line), CSV (RFC 4180, a header row)
@@ -13,7 +15,7 @@ struct Column {
 enum Render {
     static func list(
         _ records: [[(String, JSONValue)]], columns: [Column], format: String, console: Console, timeZone: TimeZone,
-        levelRanks: [String: (Int, [Int])] = [:]
+        levelRanks: [String: (Int, [Int])] = [:], fields: [String]? = nil
     ) {
         // Records share one shape: each column's position is looked up once, not a dictionary built per row.
         let shape = records.first.map { $0.map(\.0) } ?? []
@@ -25,7 +27,7 @@ enum Render {
         case "json", "csv":
             var writer = RecordWriter(format: format, console: console)
             for r in records { writer.write(r) }
-            writer.finish(keys: columns.map(\.key))
+            writer.finish(keys: fields ?? columns.map(\.key))
         default:
             var table = TextTable(columns.map(\.header))
             table.rightAligned = Set(columns.indices.filter { columns[$0].numeric })

@@ -152,24 +152,32 @@ enum WriteCommands {
         } catch {
             throw DutyError(.failure, "cannot read absences", cause: "\(error)")
         }
+        // Names from the roster beside ids (when it loads: a list of absences does not need it).
+        let names = (try? Roster.load(path: config.rosterPath).0.workerByID.mapValues(\.name)) ?? [:]
+        func named(_ id: String?) -> String {
+            guard let id else { return "" }
+            return names[id].map { "\(id) (\($0))" } ?? id
+        }
         var table = TextTable(["ID", "WORKER", "FROM", "TO", "REASON", "BY"])
+        var writer = Render.RecordWriter(format: format, console: inv.console)
         for r in rows {
             let fields: [(String, JSONValue)] = [
-                ("id", .string(r.absence.id)), ("worker", .string(r.absence.worker)), ("from", .time(r.absence.from)),
+                ("id", .string(r.absence.id)), ("worker", .string(r.absence.worker)),
+                ("worker_name", .string(names[r.absence.worker])), ("from", .time(r.absence.from)),
                 ("to", .time(r.absence.to)), ("reason", .string(r.absence.reason)), ("by", .string(r.by)),
+                ("by_name", .string(r.by.flatMap { names[$0] })),
             ]
             switch format {
-            case "json": inv.console.out(JSONValue.object(fields).serialized())
-            case "csv": inv.console.out(fields.map { CSV.escape($0.1.stringValue ?? "") }.joined(separator: ","))
+            case "json", "csv": writer.write(fields)
             default:
                 table.add([
-                    r.absence.id, r.absence.worker, Render.localTime(r.absence.from, config.timeZone),
+                    r.absence.id, named(r.absence.worker), Render.localTime(r.absence.from, config.timeZone),
                     Render.localTime(r.absence.to, config.timeZone),
-                    r.absence.reason ?? "", r.by ?? "",
+                    r.absence.reason ?? "", named(r.by),
                 ])
             }
         }
-        if format == "csv" && rows.isEmpty { inv.console.out("id,worker,from,to,reason,by") }
+        writer.finish(keys: ["id", "worker", "worker_name", "from", "to", "reason", "by", "by_name"])
         if format == "table" {
             for line in table.render(width: inv.console.width) { inv.console.out(line) }
         }

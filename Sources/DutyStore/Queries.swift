@@ -140,7 +140,34 @@ extension Store {
 
     private static func date(_ v: Double?) -> Date? { v.map { Date(timeIntervalSince1970: $0) } }
 
+    /// A stored list of strings (flags, skills, rules: canonical JSON). The usual short list of plain words is
+    /// split by hand; anything with an escape is parsed. Parsing every row's lists was a tenth of loading 100,000.
+    static func strings(_ text: String?) -> [String] {
+        guard let text, text != "[]" else { return [] }
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 4, bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]"),
+            !bytes.contains(UInt8(ascii: "\\"))
+        else { return JSONValue.parse(text)?.stringArray ?? [] }
+        // ["a","b"]: every item a quoted string, separated by commas (canonical JSON has no spaces).
+        var out: [String] = []
+        var i = 1
+        while i < bytes.count - 1 {
+            guard bytes[i] == UInt8(ascii: "\""), let end = bytes[(i + 1)...].firstIndex(of: UInt8(ascii: "\"")) else {
+                return JSONValue.parse(text)?.stringArray ?? []
+            }
+            out.append(String(decoding: bytes[(i + 1)..<end], as: UTF8.self))
+            i = end + 1
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+            } else if i != bytes.count - 1 {
+                return JSONValue.parse(text)?.stringArray ?? []
+            }
+        }
+        return out
+    }
+
     private static func facts(_ text: String?) -> [String: FactValue] {
+        if text == nil || text == "{}" { return [:] }
         guard case .object(let members)? = text.flatMap(JSONValue.parse) else { return [:] }
         var out: [String: FactValue] = [:]
         for (k, v) in members {
@@ -159,12 +186,12 @@ extension Store {
         ReferralRow(
             id: r.text(0), person: r.text(1), kind: r.text(2), team: r.string(3),
             received: Date(timeIntervalSince1970: r.real(4)),
-            flags: r.string(5).flatMap(JSONValue.parse)?.stringArray ?? [], facts: facts(r.string(6)),
-            complexity: Int(r.integer(7)), skills: r.string(8).flatMap(JSONValue.parse)?.stringArray ?? [],
+            flags: strings(r.string(5)), facts: facts(r.string(6)),
+            complexity: Int(r.integer(7)), skills: strings(r.string(8)),
             state: r.text(9), needsRating: r.int(10) == 1, policy: r.string(11),
             policyVersion: r.string(12),
             level: r.string(13), rank: r.int(14).map(Int.init),
-            rules: r.string(15).flatMap(JSONValue.parse)?.stringArray ?? [],
+            rules: strings(r.string(15)),
             due: date(r.double(16)), rated: date(r.double(17)), pinLevel: r.string(18),
             pinRank: r.int(19).map(Int.init),
             pinPolicyRank: r.int(20).map(Int.init), worker: r.string(21), manager: r.string(22),

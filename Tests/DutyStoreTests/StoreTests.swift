@@ -515,3 +515,16 @@ extension IntakeTests {
         #expect(!report.ok && report.problem?.contains("worker index") == true, "\(report)")
     }
 }
+
+/// Stored lists are split by hand when they are plain: the same lists as parsing gives.
+@Suite struct StoredListTests {
+    @Test func splittingAgreesWithParsing() {
+        for text in [
+            "[]", #"["a"]"#, #"["risk_to_life","deteriorating"]"#, #"["a\"b","c"]"#, #"["é","x y"]"#, #"[1,"a"]"#,
+            #"["a",]"#, #"["",""]"#, "[", "not json",
+        ] {
+            #expect(Store.strings(text) == (JSONValue.parse(text)?.stringArray ?? []), "\(text)")
+        }
+        #expect(Store.strings(nil) == [])
+    }
+}

@@ -97,7 +97,20 @@ import Testing
         }
         let caseload = try duty(d, ["caseload", "--team", "dols", "--format", "json"])
         let c0 = try #require(JSONValue.parse(String(caseload.out.split(separator: "\n")[0])))
-        #expect(c0.objectKeys == ["worker", "team", "load", "capacity", "open", "absent"])
+        #expect(c0.objectKeys == ["worker", "worker_name", "team", "load", "capacity", "open", "absent"])
+        // People by name beside their ids: the table, the JSON and the CSV.
+        let roster = try Roster.load(path: repositoryRoot + "/systemd/roster.json5").0
+        let w0 = try #require(roster.workerByID[c0["worker"]?.stringValue ?? ""])
+        #expect(c0["worker_name"]?.stringValue == w0.name)
+        let table = try duty(d, ["caseload", "--team", "dols"]).out
+        #expect(table.contains("\(w0.id) (\(w0.name))"), "\(table)")
+        #expect(try duty(d, ["caseload", "--format", "csv"]).out.hasPrefix("worker,worker_name,team,"))
+        // The waiting list's CSV has every field its JSON has.
+        let waitingCSV = try duty(d, ["waiting", "--format", "csv"]).out
+        #expect(
+            waitingCSV.hasPrefix(
+                "id,person,kind,team,level,rank,received,waiting_days,due,overdue,blocked,next_review\n"),
+            "\(waitingCSV)")
 
         let status = try duty(d, ["status", "--format", "json"])
         #expect(status.code == 69)
@@ -194,7 +207,7 @@ import Testing
         #expect(try daemon.duty(["cycle"]).code == 0)
         let show = try daemon.duty(["show", "SG-9"])
         #expect(show.code == 0)
-        #expect(show.out.contains("accountable: w-101 (fallback)"))
+        #expect(show.out.contains("accountable: w-101 (Priya Lund) (fallback)"), "\(show.out)")
         let status = try daemon.duty(["status"])
         #expect(status.code == 0 && status.out.hasPrefix("dutyd: running (\(DutyVersion.string))"))
         _ = daemon.stop()
@@ -226,9 +239,10 @@ import Testing
         #expect(
             report["changes"]?.serialized()
                 == #"[{"id":"FA-2","kind":"financial_assessment","from":"red","to":"amber","rules":["FA-AGE1"]}]"#)
+        // Levels by rank, highest first, as the policy lists them (not alphabetically).
         #expect(
             report["counts"]?.serialized()
-                == #"[{"kind":"financial_assessment","level":"amber","before":0,"after":1},{"kind":"financial_assessment","level":"green","before":1,"after":1},{"kind":"financial_assessment","level":"red","before":1,"after":0}]"#
+                == #"[{"kind":"financial_assessment","level":"red","before":1,"after":0},{"kind":"financial_assessment","level":"amber","before":0,"after":1},{"kind":"financial_assessment","level":"green","before":1,"after":1}]"#
         )
         #expect(report["order"]?.serialized() == "[]", "FA-2 still comes first: amber is above green")
         // Broken candidates exit 65 with positions.
