@@ -210,11 +210,12 @@ func cliBenchmark(sizes: [Int], shapes: [String], runs: Int, policiesDir: String
                 report(
                     "cli", times,
                     [
-                        ("shape", .string(shape)), ("referrals", .int(Int64(n))),
+                        ("shape", .string(shape)), ("referrals", .int(Int64(n))), ("referral", .string(ref)),
                         (
                             "command",
                             .string(
-                                command.joined(separator: " ").replacingOccurrences(of: policiesDir, with: "policies"))
+                                command.map { $0 == ref ? "REF" : $0 == policiesDir ? "DIR" : $0 }.joined(
+                                    separator: " "))
                         ),
                         ("exit", .int(Int64(status))), ("max_rss_mib", .number((Double(rss) / 1024).rounded())),
                         ("events", .int(events)), ("db_mib", .number((Double(dbBytes) / 1_048_576).rounded())),
