@@ -133,7 +133,21 @@ enum WriteCommands {
         let config = try inv.loadConfig(required: true)!
         // DUTY_CONTROL_TIMEOUT (seconds, default 60): how long to wait for dutyd's answer.
         let timeout = inv.console.environment["DUTY_CONTROL_TIMEOUT"].flatMap(Double.init).map { max(1, $0) } ?? 60
-        let response = try ControlClient.send(request, socketPath: config.socketPath, timeout: timeout)
+        // Every write carries an id dutyd remembers: a retry with DUTY_REQUEST_ID set to it is answered, not done
+        // again.
+        var request = request
+        if request.op != .status {
+            request.requestID = inv.console.environment["DUTY_REQUEST_ID"] ?? UUID().uuidString.lowercased()
+        }
+        let response: ControlResponse
+        do {
+            response = try ControlClient.send(request, socketPath: config.socketPath, timeout: timeout)
+        } catch let error where error.code == .unavailable && error.message.contains("may") {
+            var error = error
+            error.message +=
+                "; to retry without it happening twice, run the same command with DUTY_REQUEST_ID=\(request.requestID ?? "")"
+            throw error
+        }
         if var error = response.error {
             error.cause = "dutyd"
             throw error

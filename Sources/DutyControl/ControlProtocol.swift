@@ -34,11 +34,16 @@ public struct ControlRequest: Sendable, Equatable {
     public var to: String?
     /// `rerate --clear`.
     public var clear: Bool
+    /// Chosen by the client for a write: a request dutyd has answered already is answered again, not done twice
+    /// (a retry after a timeout, with `DUTY_REQUEST_ID`).
+    public var requestID: String?
 
     public init(
         op: Operation, referral: String? = nil, worker: String? = nil, level: String? = nil, reason: String? = nil,
-        note: String? = nil, absence: String? = nil, from: String? = nil, to: String? = nil, clear: Bool = false
+        note: String? = nil, absence: String? = nil, from: String? = nil, to: String? = nil, clear: Bool = false,
+        requestID: String? = nil
     ) {
+        self.requestID = requestID
         self.op = op
         self.referral = referral
         self.worker = worker
@@ -51,7 +56,7 @@ public struct ControlRequest: Sendable, Equatable {
         self.clear = clear
     }
 
-    static let stringFields = ["referral", "worker", "level", "reason", "note", "absence", "from", "to"]
+    static let stringFields = ["referral", "worker", "level", "reason", "note", "absence", "from", "to", "request_id"]
 
     public var json: JSONValue {
         var members: [(String, JSONValue)] = [
@@ -59,7 +64,7 @@ public struct ControlRequest: Sendable, Equatable {
         ]
         for (key, value) in [
             ("referral", referral), ("worker", worker), ("level", level), ("reason", reason), ("note", note),
-            ("absence", absence), ("from", from), ("to", to),
+            ("absence", absence), ("from", from), ("to", to), ("request_id", requestID),
         ] {
             if let value { members.append((key, .string(value))) }
         }
@@ -106,7 +111,7 @@ public struct ControlRequest: Sendable, Equatable {
         return ControlRequest(
             op: op, referral: strings["referral"], worker: strings["worker"], level: strings["level"],
             reason: strings["reason"], note: strings["note"], absence: strings["absence"], from: strings["from"],
-            to: strings["to"], clear: clear)
+            to: strings["to"], clear: clear, requestID: strings["request_id"])
     }
 }
 

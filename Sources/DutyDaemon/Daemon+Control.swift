@@ -38,8 +38,15 @@ extension Daemon {
     /// Handles one request on the cycle queue: authorise, act (writing events), answer.
     func handle(_ request: ControlRequest, from caller: Caller) -> ControlResponse {
         dispatchPrecondition(condition: .onQueue(queue))
+        if let id = request.requestID, let done = answered.response(to: id, op: request.op.rawValue, uid: caller.uid) {
+            log.info("control: \(caller.name): \(request.op.rawValue) request \(id) was done already: answered again")
+            return done
+        }
         do {
             let response = try perform(request, caller: caller)
+            if let id = request.requestID, response.ok {
+                answered.remember(id, op: request.op.rawValue, uid: caller.uid, response: response)
+            }
             if request.op != .status {
                 log.info(
                     "control: \(caller.name): \(request.op.rawValue)\(request.referral.map { " \($0)" } ?? "") done")
@@ -301,5 +308,25 @@ extension Daemon {
             }
             return ControlResponse(ok: true, message: "absence \(id) ended")
         }
+    }
+}
+
+/// The writes dutyd has answered, by the id the client chose: the last 4,096 since dutyd started, in memory. A
+/// request seen again (the same id, operation and caller) gets the same answer and is not done twice.
+struct AnsweredRequests {
+    private var responses: [String: ControlResponse] = [:]
+    private var order: [String] = []
+    static let limit = 4_096
+
+    private static func key(_ id: String, _ op: String, _ uid: UInt32) -> String { "\(uid)\u{0}\(op)\u{0}\(id)" }
+
+    func response(to id: String, op: String, uid: UInt32) -> ControlResponse? {
+        responses[Self.key(id, op, uid)]
+    }
+
+    mutating func remember(_ id: String, op: String, uid: UInt32, response: ControlResponse) {
+        let key = Self.key(id, op, uid)
+        if responses.updateValue(response, forKey: key) == nil { order.append(key) }
+        if order.count > Self.limit { responses[order.removeFirst()] = nil }
     }
 }

@@ -26,6 +26,8 @@ public struct CycleReport: Sendable {
 /// The daemon's state: configuration, roster, policies and the open store. Owned by the cycle queue: every
 /// method runs there, so nothing here needs a lock.
 public final class Daemon: @unchecked Sendable {
+    /// Writes answered, for a retry with the same request id (`Daemon+Control`); only on `queue`.
+    var answered = AnsweredRequests()
     // Mutable state is confined to `queue` (dispatchPrecondition in the methods that touch it).
     public let queue = DispatchQueue(label: "dutyd.cycle")
     let configPath: String

@@ -132,6 +132,44 @@ import Testing
     }
 }
 
+/// Every write carries a request id: a retry of a timed-out write with `DUTY_REQUEST_ID` is answered, not done twice
+/// (a review has no natural key: without the id the retry recorded a second review).
+@Suite(.serialized) struct RequestIDTests {
+    @Test func aRetriedReviewWithItsRequestIDIsRecordedOnce() throws {
+        let d = try Deployment(cycle: "1h")
+        try d.makeMeTheSafeguardingManager()
+        let notify = try NotifySocket(path: d.dir + "/notify.sock")
+        let p = try d.startDutyd(notify: notify)
+        defer {
+            kill(p.processIdentifier, SIGCONT)
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(notify.wait(for: "READY=1") != nil)
+        // Nobody in safeguarding is in: SG-1 waits.
+        for w in ["w-110", "w-111", "w-112", "w-113", "w-114", "w-115", "w-116"] {
+            #expect(
+                try run("duty", ["--config", d.config, "absence", "add", w, "--from", "-1d", "--to", "+7d"]).code == 0)
+        }
+        try d.drop(
+            "a.jsonl", #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-10T08:00:00Z"}"# + "\n")
+        #expect(try run("duty", ["--config", d.config, "cycle"]).code == 0)
+        let review = ["--config", d.config, "reviewed", "SG-1", "--note", "phoned; no change"]
+        kill(p.processIdentifier, SIGSTOP)
+        let stopped = try run("duty", review, environment: ["DUTY_CONTROL_TIMEOUT": "2"])
+        #expect(stopped.code == 69)
+        let id = try #require(
+            stopped.err.range(of: "DUTY_REQUEST_ID=").map { String(stopped.err[$0.upperBound...].prefix(36)) },
+            "\(stopped.err)")
+        kill(p.processIdentifier, SIGCONT)
+        let retry = try run("duty", review, environment: ["DUTY_REQUEST_ID": id])
+        #expect(retry.code == 0 && retry.out.contains("review of SG-1 recorded"), "\(retry.err)")
+        let again = try run("duty", review)  // a new request: a second review, as asked
+        #expect(again.code == 0)
+        #expect(try d.events().filter { $0.type == "review.recorded" }.count == 2)
+    }
+}
+
 extension Deployment {
     /// The example roster with the safeguarding team manager (w-100) as whoever runs the test, a cycle an hour.
     func makeMeTheSafeguardingManager() throws {
