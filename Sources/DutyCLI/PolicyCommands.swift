@@ -216,7 +216,7 @@ enum PolicyCommands {
                 inv.console.err("\(file): \(r.id): no triage policy applies to kind '\(r.kind)'")
                 continue
             }
-            let result = policy.triage(RuleContext(referral: r, now: at))
+            let result = policy.triage(RuleContext(referral: r, now: at, timeZone: policies.timeZone))
             let waitingDays = (at.timeIntervalSince(r.received) / 86_400 * 10).rounded() / 10
             if format == "json" {
                 let value = JSONValue.object([

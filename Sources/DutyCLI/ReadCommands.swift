@@ -234,7 +234,9 @@ enum ReadCommands {
                 try inv.value("as-of").map { v throws(DutyError) in
                     try TimeArgument.parse(v, now: inv.console.now(), timeZone: ctx.zone)
                 } ?? inv.console.now()
-            var rows = try reading { try ctx.store.stats(by: grouping, asOf: asOf, reviewEvery: ctx.reviewEvery) }
+            var rows = try reading {
+                try ctx.store.stats(by: grouping, asOf: asOf, reviewEvery: ctx.reviewEvery, timeZone: ctx.zone)
+            }
             if grouping == .level {
                 // Levels by rank, highest first (as the waiting list), not by name.
                 let ranks = ctx.levelRanks
@@ -341,7 +343,7 @@ enum ReadCommands {
                 try ctx.store.inbox(
                     person: me.id, minRank: ctx.policies?.allocation.acknowledgeMinRank, teams: teams,
                     now: inv.console.now(),
-                    reviewEvery: ctx.reviewEvery)
+                    reviewEvery: ctx.reviewEvery, timeZone: ctx.zone)
             }
             var shown = rows
             let top = ctx.levelRanks.values.map(\.0).max()

@@ -64,8 +64,8 @@ struct ReadContext {
 
     func policy(_ id: String?) -> TriagePolicy? { policies?.triage.first { $0.id == id } }
 
-    func reviewEvery(_ policy: String, _ level: String) -> Double? {
-        self.policy(policy)?.level(named: level)?.reviewEvery?.timeInterval
+    func reviewEvery(_ policy: String, _ level: String) -> Duration? {
+        self.policy(policy)?.level(named: level)?.reviewEvery
     }
 
     /// A roster id with the person's name beside it, for tables: `w-214 (Kai Ferris)`; the id alone when the
@@ -102,7 +102,7 @@ struct ReadContext {
         guard row.state == "waiting", let p = row.policy, let l = row.level, let every = reviewEvery(p, l) else {
             return nil
         }
-        return (row.lastReview ?? row.received).addingTimeInterval(every)
+        return every.after(row.lastReview ?? row.received, in: zone)
     }
 
     /// Lists records; for a `person` column the table shows `id (Name)` and JSON and CSV gain `<key>_name`.

@@ -18,12 +18,14 @@ public enum FactValue: Sendable, Hashable, CustomStringConvertible {
 /// How a policy uses a fact: compared with numbers, used as true/false, or compared with strings. A fact that
 /// arrives as something else is an intake error for its record (it would otherwise make the rule silently false).
 public enum FactType: String, Sendable, Hashable {
-    case number, bool, string
+    /// `date`: an ISO 8601 date or date-time in a string, read against `now` (`facts.expires - now <= 28d`).
+    case number, bool, string, date
 
     /// Whether `value` has this type.
     public func admits(_ value: FactValue) -> Bool {
         switch (self, value) {
         case (.number, .number), (.bool, .bool), (.string, .string): true
+        case (.date, .string(let s)): ISOTime.parse(s, timeZone: .utc) != nil
         default: false
         }
     }
@@ -333,7 +335,9 @@ public struct ReferralDecoder: Sendable {
                     FieldError(
                         field: "facts.\(name)",
                         message:
-                            "the policies use it as \(type == .bool ? "true or false" : "a \(type.rawValue)"), not \(Self.describe(value))",
+                            type == .date
+                            ? "the policies use it as a date: write YYYY-MM-DD or an ISO 8601 date-time, not \(Self.describe(value))"
+                            : "the policies use it as \(type == .bool ? "true or false" : "a \(type.rawValue)"), not \(Self.describe(value))",
                         position: position))
             } else {
                 facts[name] = value

@@ -241,7 +241,7 @@ public struct SpoolReader: Sendable {
     /// are booleans and a numeral with spaces around it (` 86 `) a number, unless the policies use the fact as a
     /// string, when the cell is kept as written.
     static func csvFact(_ value: String, as type: FactType?) -> FactValue {
-        if type == .string { return .string(value) }
+        if type == .string || type == .date { return .string(value) }
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         switch trimmed.lowercased() {
         case "true": return .bool(true)

@@ -122,12 +122,25 @@ public enum ISOTime {
         text.utf8.count == 10 && parse(text, timeZone: TimeZone(identifier: "UTC")!) != nil
     }
 
-    /// The instant when local wall-clock time `local` (seconds since 1970 as if UTC) occurs in `timeZone`.
-    static func localToUTC(_ local: Int64, timeZone: TimeZone) -> Date {
-        let guess = Date(timeIntervalSince1970: Double(local))
-        let first = Double(local) - Double(timeZone.secondsFromGMT(for: guess))
-        let second = Double(local) - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: first)))
-        return Date(timeIntervalSince1970: second)
+    /// The instant when local wall-clock time `local` (seconds since 1970 as if UTC) occurs in `timeZone`, chosen
+    /// as RFC 5545 and java.time choose: a time the clocks repeat (they go back) is its first occurrence, with
+    /// the offset before the change; a time the clocks skip (they go forward) is moved on by the gap, so 01:30 in
+    /// a 01:00-02:00 gap is 02:30, and a date whose midnight does not exist starts at its first instant.
+    /// Assumes at most one offset change within a day either side, as in every real zone.
+    public static func localToUTC(_ local: Int64, timeZone: TimeZone) -> Date {
+        let l = Double(local)
+        func offset(_ t: Double) -> Double { Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: t))) }
+        let early = offset(l - 86_400)
+        let late = offset(l + 86_400)
+        let first = l - early
+        let second = l - late
+        let firstValid = offset(first) == early
+        let secondValid = offset(second) == late
+        switch (firstValid, secondValid) {
+        case (true, true): return Date(timeIntervalSince1970: min(first, second))
+        case (false, true): return Date(timeIntervalSince1970: second)
+        default: return Date(timeIntervalSince1970: first)  // valid, or in a gap: the offset before it
+        }
     }
 
     private static func pad(_ v: Int64, _ width: Int) -> String {

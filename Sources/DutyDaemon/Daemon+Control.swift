@@ -203,7 +203,8 @@ extension Daemon {
                     "unknown level '\(request.level ?? "")' for \(policy.id): use \(policy.levels.map(\.name).joined(separator: ", "))"
                 )
             }
-            let policyRank = policy.triage(RuleContext(referral: row.referral, now: now)).level.rank
+            let policyRank = policy.triage(RuleContext(referral: row.referral, now: now, timeZone: config.timeZone))
+                .level.rank
             try store.write(at: now) { tx in
                 try tx.append(
                     NewEvent(
@@ -211,7 +212,7 @@ extension Daemon {
                         data: .object([
                             ("by", .string(by)), ("from", .string(row.level)), ("to", .string(level.name)),
                             ("rank", .int(Int64(level.rank))), ("policy_rank", .int(Int64(policyRank))),
-                            ("due", .time(row.received.addingTimeInterval(level.allocateWithin.timeInterval))),
+                            ("due", .time(level.allocateWithin.after(row.received, in: config.timeZone))),
                             ("reason", .string(reason)),
                         ])))
             }

@@ -16,11 +16,23 @@ extension Allocator {
         var i: Int
     }
 
+    /// What the order compares against at one moment: `max_wait`'s bound (received before it is past the bound;
+    /// the same local time that long ago, on the calendar) and `yields_to`'s rank. Worked out once per order.
+    struct Bounds {
+        var bound: Double
+        var yieldsTo: Int
+
+        init(_ policy: AllocationPolicy, now: Date, zone: TimeZone) {
+            bound = policy.maxWait.map { $0.before(now, in: zone).timeIntervalSince1970 } ?? -.infinity
+            yieldsTo = policy.maxWait == nil ? Int.max : policy.maxWaitYieldsTo ?? .max
+        }
+    }
+
     /// Referral `i`'s place (it must have a rating).
-    static func place(_ i: Int, _ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> Place {
+    static func place(_ i: Int, _ snapshot: Snapshot, ratings: Ratings, bounds: Bounds) -> Place {
         place(
             rank: ratings.rank[i] ?? 0, riskRank: ratings.riskRank[i], due: ratings.due[i],
-            received: snapshot.referrals[i].referral.received.timeIntervalSince1970, i: i, policy: policy, now: now)
+            received: snapshot.referrals[i].referral.received.timeIntervalSince1970, i: i, bounds: bounds)
     }
 
     /// What decides which of two referrals goes first.
@@ -78,25 +90,20 @@ extension Allocator {
     }
 
     /// A place from the values of its keys (`i` is the caller's own index).
-    static func place(
-        rank: Int, riskRank: Int, due: Double, received: Double, i: Int, policy: AllocationPolicy, now: Date
-    )
-        -> Place
-    {
-        let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
-        let yieldsTo = policy.maxWait == nil ? Int.max : policy.maxWaitYieldsTo ?? .max
-        return Place(
-            yielded: riskRank >= yieldsTo, pastBound: received < bound, rank: rank, riskRank: riskRank, due: due,
-            received: received, i: i)
+    static func place(rank: Int, riskRank: Int, due: Double, received: Double, i: Int, bounds: Bounds) -> Place {
+        Place(
+            yielded: riskRank >= bounds.yieldsTo, pastBound: received < bounds.bound, rank: rank, riskRank: riskRank,
+            due: due, received: received, i: i)
     }
 
     /// The waiting referrals that have a rating, as indices into `snapshot.referrals`, in allocation order
     /// (`before`).
     static func order(_ snapshot: Snapshot, ratings: Ratings, policy: AllocationPolicy, now: Date) -> [Int] {
+        let bounds = Bounds(policy, now: now, zone: snapshot.policies.timeZone)
         let refs = snapshot.referrals
         var keys: [Place] = []
         for i in refs.indices where refs[i].allocation == nil && ratings.rank[i] != nil {
-            keys.append(place(i, snapshot, ratings: ratings, policy: policy, now: now))
+            keys.append(place(i, snapshot, ratings: ratings, bounds: bounds))
         }
         keys.sort { before($0, $1, refs, policy: policy) }
         return keys.map(\.i)

@@ -54,6 +54,7 @@ final class Allocator {
     /// Seconds since 1970 when the worker's next absence starts (infinity when none).
     private var nextAbsence: [Double] = []
     /// By rank: the look-ahead in seconds, or -1.
+    /// Per rank: the end of its `absence_lookahead` window (seconds since 1970; -1 for none), on the calendar.
     private var lookahead: [Double] = []
 
     private var teamIDs: [String] = []
@@ -149,7 +150,10 @@ final class Allocator {
             policy.eligible.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
         ruleCache = RuleCache(policy: policy, index: index, workerCount: snapshot.roster.workers.count)
         let maxRank = snapshot.policies.triage.flatMap { $0.levels.map(\.rank) }.max() ?? 0
-        lookahead = (0...maxRank).map { policy.absenceLookahead[$0].map(\.timeInterval) ?? -1 }
+        let zone = snapshot.policies.timeZone
+        lookahead = (0...maxRank).map {
+            policy.absenceLookahead[$0].map { $0.after(now, in: zone).timeIntervalSince1970 } ?? -1
+        }
         let workers = snapshot.roster.workers.sorted { $0.id < $1.id }
         for (i, w) in workers.enumerated() {
             workerIDs.append(w.id)
@@ -181,7 +185,8 @@ final class Allocator {
         }
         // The headroom is for top-rank work on its risk, and for referrals past `max_wait` (the other promise).
         let headroom = policy.headroom
-        let bound = policy.maxWait.map { now.timeIntervalSince1970 - $0.timeInterval } ?? -.infinity
+        let bound =
+            policy.maxWait.map { $0.before(now, in: snapshot.policies.timeZone).timeIntervalSince1970 } ?? -.infinity
         refNeed = refPoints.indices.map { i in
             guard let h = headroom, ratings.rank[i] != nil, ratings.riskRank[i] < h.minRank,
                 referrals[i].referral.received.timeIntervalSince1970 >= bound
@@ -195,9 +200,8 @@ final class Allocator {
         }
         for (t, id) in teamIDs.enumerated() {
             let list = members[t]
-            let leaving = lookahead.map { within in
-                within < 0
-                    ? 0 : list.filter { !absentNow[$0] && nextAbsence[$0] < now.timeIntervalSince1970 + within }.count
+            let leaving = lookahead.map { until in
+                until < 0 ? 0 : list.filter { !absentNow[$0] && nextAbsence[$0] < until }.count
             }
             var state = TeamState(
                 workers: list, accountable: presence.accountable(team: id, roster: snapshot.roster),
@@ -243,7 +247,7 @@ final class Allocator {
         } else {
             var r = snapshot.referrals[i].referral
             if r.team == nil { r.team = snapshot.roster.teamForKind[r.kind] }
-            context = RuleContext(referral: r, now: now)
+            context = RuleContext(referral: r, now: now, timeZone: snapshot.policies.timeZone)
             contexts[i] = context
         }
         context.ruleClass = ruleCache.classOf(i, context)
@@ -251,8 +255,8 @@ final class Allocator {
     }
 
     func isLeaving(_ w: Int, rank: Int) -> Bool {
-        let within = rank < lookahead.count ? lookahead[rank] : -1
-        return within >= 0 && nextAbsence[w] < now.timeIntervalSince1970 + within
+        let until = rank < lookahead.count ? lookahead[rank] : -1
+        return until >= 0 && nextAbsence[w] < until
     }
 
     /// The first check worker `w` fails for the referral in `context`, or nil when eligible.

@@ -47,10 +47,11 @@ extension Engine {
             index.team[$0] == team
         }
         guard let position = order.firstIndex(of: i) else { return nil }
-        let me = Allocator.place(i, snapshot, ratings: ratings, policy: policy, now: now)
+        let bounds = Allocator.Bounds(policy, now: now, zone: snapshot.policies.timeZone)
+        let me = Allocator.place(i, snapshot, ratings: ratings, bounds: bounds)
         var ahead: [String: Int] = [:]
         for j in order[..<position] {
-            let other = Allocator.place(j, snapshot, ratings: ratings, policy: policy, now: now)
+            let other = Allocator.place(j, snapshot, ratings: ratings, bounds: bounds)
             ahead[Allocator.firstDifference(other, me, policy: policy).name, default: 0] += 1
         }
         let keys = ["yields_to", "max_wait"] + policy.order.map(\.rawValue) + ["id"]
@@ -111,7 +112,8 @@ extension Engine {
         let ratings = triage(snapshot, index: index, now: now, into: &ignored, contexts: &contexts)
         guard let rank = ratings.rank[i] else { return nil }
         let policy = snapshot.policies.allocation
-        let me = Allocator.place(i, snapshot, ratings: ratings, policy: policy, now: now)
+        let bounds = Allocator.Bounds(policy, now: now, zone: snapshot.policies.timeZone)
+        let me = Allocator.place(i, snapshot, ratings: ratings, bounds: bounds)
         var ahead: [String: Int] = [:]
         var of = 1
         var position = 1
@@ -119,7 +121,7 @@ extension Engine {
             of += 1
             let other = Allocator.place(
                 rank: entry.rank, riskRank: entry.riskRank, due: entry.due, received: entry.received, i: -1,
-                policy: policy, now: now)
+                bounds: bounds)
             let step = Allocator.firstDifference(other, me, policy: policy)
             guard step == .id ? entry.id < id : Allocator.goesFirst(other, me, on: step) else { continue }
             position += 1

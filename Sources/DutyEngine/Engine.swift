@@ -75,14 +75,13 @@ public enum Engine {
         if referral.team == nil { referral.team = roster.teamForKind[referral.kind] }
         guard let policy = policies.policy(for: referral) else { return nil }
         var matched: [Int] = []
-        let (index, _) = applyPin(
-            pin, policyLevel: policy.evaluate(RuleContext(referral: referral, now: now), matched: &matched),
-            policy: policy)
+        let context = RuleContext(referral: referral, now: now, timeZone: policies.timeZone)
+        let (index, _) = applyPin(pin, policyLevel: policy.evaluate(context, matched: &matched), policy: policy)
         let level = policy.levels[index]
         return Rating(
             policy: policy.id, policyVersion: policy.version, level: level.name, rank: level.rank,
             rules: matched.map { policy.rules[$0].id },
-            due: referral.received.addingTimeInterval(level.allocateWithin.timeInterval))
+            due: policy.due(level: level, matched: matched, context: context))
     }
 
     /// Rates what needs rating and returns every open referral's effective rating (nil when none can be given).
@@ -98,6 +97,7 @@ public enum Engine {
         matched.reserveCapacity(16)
         let referrals = snapshot.referrals
         let triage = snapshot.policies.triage
+        let zone = snapshot.policies.timeZone
         for i in referrals.indices {
             guard referrals[i].needsRating || referrals[i].allocation == nil || referrals[i].rating == nil else {
                 continue
@@ -109,16 +109,17 @@ public enum Engine {
                 let policy = k >= 0 && index.policyOfKind[k] >= 0
                     ? triage[index.policyOfKind[k]] : snapshot.policies.policy(for: referral)
             else { continue }
-            let context = RuleContext(referral: referral, now: now)
+            let context = RuleContext(referral: referral, now: now, timeZone: zone)
             contexts[i] = context
             let policyLevel = policy.evaluate(context, matched: &matched)
             let (levelIndex, pinRaised) = applyPin(referrals[i].pin, policyLevel: policyLevel, policy: policy)
             let level = policy.levels[levelIndex]
-            ratings.reviewEvery[i] = level.reviewEvery?.timeInterval ?? -1
+            ratings.reviewEvery[i] = level.reviewEvery
+            ratings.reviewRated[i] = true
             // A manager's pin is a judgement of risk; otherwise aging rules do not count towards it.
             let pinned = referrals[i].pin != nil && !pinRaised
             ratings.riskRank[i] = pinned ? level.rank : policy.levels[policy.riskLevel(matched: matched)].rank
-            let due = referral.received.addingTimeInterval(level.allocateWithin.timeInterval)
+            let due = policy.due(level: level, matched: matched, context: context)
             if let old = referrals[i].rating, !pinRaised, old.level == level.name, old.rank == level.rank,
                 old.due == due, old.policy == policy.id, old.policyVersion == policy.version,
                 old.rules.count == matched.count, zip(old.rules, matched).allSatisfy({ $0.0 == policy.rules[$0.1].id })
@@ -156,16 +157,18 @@ struct Ratings {
     /// Per referral triage evaluated in this cycle (every waiting one): the rank its risk reaches without aging
     /// rules (`TriagePolicy.riskLevel`); else its rank.
     var riskRank: [Int]
-    /// Per referral rated in this cycle: its level's `review_every` in seconds, -1 for none; NaN when triage did
-    /// not rate it (look the rating's level up then).
-    var reviewEvery: [Double]
+    /// Per referral rated in this cycle (`reviewRated`): its level's `review_every`, nil for none; when triage
+    /// did not rate it, look the rating's level up.
+    var reviewEvery: [Duration?]
+    var reviewRated: [Bool]
 
     init(_ referrals: [OpenReferral]) {
         self.referrals = referrals
         rank = referrals.indices.map { referrals[$0].rating?.rank }
         due = referrals.indices.map { referrals[$0].rating?.due.timeIntervalSince1970 ?? 0 }
         riskRank = referrals.indices.map { referrals[$0].rating?.rank ?? 0 }
-        reviewEvery = Array(repeating: .nan, count: referrals.count)
+        reviewEvery = Array(repeating: nil, count: referrals.count)
+        reviewRated = Array(repeating: false, count: referrals.count)
     }
 
     mutating func set(_ i: Int, _ rating: Rating) {
@@ -197,12 +200,6 @@ struct Presence {
 
     /// When the worker's current or next absence starts (now, when absent now); nil when none is recorded.
     func nextAbsence(_ worker: String) -> Date? { nextStart[worker] }
-
-    /// Whether an absence covers any moment in `[now, now + within)`.
-    func isLeaving(_ worker: String, within: Duration) -> Bool {
-        guard let s = nextStart[worker] else { return false }
-        return s < now.addingTimeInterval(within.timeInterval)
-    }
 
     /// The first present person of a team's chain (SPEC "Accountable manager").
     func accountable(team: String, roster: Roster) -> Accountable {

@@ -22,8 +22,8 @@ struct Oversight {
     /// cycle; a team the roster does not have has an empty chain.
     private let chains: [[String]]
     private let presentMembers: [[(String, Int)]]
-    /// `escalate_unallocated` in seconds by rank (0 for none), for ranks 0 up to the highest it names.
-    private let unallocatedPeriod: [Double]
+    /// `escalate_unallocated` by rank (nil for none), for ranks 0 up to the highest it names.
+    private let unallocatedPeriod: [Duration?]
 
     init(snapshot: Snapshot, index: CycleIndex, ratings: Ratings, presence: Presence, now: Date) {
         self.snapshot = snapshot
@@ -36,7 +36,7 @@ struct Oversight {
             chain.enumerated().compactMap { presence.isAbsent($0.element) ? nil : ($0.element, $0.offset) }
         }
         let periods = snapshot.policies.allocation.escalateUnallocated
-        unallocatedPeriod = (0...max(0, periods.keys.max() ?? 0)).map { periods[$0]?.timeInterval ?? 0 }
+        unallocatedPeriod = (0...max(0, periods.keys.max() ?? 0)).map { periods[$0] }
     }
 
     private var allocation: AllocationPolicy { snapshot.policies.allocation }
@@ -76,22 +76,24 @@ struct Oversight {
             let since: Date
             let start: Int
             let elapsedSteps: Int
-            let period: Double
+            let period: Duration
+            let zone = snapshot.policies.timeZone
             if let a = referrals[i].allocation {
                 // Acknowledgement overdue.
                 guard let minRank = allocation.acknowledgeMinRank, let within = allocation.acknowledgeWithin,
                     rank >= minRank, a.acknowledged == nil, within.seconds > 0
                 else { continue }
                 (reason, since) = (.ackOverdue, a.at)
-                period = within.timeInterval
-                elapsedSteps = Int(now.timeIntervalSince(a.at) / period)
+                period = within
+                elapsedSteps = within.periods(from: a.at, to: now, in: zone)
                 start = a.manager.flatMap { chain(team).firstIndex(of: $0) }.map { $0 + 1 } ?? 0
             } else if !assigned[i] {
                 // Waiting too long.
-                period = rank >= 0 && rank < unallocatedPeriod.count ? unallocatedPeriod[rank] : 0
-                guard period > 0 else { continue }
+                guard rank >= 0 && rank < unallocatedPeriod.count, let p = unallocatedPeriod[rank], p.seconds > 0
+                else { continue }
+                period = p
                 (reason, since) = (.unallocatedOverdue, referrals[i].referral.received)
-                elapsedSteps = Int(now.timeIntervalSince(since) / period)
+                elapsedSteps = p.periods(from: since, to: now, in: zone)
                 start = 0
             } else {
                 continue
@@ -99,7 +101,7 @@ struct Oversight {
             let stepKey = EscalationKey.step(referral: referrals[i].referral.id, reason: reason)
             let steps = (raised[stepKey] ?? 0) + 1
             guard elapsedSteps >= steps else { continue }
-            if let last = snapshot.lastStep[stepKey], now.timeIntervalSince(last) < period { continue }
+            if let last = snapshot.lastStep[stepKey], !period.hasPassed(since: last, at: now, in: zone) { continue }
             let (to, position) = target(team: team, from: start, step: steps)
             let key = EscalationKey(referral: referrals[i].referral.id, reason: reason, position: position)
             guard !snapshot.escalations.contains(key), seen.insert(key).inserted else { continue }
@@ -118,21 +120,20 @@ struct Oversight {
         // Policy ids and level names are unique (the loader checks), and there are a few of each: a scan costs
         // less than hashing two names per waiting referral.
         let policies = snapshot.policies.triage
-        func reviewEvery(_ rating: Rating) -> Double? {
-            policies.first { $0.id == rating.policy }?.levels.first { $0.name == rating.level }?.reviewEvery?
-                .timeInterval
+        func reviewEvery(_ rating: Rating) -> Duration? {
+            policies.first { $0.id == rating.policy }?.levels.first { $0.name == rating.level }?.reviewEvery
         }
+        let zone = snapshot.policies.timeZone
         var out: [(Int, ReviewDue)] = []
         let referrals = snapshot.referrals
         for i in referrals.indices where referrals[i].allocation == nil && !assigned[i] {
             let team = index.team[i]
             guard team != CycleIndex.noTeam, ratings.rank[i] != nil else { continue }
-            let known = ratings.reviewEvery[i]
-            guard let seconds = known.isNaN ? ratings.rating(i).flatMap(reviewEvery) : known, seconds >= 0 else {
-                continue
-            }
-            let due = (referrals[i].lastReview ?? referrals[i].referral.received).addingTimeInterval(seconds)
-            guard now >= due else { continue }
+            guard let every = ratings.reviewRated[i] ? ratings.reviewEvery[i] : ratings.rating(i).flatMap(reviewEvery)
+            else { continue }
+            let since = referrals[i].lastReview ?? referrals[i].referral.received
+            guard every.hasPassed(since: since, at: now, in: zone) else { continue }
+            let due = every.after(since, in: zone)
             let manager = team >= 0 ? presentMembers[team].first?.0 : nil
             out.append((i, ReviewDue(referral: referrals[i].referral.id, due: due, manager: manager)))
         }

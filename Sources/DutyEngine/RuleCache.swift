@@ -53,7 +53,8 @@ final class RuleCache {
             }
         }
         names = referralNames.sorted()
-        enabled = !referralNames.contains("waiting") && policy.eligible.count < 250
+        // Rules reading the clock (`waiting`, `now`) change while the facts do not: no caching then.
+        enabled = !referralNames.contains("waiting") && !referralNames.contains("now") && policy.eligible.count < 250
         packable = referralNames.isSubset(of: ["kind", "team", "complexity"])
         readsLoad = load
         self.workerCount = workerCount

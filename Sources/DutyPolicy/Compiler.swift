@@ -1,8 +1,9 @@
 import DutyCore
+import Foundation
 
 /// The static type of an expression. `fact` values are known only at evaluation time.
 indirect enum ValueType: Hashable, CustomStringConvertible {
-    case bool, number, string, duration, fact
+    case bool, number, string, duration, date, fact
     case list(ValueType)
 
     var description: String {
@@ -11,6 +12,7 @@ indirect enum ValueType: Hashable, CustomStringConvertible {
         case .number: "a number"
         case .string: "a string"
         case .duration: "a duration"
+        case .date: "a date"
         case .fact: "a fact"
         case .list(let t): t == .fact ? "a list" : "a list of \(Self.plural(t))"
         }
@@ -22,6 +24,7 @@ indirect enum ValueType: Hashable, CustomStringConvertible {
         case .number: "numbers"
         case .string: "strings"
         case .duration: "durations"
+        case .date: "dates"
         case .fact: "values"
         case .list: "lists"
         }
@@ -37,7 +40,9 @@ public enum RuleScope: Sendable {
     /// The allocation policy: referral names and `worker.*`.
     case allocation
 
-    static let referralNames = ["kind", "team", "person", "flags", "skills", "complexity", "waiting"]
+    static let referralNames = [
+        "kind", "team", "person", "flags", "skills", "complexity", "waiting", "received", "now",
+    ]
     static let workerNames = [
         "worker.id", "worker.role", "worker.skills", "worker.experience", "worker.asye", "worker.load",
         "worker.capacity",
@@ -62,6 +67,8 @@ enum Compiled {
     case number(@Sendable (RuleContext) -> Double)
     case string(@Sendable (RuleContext) -> String?)
     case duration(@Sendable (RuleContext) -> Int64)
+    /// Seconds since 1970; nil when a fact it reads is missing or not a date.
+    case date(@Sendable (RuleContext) -> Double?)
     case strings(@Sendable (RuleContext) -> [String])
     /// A constant list literal.
     case constList([RuntimeValue])
@@ -74,6 +81,7 @@ enum Compiled {
         case .number(let f): { .number(f($0)) }
         case .string(let f): { c in f(c).map { .string($0) } ?? .missing }
         case .duration(let f): { .duration(f($0)) }
+        case .date(let f): { c in f(c).map { .date($0) } ?? .missing }
         case .strings(let f): { c in .list(f(c).map { .string($0) }) }
         case .constList(let items): { _ in .list(items) }
         case .dynamic(let f): f
@@ -198,6 +206,8 @@ struct Compiler {
         case "skills": return (.list(.string), .strings { $0.referral.skills })
         case "complexity": return (.number, .number { Double($0.referral.complexity) })
         case "waiting": return (.duration, .duration { $0.waiting })
+        case "received": return (.date, .date { $0.referral.received.timeIntervalSince1970 })
+        case "now": return (.date, .date { $0.now.timeIntervalSince1970 })
         case "worker.id": return (.string, .string { $0.worker?.id })
         case "worker.role": return (.string, .string { $0.worker?.role })
         case "worker.skills": return (.list(.string), .strings { $0.worker?.skills ?? [] })
@@ -225,10 +235,14 @@ struct Compiler {
     }
 
     private func compileComparison(
-        _ op: Expression.Comparison, _ l: Expression, _ r: Expression, opStart: Int
+        _ op: Expression.Comparison, _ l0: Expression, _ r0: Expression, opStart: Int
     ) throws(RuleError) -> BoolFn {
-        let (lt, lc) = try compile(l)
-        let (rt, rc) = try compile(r)
+        let (op, l, r) = Self.onTheCalendar(op, l0, r0)
+        var (lt, lc) = try compile(l)
+        var (rt, rc) = try compile(r)
+        // A fact compared with a date is read as a date.
+        if lt == .date && rt == .fact { (rt, rc) = (.date, .date(Self.dateOf(rc))) }
+        if rt == .date && lt == .fact { (lt, lc) = (.date, .date(Self.dateOf(lc))) }
         if case .list = lt {
             throw RuleError(offset: l.start, message: "cannot compare a list with '\(op.rawValue)': use 'in'")
         }
@@ -249,6 +263,12 @@ struct Compiler {
         if let fast = constantComparison(op, l, r) { return fast }
         // Typed fast paths.
         switch (lc, rc) {
+        case (.date(let a), .date(let b)):
+            // A missing or unreadable date compares false.
+            return { c in
+                guard let x = a(c), let y = b(c) else { return false }
+                return Self.order(op, x, y)
+            }
         case (.number(let a), .number(let b)):
             switch op {
             case .eq: return { a($0) == b($0) }
@@ -286,10 +306,42 @@ struct Compiler {
     private func compileArithmetic(
         _ op: Expression.Arithmetic, _ l: Expression, _ r: Expression, opStart: Int
     ) throws(RuleError) -> (ValueType, Compiled) {
-        let (lt, lc) = try compile(l)
-        let (rt, rc) = try compile(r)
+        var (lt, lc) = try compile(l)
+        var (rt, rc) = try compile(r)
         let bad = RuleError(offset: opStart, message: "cannot use '\(op.rawValue)' on \(lt) and \(rt)")
+        // A fact with a date, or plus or minus a duration, is a date (`facts.expires - now`, `facts.granted + 7d`).
+        let moves = op == .add || op == .subtract
+        if moves && lt == .fact && (rt == .date || rt == .duration) { (lt, lc) = (.date, .date(Self.dateOf(lc))) }
+        if moves && rt == .fact && lt == .date { (rt, rc) = (.date, .date(Self.dateOf(rc))) }
         switch (lc, rc, op) {
+        case (.date(let a), .date(let b), .subtract):
+            // The exact time between: a duration, missing when either date is.
+            return (
+                .duration,
+                .dynamic { c in
+                    guard let x = a(c), let y = b(c) else { return .missing }
+                    return .duration(Int64((x - y).rounded(.down)))
+                }
+            )
+        case (.date(let a), .duration, .add), (.date(let a), .duration, .subtract):
+            // A written duration moves a date on the calendar (days keep the local time); a computed one exactly.
+            let sign: Int64 = op == .add ? 1 : -1
+            if case .duration(let d, _) = r {
+                return (
+                    .date,
+                    .date { c in
+                        a(c).map {
+                            let t = Date(timeIntervalSince1970: $0)
+                            return (sign > 0 ? d.after(t, in: c.timeZone) : d.before(t, in: c.timeZone))
+                                .timeIntervalSince1970
+                        }
+                    }
+                )
+            }
+            guard case .duration(let b) = rc else { throw bad }
+            return (.date, .date { c in a(c).map { $0 + Double(sign * b(c)) } })
+        case (.duration, .date, .add):
+            return try compileArithmetic(op, r, l, opStart: opStart)
         case (.number(let a), .number(let b), .add): return (.number, .number { a($0) + b($0) })
         case (.number(let a), .number(let b), .subtract): return (.number, .number { a($0) - b($0) })
         case (.number(let a), .number(let b), .multiply): return (.number, .number { a($0) * b($0) })
@@ -301,11 +353,70 @@ struct Compiler {
         case (.duration(let a), .number(let b), .divide): return (.duration, .duration { Self.scale(a($0), 1 / b($0)) })
         default:
             let allowed: Set<ValueType> = [.number, .duration, .fact]
-            guard allowed.contains(lt), allowed.contains(rt), lt == .fact || rt == .fact else { throw bad }
+            guard allowed.contains(lt), allowed.contains(rt), lt == .fact || rt == .fact else {
+                if lt == .date || rt == .date {
+                    throw RuleError(
+                        offset: opStart,
+                        message:
+                            "cannot use '\(op.rawValue)' on \(lt) and \(rt): a date minus a date is a duration, a date plus or minus a duration is a date"
+                    )
+                }
+                throw bad
+            }
             let a = lc.boxed
             let b = rc.boxed
             return (.fact, .dynamic { c in Self.arithmeticDynamic(op, a(c), b(c)) })
         }
+    }
+
+    /// A fact's value read as a date: an ISO date or date-time (a bare date is local midnight in the council's
+    /// zone); nil when missing or not a date.
+    static func dateOf(_ c: Compiled) -> @Sendable (RuleContext) -> Double? {
+        switch c {
+        case .date(let f): return f
+        default:
+            let f = c.boxed
+            return { ctx in
+                switch f(ctx) {
+                case .date(let d): d
+                case .string(let s): ISOTime.parse(s, timeZone: ctx.timeZone)?.timeIntervalSince1970
+                default: nil
+                }
+            }
+        }
+    }
+
+    /// Comparisons of a time span with a written duration are made on the calendar: `waiting > 21d` is
+    /// `now > received + 21d` and `facts.expires - now <= 28d` is `facts.expires <= now + 28d`, where days keep
+    /// the local time across a clock change (RFC 5545's nominal durations). Other comparisons are unchanged.
+    static func onTheCalendar(_ op: Expression.Comparison, _ l: Expression, _ r: Expression)
+        -> (Expression.Comparison, Expression, Expression)
+    {
+        func span(_ e: Expression) -> (Expression, Expression)? {
+            switch e {
+            case .name("waiting", let s): return (.name("now", start: s), .name("received", start: s))
+            case .arithmetic(.subtract, let a, let b, _) where isDate(a) || isDate(b): return (a, b)
+            default: return nil
+            }
+        }
+        func isDate(_ e: Expression) -> Bool {
+            switch e {
+            case .name("now", _), .name("received", _): true
+            case .arithmetic(.add, let a, let b, _), .arithmetic(.subtract, let a, let b, _):
+                isDate(a) || (isDate(b) && !isDate(a))
+            default: false
+            }
+        }
+        let flipped: [Expression.Comparison: Expression.Comparison] = [
+            .lt: .gt, .le: .ge, .gt: .lt, .ge: .le, .eq: .eq, .ne: .ne,
+        ]
+        if case .duration(let d, let s) = r, d.unit.seconds >= 86_400, let (a, b) = span(l) {
+            return (op, a, .arithmetic(.add, b, .duration(d, start: s), opStart: s))
+        }
+        if case .duration(let d, let s) = l, d.unit.seconds >= 86_400, let (a, b) = span(r) {
+            return (flipped[op]!, a, .arithmetic(.add, b, .duration(d, start: s), opStart: s))
+        }
+        return (op, l, r)
     }
 
     private static func scale(_ d: Int64, _ by: Double) -> Int64 {
@@ -332,7 +443,7 @@ struct Compiler {
     private func constantComparison(_ op: Expression.Comparison, _ l: Expression, _ r: Expression) -> BoolFn? {
         guard case .name(let name, _) = l else { return nil }
         switch r {
-        case .duration(let d, _) where name == "waiting":
+        case .duration(let d, _) where name == "waiting" && d.unit.seconds < 86_400:
             let s = d.seconds
             return { Self.order(op, $0.waiting, s) }
         case .number(let n, _) where name.hasPrefix("facts."):
@@ -368,6 +479,7 @@ struct Compiler {
         case (.number(let a), .number(let b)): order(op, a, b)
         case (.string(let a), .string(let b)): order(op, a, b)
         case (.duration(let a), .duration(let b)): order(op, a, b)
+        case (.date(let a), .date(let b)): order(op, a, b)
         case (.bool(let a), .bool(let b)):
             switch op {
             case .eq: a == b
@@ -482,7 +594,18 @@ public final class Condition: Sendable {
     /// The type an operand has, when the expression alone says it.
     private static func type(of e: Expression) -> FactType? {
         switch e {
-        case .number, .arithmetic, .negate: .number
+        case .name("now", _), .name("received", _): return .date
+        case .arithmetic(let op, let a, let b, _):
+            // A date plus or minus a duration is a date; a date minus a date a duration; else a number.
+            let (ta, tb) = (type(of: a), type(of: b))
+            if ta == .date || tb == .date { return op == .subtract && ta == .date && tb == .date ? nil : .date }
+            if case .duration = a { return fact(b) != nil ? .date : nil }
+            if case .duration = b { return fact(a) != nil ? .date : nil }
+            return .number
+        default: break
+        }
+        return switch e {
+        case .number, .negate: .number
         case .bool: .bool
         case .string: .string
         case .name(let n, _):
@@ -495,7 +618,7 @@ public final class Condition: Sendable {
         }
     }
 
-    private static func factUses(_ e: Expression, asCondition: Bool, into out: inout [String: FactType?]) {
+    static func factUses(_ e: Expression, asCondition: Bool, into out: inout [String: FactType?]) {
         func note(_ name: String, _ type: FactType) {
             if let existing = out[name] {
                 if existing != type { out[name] = .some(nil) }
@@ -510,14 +633,20 @@ public final class Condition: Sendable {
         case .and(let a, let b), .or(let a, let b):
             factUses(a, asCondition: true, into: &out)
             factUses(b, asCondition: true, into: &out)
-        case .compare(_, let a, let b, _):
+        case .compare(let op, let a0, let b0, _):
+            let (_, a, b) = Compiler.onTheCalendar(op, a0, b0)
             if let f = fact(a), let t = type(of: b) { note(f, t) }
             if let f = fact(b), let t = type(of: a) { note(f, t) }
             factUses(a, asCondition: false, into: &out)
             factUses(b, asCondition: false, into: &out)
         case .arithmetic(_, let a, let b, _):
-            for x in [a, b] {
-                if let f = fact(x) { note(f, .number) }
+            // A fact beside a date or a duration is a date (`facts.expires - now`, `facts.granted + 7d`).
+            for (x, other) in [(a, b), (b, a)] {
+                if let f = fact(x) {
+                    var dated = type(of: other) == .date
+                    if case .duration = other { dated = true }
+                    note(f, dated ? .date : .number)
+                }
                 factUses(x, asCondition: false, into: &out)
             }
         case .negate(let x, _):
@@ -538,5 +667,39 @@ public final class Condition: Sendable {
             names(a).union(names(b))
         default: []
         }
+    }
+}
+
+/// The date a triage rule makes its referral due by (`due: "facts.urgent_granted + 7d"`,
+/// `due: "facts.authorisation_expires"`): compiled once; nil at evaluation when a fact it reads is missing or not
+/// a date.
+public final class DueExpression: Sendable {
+    let fn: @Sendable (RuleContext) -> Double?
+    public let source: String
+    private let expression: Expression
+
+    /// Parses and type-checks `source`: it must be a date (a date fact, `received`, `now`, or one of those plus
+    /// or minus a duration).
+    public init(_ source: String, scope: RuleScope) throws(RuleError) {
+        let expression = try Parser.parse(source)
+        let (type, code) = try Compiler(scope: scope).compile(expression)
+        guard type == .date || type == .fact else {
+            throw RuleError(
+                offset: expression.start,
+                message: "'due' must be a date, like facts.expires or facts.granted + 7d; this is \(type)")
+        }
+        self.expression = expression
+        self.source = source
+        fn = Compiler.dateOf(code)
+    }
+
+    public func evaluate(_ context: RuleContext) -> Date? { fn(context).map { Date(timeIntervalSince1970: $0) } }
+
+    /// The facts it reads, each a date.
+    public var factUses: [String: FactType?] {
+        var out: [String: FactType?] = [:]
+        if case .name(let n, _) = expression, n.hasPrefix("facts.") { out[String(n.dropFirst(6))] = .date }
+        Condition.factUses(expression, asCondition: false, into: &out)
+        return out
     }
 }

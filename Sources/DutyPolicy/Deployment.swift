@@ -26,7 +26,8 @@ public struct Deployment: Sendable {
                 diagnostics.append(Diagnostic(file: rosterPath, position: nil, message: error.message))
             }
         }
-        let (policies, d) = PolicySet.load(directory: policiesDir, roster: roster)
+        var (policies, d) = PolicySet.load(directory: policiesDir, roster: roster)
+        if let zone = config?.timeZone { policies?.timeZone = zone }
         diagnostics += d
         return Deployment(config: config, roster: roster, policies: policies, diagnostics: diagnostics)
     }

@@ -10,6 +10,8 @@ public struct PolicySet: Sendable {
     public var policyForKind: [String: Int]
     /// Every file read, sorted: what `config.loaded` hashes.
     public var files: [String]
+    /// The council's zone (config `timezone`): policy durations in days and weeks are calendar days in it.
+    public var timeZone: TimeZone = .utc
 
     /// The policy that applies to a referral: by kind from the roster, else by evaluating each `applies_to`.
     public func policy(for referral: Referral) -> TriagePolicy? {
@@ -21,7 +23,7 @@ public struct PolicySet: Sendable {
     /// Rates a referral at `now`: nil when no policy applies to its kind.
     public func triage(_ referral: Referral, now: Date) -> TriageResult? {
         guard let policy = policy(for: referral) else { return nil }
-        return policy.triage(RuleContext(referral: referral, now: now))
+        return policy.triage(RuleContext(referral: referral, now: now, timeZone: timeZone))
     }
 
     /// The decoder intake uses with these policies and `roster` (nil: any kind and team), at `now` (nil: no bound
@@ -43,7 +45,10 @@ public struct PolicySet: Sendable {
             let policy = triage[i]
             decoder.flagVocabulary[kind] = policy.flagVocabulary.union(shared)
             var uses = sharedFacts
-            for r in policy.rules { uses.merge(r.condition.factUses) { $0 == $1 ? $0 : nil } }
+            for r in policy.rules {
+                uses.merge(r.condition.factUses) { $0 == $1 ? $0 : nil }
+                if let due = r.due { uses.merge(due.factUses) { $0 == $1 ? $0 : nil } }
+            }
             decoder.factTypes[kind] = uses.compactMapValues { $0 }
         }
         return decoder
@@ -53,7 +58,10 @@ public struct PolicySet: Sendable {
     public var factsUsed: [(fact: String, file: String, position: SourcePosition)] {
         var out: [(String, String, SourcePosition)] = []
         for p in triage {
-            for r in p.rules { for f in r.condition.facts.sorted() { out.append((f, p.file, r.position)) } }
+            for r in p.rules {
+                let dueFacts = r.due.map { Set($0.factUses.keys) } ?? []
+                for f in r.condition.facts.union(dueFacts).sorted() { out.append((f, p.file, r.position)) }
+            }
         }
         for r in allocation.eligible {
             for f in r.condition.facts.sorted() { out.append((f, allocation.file, SourcePosition(line: 0, column: 0))) }

@@ -31,13 +31,19 @@ public final class RuleContext {
     public let referral: Referral
     /// `waiting`: seconds from `received` to now.
     public let waiting: Int64
+    /// The moment of evaluation: `now` in rules.
+    public let now: Date
+    /// The council's zone: days and weeks compared with `waiting` or dates are calendar days in it.
+    public let timeZone: TimeZone
     /// The worker being considered (allocation rules); changed as the allocator walks a team.
     public var worker: WorkerView?
     /// The engine's rule-cache class for this referral (-1: none).
     public var ruleClass = -1
 
-    public init(referral: Referral, now: Date, worker: WorkerView? = nil) {
+    public init(referral: Referral, now: Date, timeZone: TimeZone = .utc, worker: WorkerView? = nil) {
         self.referral = referral
+        self.now = now
+        self.timeZone = timeZone
         self.waiting = Int64((now.timeIntervalSince(referral.received)).rounded(.down))
         self.worker = worker
     }
@@ -50,6 +56,8 @@ enum RuntimeValue: Equatable, Sendable {
     case number(Double)
     case string(String)
     case duration(Int64)
+    /// Seconds since 1970.
+    case date(Double)
     case list([RuntimeValue])
 
     init(_ fact: FactValue?) {

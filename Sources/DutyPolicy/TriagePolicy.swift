@@ -11,6 +11,9 @@ public struct TriageRule: Sendable {
     public var because: String
     /// Where the rule's `when` starts in its file.
     public var position: SourcePosition
+    /// `due`: when the rule matches, the referral is due by this date if that is earlier than its level's due
+    /// (`received + allocate_within`).
+    public var due: DueExpression?
 
     /// An aging rule: its condition reads `waiting`, so it matches because of how long the referral has waited,
     /// not because of its risk. It raises the level (timescale, escalation, review) but the allocation order puts
@@ -39,6 +42,10 @@ public final class TriagePolicy: Sendable {
     let ruleLevels: [Int]
     /// Each rule's `isAging`.
     let ruleAging: [Bool]
+    /// Each rule's `due`.
+    let ruleDues: [DueExpression?]
+    /// Whether any rule has a `due`.
+    let anyDue: Bool
     public let otherwise: String
     /// Flags the policy declares as known though no rule reads them (`flags`: informational ones the case
     /// system sends), so that intake does not refuse them.
@@ -66,10 +73,22 @@ public final class TriagePolicy: Sendable {
         self.ruleConditions = ruleConditions
         self.ruleLevels = ruleLevels
         self.ruleAging = rules.map(\.isAging)
+        self.ruleDues = rules.map(\.due)
+        self.anyDue = rules.contains { $0.due != nil }
         self.otherwise = otherwise
     }
 
     public func level(named name: String) -> Level? { levels.first { $0.name == name } }
+
+    /// When a referral at `level` whose rules `matched` (indices) is due: its level's `allocate_within` from
+    /// `received` (calendar days in the context's zone), or the earliest `due` of a matched rule when that is
+    /// sooner.
+    public func due(level: Level, matched: [Int], context: RuleContext) -> Date {
+        var due = level.allocateWithin.after(context.referral.received, in: context.timeZone)
+        guard anyDue else { return due }
+        for i in matched { if let d = ruleDues[i]?.evaluate(context), d < due { due = d } }
+        return due
+    }
 }
 
 /// A rule that matched, with the reason a manager reads.
@@ -90,7 +109,7 @@ public struct TriageResult: Sendable, Hashable {
     public var policy: String
     public var policyVersion: String
     public var level: Level
-    /// `received + level.allocateWithin`.
+    /// `received + level.allocateWithin`, or a matched rule's earlier `due`.
     public var due: Date
     /// Every matching rule, in file order, whatever its level.
     public var rules: [MatchedRule]
@@ -103,17 +122,19 @@ extension TriagePolicy {
     /// else `otherwise`.
     public func triage(_ context: RuleContext) -> TriageResult {
         var matched: [MatchedRule] = []
+        var indices: [Int] = []
         var best = -1  // index into levels; levels are highest rank first, so a lower index is a higher rank
         for i in rules.indices where rules[i].condition.fn(context) {
             let rule = rules[i]
             matched.append(MatchedRule(id: rule.id, level: rule.level, because: rule.because))
+            indices.append(i)
             if best < 0 || rule.levelIndex < best { best = rule.levelIndex }
         }
         let level = best >= 0 ? levels[best] : self.level(named: otherwise)!
         return TriageResult(
             policy: id, policyVersion: version, level: level,
-            due: context.referral.received.addingTimeInterval(level.allocateWithin.timeInterval), rules: matched,
-            byDefault: best < 0)
+            due: due(level: level, matched: indices, context: context),
+            rules: matched, byDefault: best < 0)
     }
 
     /// Evaluates every rule, writing the indices of those that match into `matched` (cleared first, so one buffer
@@ -221,6 +242,7 @@ extension TriagePolicy {
                     let level = ro.string("level", required: true)
                     let when = condition(ro, "when", scope: .triage, sink: sink, required: true)
                     let because = ro.string("because", required: true)
+                    let due = dueExpression(ro, sink: sink)
                     ro.finish()
                     if let rid {
                         if !ReferralDecoder.isValidID(rid) {
@@ -244,7 +266,7 @@ extension TriagePolicy {
                         rules.append(
                             TriageRule(
                                 id: rid, level: level, levelIndex: levels.firstIndex { $0.name == level }!,
-                                condition: when, because: because, position: ro.node("when")!.position))
+                                condition: when, because: because, position: ro.node("when")!.position, due: due))
                     }
                 }
             } else {
@@ -264,6 +286,21 @@ extension TriagePolicy {
             appliesToPosition: o.node("applies_to")?.position, levels: levels, rules: rules,
             ruleConditions: rules.map(\.condition), ruleLevels: rules.map(\.levelIndex), otherwise: otherwise,
             declaredFlags: declared)
+    }
+
+    /// Compiles a rule's `due` date, reporting errors at the offending character in the file.
+    static func dueExpression(_ o: ObjectFields, sink: DiagnosticSink) -> DueExpression? {
+        guard let node = o.node("due") else { return nil }
+        guard case .string(let text) = node.value else {
+            sink.error(node.position, "'due' must be a date expression in a string, not \(node.typeName)")
+            return nil
+        }
+        do {
+            return try DueExpression(text, scope: .triage)
+        } catch {
+            sink.error(node.position(ofByte: error.offset), error.message)
+            return nil
+        }
     }
 
     /// Compiles the expression in string member `key`, reporting errors at the offending character in the file.

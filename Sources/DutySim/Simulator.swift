@@ -55,9 +55,14 @@ public struct Simulator: Sendable {
         self.init(scenario: scenario, roster: roster, policies: policies, seed: seed, sources: sources)
     }
 
+    /// The zone a simulated council keeps: its working days and the policies' calendar days.
+    static let zone = TimeZone(identifier: "Europe/London")!
+
     init(scenario: Scenario, roster: Roster, policies: PolicySet, seed: UInt64, sources: Sources? = nil) {
         self.scenario = scenario
         self.roster = roster
+        var policies = policies
+        policies.timeZone = Self.zone  // a simulated English council's calendar
         self.policies = policies
         self.seed = seed
         self.sources = sources
@@ -221,7 +226,7 @@ public struct Simulator: Sendable {
         var closed = 0
         let step = scenario.cycle.timeInterval
         let end = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
-        let zone = TimeZone(identifier: "Europe/London")!
+        let zone = Self.zone
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         calendar.firstWeekday = 2  // weeks start on Monday (the weekly baseline meets on the first working day)

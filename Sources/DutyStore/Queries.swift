@@ -469,9 +469,11 @@ extension Store {
 
     /// Per group, as of `asOf`: waiting count, median and max days waiting, allocated (and still open), % of
     /// those allocated by then that were allocated by their due time, overdue waiting, reviews overdue.
-    /// `reviewEvery` gives a level's review interval in seconds (from the policies), by policy id and level.
+    /// `reviewEvery` gives a level's review interval (from the policies), by policy id and level; days are
+    /// calendar days in `timeZone`.
     public func stats(
-        by grouping: StatsGrouping, asOf: Date, reviewEvery: (String, String) -> Double? = { _, _ in nil }
+        by grouping: StatsGrouping, asOf: Date, reviewEvery: (String, String) -> Duration? = { _, _ in nil },
+        timeZone: TimeZone = .utc
     ) throws -> [StatsRow] {
         let t = asOf.timeIntervalSince1970
         struct Acc {
@@ -517,7 +519,8 @@ extension Store {
             accs[k].waits.append((t - received) / 86_400)
             if let due = r.double(5), due < t { accs[k].overdue += 1 }
             if let policy = r.string(7), let level = r.string(8), let every = reviewEvery(policy, level),
-                (r.double(6) ?? received) + every < t
+                every.hasPassed(
+                    since: Date(timeIntervalSince1970: r.double(6) ?? received), at: asOf, in: timeZone)
             {
                 accs[k].reviews += 1
             }
@@ -575,9 +578,11 @@ public struct InboxRow: Sendable, Equatable {
 extension Store {
     /// What waits for `person`: allocations they are accountable for at or above `minRank` and not yet
     /// acknowledged; escalations raised to them on referrals still open; reviews due on waiting referrals of
-    /// `teams` (the teams whose chain they are in), with `reviewEvery` giving each level's interval in seconds.
+    /// `teams` (the teams whose chain they are in), with `reviewEvery` giving each level's interval (calendar days
+    /// in `timeZone`).
     public func inbox(
-        person: String, minRank: Int?, teams: Set<String>, now: Date, reviewEvery: (String, String) -> Double?
+        person: String, minRank: Int?, teams: Set<String>, now: Date, reviewEvery: (String, String) -> Duration?,
+        timeZone: TimeZone = .utc
     ) throws -> [InboxRow] {
         var out: [InboxRow] = []
         if let minRank {
@@ -612,8 +617,9 @@ extension Store {
             guard let policy = row.policy, let level = row.level, let every = reviewEvery(policy, level) else {
                 continue
             }
-            let due = (row.lastReview ?? row.received).addingTimeInterval(every)
-            guard due <= now else { continue }
+            let since = row.lastReview ?? row.received
+            guard every.hasPassed(since: since, at: now, in: timeZone) else { continue }
+            let due = every.after(since, in: timeZone)
             out.append(
                 InboxRow(
                     reason: "review", referral: row.id, since: due, detail: "\(level): review due", level: level,

@@ -29,7 +29,8 @@ func spoolRecord(id: String, kind: String, received: Date, rng: inout SplitMix64
         ("received", .time(received)), ("flags", .strings(flags)), ("complexity", .int(Int64(1 + rng.next() % 5))),
     ]
     if kind == "dols" && rng.next() % 4 == 0 {
-        fields.append(("facts", .object([("days_to_expiry", .int(Int64(rng.next() % 120)))])))
+        let expires = received.addingTimeInterval(Double(rng.next() % 120) * 86_400)
+        fields.append(("facts", .object([("authorisation_expires", .string(ISOTime.formatDate(expires, in: .utc)))])))
     }
     if closed { fields.append(("status", .string("closed"))) }
     return JSONValue.object(fields).serialized()

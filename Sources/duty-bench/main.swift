@@ -50,7 +50,11 @@ func generate(_ n: Int, kinds: [String], seed: UInt64, now: Date) -> [Referral] 
         if rng.next() % 3 == 0 { facts["concerns_12m"] = .number(Double(rng.next() % 6)) }
         if rng.next() % 3 == 0 { facts["falls_3m"] = .number(Double(rng.next() % 4)) }
         if rng.next() % 3 == 0 { facts["months_since_review"] = .number(Double(rng.next() % 24)) }
-        if rng.next() % 4 == 0 { facts["days_to_expiry"] = .number(Double(rng.next() % 120)) }
+        if rng.next() % 4 == 0 {
+            let left = Double(rng.next() % 120) - 20
+            facts["authorisation_expires"] = .string(
+                ISOTime.formatDate(now.addingTimeInterval(left * 86_400), in: TimeZone(identifier: "UTC")!))
+        }
         let waited = Double(rng.next() % (400 * 86_400))
         out.append(
             Referral(

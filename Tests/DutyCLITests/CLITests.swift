@@ -226,8 +226,8 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         #expect(r.code == 65)
         #expect(
             r.err == """
-                \(dols):28:65: expected ')' after 'flags'
-                \(dols):42:67: unknown name 'flag'; did you mean 'flags'?
+                \(dols):34:65: expected ')' after 'flags'
+                \(dols):48:67: unknown name 'flag'; did you mean 'flags'?
                 duty: policy check failed: 2 errors, 0 warnings
 
                 """)
@@ -235,18 +235,19 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         #expect(json.code == 65)
         #expect(
             json.out.split(separator: "\n").first
-                == #"{"file":"\#(dols)","line":28,"column":65,"key":null,"severity":"error","message":"expected ')' after 'flags'"}"#
+                == #"{"file":"\#(dols)","line":34,"column":65,"key":null,"severity":"error","message":"expected ')' after 'flags'"}"#
         )
     }
 
     @Test func sampleWarnsAboutFactsNoReferralCarries() throws {
         let sample = try tempFile(
             "sample.jsonl",
-            #"{"id":"a","person":"p","kind":"dols","received":"2024-09-01","facts":{"age":90,"days_to_expiry":3}}"#)
+            #"{"id":"a","person":"p","kind":"dols","received":"2024-09-01","facts":{"age":90,"authorisation_expires":"2024-10-01","urgent_granted":"2024-08-30"}}"#
+        )
         let r = Run(["policy", "check", "--policies", policies, "--roster", roster, "--sample", sample])
         #expect(r.code == 0)
         #expect(r.err.contains("warning: rule uses facts.concerns_12m, which no referral in \(sample) carries"))
-        #expect(!r.err.contains("facts.days_to_expiry,"))
+        #expect(!r.err.contains("facts.authorisation_expires,") && !r.err.contains("facts.urgent_granted,"))
         #expect(!r.err.contains("facts.age,"))
     }
 
@@ -265,7 +266,7 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         let lines = r.out.split(separator: "\n").map(String.init)
         #expect(
             lines == [
-                #"{"id":"DOLS-1","kind":"dols","team":"dols","policy":"dols-adass","policy_version":"2026.1","level":"high","rank":3,"due":"2024-09-07T23:00:00Z","received":"2024-08-31T23:00:00Z","at":"2024-09-10T09:30:00Z","waiting_days":9.4,"by_default":false,"rules":[{"id":"DOLS-H2","level":"high","because":"the person objects, is unsettled or tries to leave"},{"id":"DOLS-H3","level":"high","because":"physical restraint is used regularly"}]}"#,
+                #"{"id":"DOLS-1","kind":"dols","team":"dols","policy":"dols-adass","policy_version":"2026.2","level":"high","rank":3,"due":"2024-09-07T23:00:00Z","received":"2024-08-31T23:00:00Z","at":"2024-09-10T09:30:00Z","waiting_days":9.4,"by_default":false,"rules":[{"id":"DOLS-H2","level":"high","because":"the person objects, is unsettled or tries to leave"},{"id":"DOLS-H3","level":"high","because":"physical restraint is used regularly"}]}"#,
                 #"{"id":"OT-7","kind":"ot","team":"ot","policy":"ot-priority","policy_version":"2026.1","level":"p2","rank":2,"due":"2024-06-08T08:00:00Z","received":"2024-06-01T08:00:00Z","at":"2024-09-10T09:30:00Z","waiting_days":101.1,"by_default":false,"rules":[{"id":"OT-AGE1","level":"p2","because":"non-urgent but waiting over 12 weeks"}]}"#,
             ])
         // Every line is a JSON object with the contract's fields.

@@ -51,9 +51,19 @@ struct Sample: CustomTestStringConvertible, Sendable {
         Sample(kind: "dols", flags: ["restraint_occasional"], level: "medium", rules: ["DOLS-M1"]),
         Sample(kind: "dols", flags: ["new_placement"], level: "medium", rules: ["DOLS-M2"]),
         Sample(kind: "dols", flags: ["less_restrictive_option"], level: "medium", rules: ["DOLS-M3"]),
+        // Renewals: the current authorisation ends 20 days, 4 days, or 9 days ago (t0 is 2024-09-10).
         Sample(
-            kind: "dols", flags: ["renewal"], facts: ["days_to_expiry": .number(20)], level: "medium",
+            kind: "dols", flags: ["renewal"], facts: ["authorisation_expires": .string("2024-09-30")], level: "medium",
             rules: ["DOLS-M4"]),
+        Sample(
+            kind: "dols", flags: ["renewal"], facts: ["authorisation_expires": .string("2024-09-14")], level: "high",
+            rules: ["DOLS-H10", "DOLS-M4"]),
+        Sample(
+            kind: "dols", flags: ["renewal"], facts: ["authorisation_expires": .string("2024-09-01")], level: "high",
+            rules: ["DOLS-H10", "DOLS-M4"]),
+        Sample(
+            kind: "dols", flags: ["renewal"], facts: ["authorisation_expires": .string("2024-12-01")], level: "low",
+            rules: []),
         Sample(kind: "dols", flags: ["renewal"], level: "low", rules: []),
         Sample(kind: "dols", flags: ["end_of_life"], level: "low", rules: ["DOLS-L1"]),
         Sample(kind: "dols", flags: ["end_of_life", "objection"], level: "high", rules: ["DOLS-H2", "DOLS-L1"]),
@@ -121,7 +131,13 @@ struct Sample: CustomTestStringConvertible, Sendable {
         #expect(result.level.name == sample.level)
         #expect(result.rules.map(\.id) == sample.rules)
         #expect(result.byDefault == sample.rules.isEmpty)
-        #expect(result.due == r.received.addingTimeInterval(result.level.allocateWithin.timeInterval))
+        // No rule of these samples sets an earlier due from a date than its level's timescale, except a renewal
+        // past or near its expiry (the expiry, at local midnight; the shipped zone here is UTC).
+        let expiry = sample.facts["authorisation_expires"].flatMap {
+            if case .string(let s) = $0 { ISOTime.parse(s, timeZone: .utc) } else { nil }
+        }
+        let levelDue = r.received.addingTimeInterval(result.level.allocateWithin.timeInterval)
+        #expect(result.due == min(levelDue, result.rules.isEmpty ? levelDue : expiry ?? levelDue))
     }
 
     @Test func everyRuleIsExercisedAndExplained() throws {

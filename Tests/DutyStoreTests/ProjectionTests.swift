@@ -177,7 +177,7 @@ extension JSONValue {
             try tx.append(NewEvent(type: "review.recorded", referral: "S-1", data: .object([("by", .string("m"))])))
         }
         let byKind = try store.stats(
-            by: .kind, asOf: asOf, reviewEvery: { _, level in level == "amber" ? 7 * day : nil })
+            by: .kind, asOf: asOf, reviewEvery: { _, level in level == "amber" ? .days(7) : nil })
         // safeguarding waiting: S-1 30d, S-2 20d, S-3 10d, S-4 2d -> median (10+20)/2 = 15, max 30.
         // overdue (due < asOf): S-1 (due -26d), S-2 (-16d), S-3 (-6d); S-4 due in 2 days.
         // reviews overdue (every 7d since last review or received): S-2, S-3 (S-1 reviewed yesterday, S-4 2 days).

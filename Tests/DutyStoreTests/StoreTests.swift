@@ -361,12 +361,12 @@ extension IntakeTests {
         #expect(try store.log(LogFilter(type: "allocation.assigned", referral: "C")).isEmpty)
         let inbox = try store.inbox(
             person: "m", minRank: 3, teams: ["sg"], now: t0 + 5 * 86_400,
-            reviewEvery: { _, level in level == "amber" ? 2 * 86_400 : nil })
+            reviewEvery: { _, level in level == "amber" ? .days(2) : nil })
         #expect(inbox.map { "\($0.reason) \($0.referral)" } == ["ack B", "escalation C", "review C", "review A"])
         // Before the review interval has passed, no review is due.
         let early = try store.inbox(
             person: "m", minRank: 3, teams: ["sg"], now: t0 + 3_600,
-            reviewEvery: { _, level in level == "amber" ? 2 * 86_400 : nil })
+            reviewEvery: { _, level in level == "amber" ? .days(2) : nil })
         #expect(early.map { "\($0.reason) \($0.referral)" } == ["ack B", "escalation C"])
         #expect(try store.allocations(worker: "w-1").map(\.id) == ["B"])
         #expect(try store.lastWorkers() == ["P-B": "w-1"])
