@@ -87,7 +87,7 @@ extension ReadCommands {
                         ("complexity", .int(Int64(r.complexity))),
                         ("blocked", .string(r.blocked)), ("next_review", .time(ctx.nextReview(r))),
                         ("timeline", .array(timeline.map(\.json))),
-                    ]).serialized())
+                    ]).serialized().lineSafe)
                 return 0
             }
             let t = { (d: Date?) in d.map { Render.localTime($0, ctx.zone) } ?? "-" }
@@ -241,7 +241,7 @@ extension ReadCommands {
                     JSONValue.object([
                         ("id", .string(r.id)), ("worker", .string(r.worker)), ("place", placeJSON(place)),
                         ("candidates", .array(list)),
-                    ]).serialized())
+                    ]).serialized().lineSafe)
                 return 0
             }
             inv.console.out(

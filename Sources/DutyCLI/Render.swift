@@ -69,7 +69,7 @@ enum Render {
 
         mutating func write(_ r: [(String, JSONValue)]) {
             guard format == "csv" else {
-                console.out(JSONValue.object(r).serialized())
+                console.out(JSONValue.lineSafe(JSONValue.object(r).serialized()))
                 return
             }
             if keys == nil {

@@ -100,6 +100,15 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// A serialized JSON text safe as one line for any reader: U+2028 and U+2029, legal raw in JSON strings but
+    /// line ends to JavaScript and some line readers, written as `\u2028` and `\u2029` (the same strings).
+    /// Only output is so escaped: the canonical form the hashes cover keeps them raw, as RFC 8785 does.
+    public static func lineSafe(_ text: String) -> String {
+        guard text.utf8.contains(0xE2) else { return text }
+        return text.replacingOccurrences(of: "\u{2028}", with: "\\u2028").replacingOccurrences(
+            of: "\u{2029}", with: "\\u2029")
+    }
+
     /// Whether `a` sorts before `b` by their UTF-8 bytes: the canonical order of keys.
     static func precedes(_ a: String, _ b: String) -> Bool {
         var a = a
@@ -114,31 +123,87 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    /// Numbers print as integers when whole (below 1e15), else with up to 15 significant digits; non-finite
-    /// numbers as null.
+    /// Numbers print as RFC 8785 (JSON Canonicalization Scheme, §3.2.2.3) prints them, which is ECMAScript's
+    /// `Number.prototype.toString`: the shortest digits that read back as the same double, without an exponent
+    /// from 1e-6 up to 1e21 (`10000000000000000`, `0.30000000000000004`), else with one (`1e+21`, `1e-7`);
+    /// `-0` as `0`, and non-finite numbers (which JSON cannot hold) as null.
     static func writeNumber(_ d: Double, into out: inout [UInt8]) {
         guard d.isFinite else {
             out.append(contentsOf: "null".utf8)
             return
         }
-        if d == d.rounded(), abs(d) < 1e15 {
+        // Whole numbers below 2^53 are their own shortest digits.
+        if d == d.rounded(), abs(d) < 9_007_199_254_740_992 {
             writeInteger(Int64(d), into: &out)
             return
         }
-        // One decimal place, as days waiting are kept, by integer arithmetic: the same digits as "%.15g" gives
-        // below 1e14, without String(format:) (a tenth of a 100,000-line JSON list's time).
-        let tenths = d * 10
-        if tenths == tenths.rounded(), abs(tenths) < 1e14 {
-            let t = Int64(abs(tenths))
+        // One decimal place, as days waiting are kept, by integer arithmetic (String(format:) was a tenth of a
+        // 100,000-line JSON list's time): when the double is the one nearest that decimal, those are its
+        // shortest digits.
+        let tenths = (abs(d) * 10).rounded()
+        if tenths < 1e14, Double(Int64(tenths)) / 10 == abs(d) {
+            let t = Int64(tenths)
             if d < 0 { out.append(UInt8(ascii: "-")) }
             writeInteger(t / 10, into: &out)
             out.append(UInt8(ascii: "."))
             out.append(UInt8(48 + t % 10))
             return
         }
-        var s = String(format: "%.15g", d)
-        if s.contains("e") { s = String(d) }
-        out.append(contentsOf: s.utf8)
+        writeECMAScript(d, into: &out)
+    }
+
+    /// ECMAScript's Number::toString from the shortest round-trip digits Swift's `description` gives.
+    static func writeECMAScript(_ d: Double, into out: inout [UInt8]) {
+        if d < 0 { out.append(UInt8(ascii: "-")) }
+        // "1.2345e-07", "1e+16", "123.456", "5e-324": digits and where the decimal point falls among them.
+        let text = Array(abs(d).description.utf8)
+        var mantissa = text[...]
+        var exponent = 0
+        if let e = text.firstIndex(of: UInt8(ascii: "e")) {
+            mantissa = text[..<e]
+            exponent = Int(String(decoding: text[(e + 1)...], as: UTF8.self)) ?? 0
+        }
+        var digits: [UInt8] = []
+        var point = 0
+        var seenPoint = false
+        for b in mantissa {
+            if b == UInt8(ascii: ".") {
+                seenPoint = true
+            } else {
+                digits.append(b)
+                if !seenPoint { point += 1 }
+            }
+        }
+        point += exponent
+        while digits.count > 1, digits.first == UInt8(ascii: "0") {
+            digits.removeFirst()
+            point -= 1
+        }
+        while digits.count > 1, digits.last == UInt8(ascii: "0") { digits.removeLast() }
+        let k = digits.count
+        let n = point
+        let zero = UInt8(ascii: "0")
+        if k <= n && n <= 21 {
+            out.append(contentsOf: digits)
+            out.append(contentsOf: repeatElement(zero, count: n - k))
+        } else if 0 < n && n <= 21 {
+            out.append(contentsOf: digits[..<n])
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: digits[n...])
+        } else if -6 < n && n <= 0 {
+            out.append(contentsOf: [zero, UInt8(ascii: ".")])
+            out.append(contentsOf: repeatElement(zero, count: -n))
+            out.append(contentsOf: digits)
+        } else {
+            out.append(digits[0])
+            if k > 1 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: digits[1...])
+            }
+            out.append(UInt8(ascii: "e"))
+            out.append(UInt8(ascii: n - 1 < 0 ? "-" : "+"))
+            out.append(contentsOf: String(abs(n - 1)).utf8)
+        }
     }
 
     static func quote(_ s: String, into out: inout [UInt8]) {
@@ -159,6 +224,8 @@ public enum JSONValue: Sendable, Hashable {
                 case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
                 case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
                 case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
                 default:
                     let hex = Array("0123456789abcdef".utf8)
                     out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0x0F)]])
@@ -168,4 +235,9 @@ public enum JSONValue: Sendable, Hashable {
         }
         out.append(UInt8(ascii: "\""))
     }
+}
+
+extension String {
+    /// `JSONValue.lineSafe(self)`.
+    public var lineSafe: String { JSONValue.lineSafe(self) }
 }

@@ -202,6 +202,15 @@ public struct ReferralDecoder: Sendable {
                     switch m.value.value {
                     case .string(let s): fields.facts.append((m.key, .string(s), m.keyPosition))
                     case .bool(let b): fields.facts.append((m.key, .bool(b), m.keyPosition))
+                    case .number(let d, let i?) where Int64(exactly: d) != i:
+                        // A whole number beyond 2^53 is not held exactly by a double (nor compared, nor logged so):
+                        // refuse it rather than round it.
+                        errors.append(
+                            FieldError(
+                                field: "facts.\(m.key)",
+                                message:
+                                    "\(i) is too large to hold exactly (whole numbers up to 2^53 = 9007199254740992): send it as a string",
+                                position: m.value.position))
                     case .number(let d, _) where d.isFinite: fields.facts.append((m.key, .number(d), m.keyPosition))
                     default:
                         errors.append(
@@ -330,6 +339,7 @@ public struct ReferralDecoder: Sendable {
             } else if case .string(let s) = value, s.utf8.contains(0) {
                 errors.append(
                     FieldError(field: "facts.\(name)", message: "must not contain a NUL character", position: position))
+
             } else if let type = f.kind.flatMap({ factTypes[$0]?[name] }), !type.admits(value) {
                 errors.append(
                     FieldError(

@@ -83,8 +83,9 @@ public struct StoredEvent: Sendable, Hashable {
     /// `json` serialized, with the stored (canonical) data spliced in rather than parsed and written again.
     public var jsonLine: String {
         func q(_ s: String?) -> String { JSONValue.string(s).serialized() }
-        return "{\"seq\":\(seq),\"at\":\(q(at)),\"type\":\(q(type)),\"referral\":\(q(referral)),\"actor\":\(q(actor))"
-            + ",\"data\":\(data.isEmpty ? "null" : data),\"hash\":\(q(hash))}"
+        return JSONValue.lineSafe(
+            "{\"seq\":\(seq),\"at\":\(q(at)),\"type\":\(q(type)),\"referral\":\(q(referral)),\"actor\":\(q(actor))"
+                + ",\"data\":\(data.isEmpty ? "null" : data),\"hash\":\(q(hash))}")
     }
 
     /// `worker(type:data:)` from the data's text: scanned for a top-level `"worker"` string without parsing the

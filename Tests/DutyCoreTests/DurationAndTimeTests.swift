@@ -82,3 +82,27 @@ import Testing
         }
     }
 }
+
+/// Canonical numbers are RFC 8785's (ECMAScript's Number.prototype.toString), so a verifier built from the README
+/// or from RFC 8785 recomputes every hash.
+@Suite struct CanonicalNumberTests {
+    static let cases: [(Double, String)] = [
+        (0.0, "0"), (-0.0, "0"), (1.0, "1"), (-1.5, "-1.5"), (0.1, "0.1"), (0.1 + 0.2, "0.30000000000000004"),
+        (4.35, "4.35"), (1e15, "1000000000000000"), (1e15 + 1, "1000000000000001"), (1e16, "10000000000000000"),
+        (9_007_199_254_740_992, "9007199254740992"), (1e20, "100000000000000000000"), (1e21, "1e+21"),
+        (1e23, "1e+23"), (295_147_905_179_352_830_000, "295147905179352830000"), (0.000001, "0.000001"),
+        (1e-7, "1e-7"), (1.5e-7, "1.5e-7"), (333_333_333.333_333_3, "333333333.3333333"),
+        (1.797_693_134_862_315_7e308, "1.7976931348623157e+308"), (5e-324, "5e-324"), (123.456, "123.456"),
+        (12.3, "12.3"), (12.300000000000002, "12.300000000000002"), (-1e-7, "-1e-7"), (1234.5, "1234.5"),
+    ]
+
+    @Test(arguments: cases)
+    func writesECMAScriptNumbers(value: Double, text: String) {
+        #expect(JSONValue.number(value).serialized() == text)
+    }
+
+    @Test func integersAreExactAndNonFiniteIsNull() {
+        #expect(JSONValue.int(9_007_199_254_740_993).serialized() == "9007199254740993")
+        #expect(JSONValue.number(.infinity).serialized() == "null")
+    }
+}
