@@ -82,7 +82,7 @@ enum PolicyDiff {
         guard let top = Int(inv.value("top") ?? "20"), top >= 0 else {
             throw DutyError(.usage, "--top needs a whole number", cause: "policy diff")
         }
-        let rows = try reading { try ctx.store.waiting() }
+        let rows = try ctx.reading { try ctx.store.waiting() }
         let result = compute(rows, live: live, proposed: proposed, roster: roster, now: now, top: top)
         if format == "json" {
             printJSON(result, inv)

@@ -79,7 +79,7 @@ extension ReadCommands {
             if let only, !roster.teams.contains(where: { $0.id == only }) {
                 throw DutyError(.notFound, "no team '\(only)' in the roster")
             }
-            let figures = try reading {
+            let figures = try ctx.reading {
                 try capacityFigures(ctx.store, roster: roster, policies: policies, since: since, now: now)
             }.filter { only == nil || $0.team == only }
             func d(_ v: Double?, _ places: Double = 10) -> JSONValue {

@@ -15,7 +15,7 @@ extension ReadCommands {
     // MARK: show
 
     static func referralRow(_ ctx: ReadContext, _ id: String) throws(DutyError) -> ReferralRow {
-        guard let row = try reading({ try ctx.store.referral(id) }) else {
+        guard let row = try ctx.reading({ try ctx.store.referral(id) }) else {
             throw DutyError(.notFound, "no referral '\(id)'")
         }
         return row
@@ -26,7 +26,7 @@ extension ReadCommands {
     /// unrated); both nil when the roster or policies do not load.
     static func place(_ ctx: ReadContext, _ r: ReferralRow, now: Date) throws(DutyError) -> (QueuePlace?, Snapshot?) {
         guard let roster = ctx.roster, let policies = ctx.policies else { return (nil, nil) }
-        let (snapshot, queue) = try reading {
+        let (snapshot, queue) = try ctx.reading {
             try EngineState.focus(on: r, store: ctx.store, roster: roster, policies: policies, now: now)
         }
         return (r.state == "waiting" ? Engine.place(of: r.id, in: snapshot, among: queue, now: now) : nil, snapshot)
@@ -69,7 +69,7 @@ extension ReadCommands {
             let format = try inv.format(["table", "json"])
             let ctx = try ReadContext(inv)
             let r = try referralRow(ctx, inv.positionals[0])
-            let timeline = try reading { try ctx.store.timeline(r.id) }
+            let timeline = try ctx.reading { try ctx.store.timeline(r.id) }
             if format == "json" {
                 inv.console.out(
                     JSONValue.object([
@@ -203,7 +203,7 @@ extension ReadCommands {
             var source = "now"
             var place: QueuePlace?
             if r.state == "allocated",
-                let event = try reading({ try ctx.store.timeline(r.id) }).last(where: {
+                let event = try ctx.reading({ try ctx.store.timeline(r.id) }).last(where: {
                     $0.type == "allocation.assigned"
                 }),
                 event.dataValue["worker"]?.stringValue == r.worker

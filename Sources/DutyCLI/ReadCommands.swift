@@ -30,7 +30,7 @@ enum ReadCommands {
             let running = response?.ok == true
             let now = inv.console.now()
             // Counted by SQLite, not loaded: four lines should not cost the whole waiting list.
-            let counts = try reading { try ctx.store.waitingCounts(now: now) }
+            let counts = try ctx.reading { try ctx.store.waitingCounts(now: now) }
             var byLevel = counts.byLevel.map { ($0.level ?? "unrated", $0.count) }
             let ranks = ctx.levelRanks
             byLevel.sort { (ranks[$0.0]?.0 ?? 0, $1.0) > (ranks[$1.0]?.0 ?? 0, $0.0) }
@@ -38,7 +38,7 @@ enum ReadCommands {
             let blocked = counts.blocked
             let overdue = counts.overdue
             let lastCycle = response?.result?["last_cycle"] ?? .null
-            let outbox = try reading { try ctx.store.outboxState() }
+            let outbox = try ctx.reading { try ctx.store.outboxState() }
             if format == "json" {
                 inv.console.out(
                     JSONValue.object(
@@ -105,7 +105,7 @@ enum ReadCommands {
             let ctx = try ReadContext(inv)
             try ctx.checkFilters(inv, command: "waiting")
             let now = inv.console.now()
-            let rows = try reading {
+            let rows = try ctx.reading {
                 try ctx.store.waiting(
                     WaitingFilter(
                         team: inv.value("team"), kind: inv.value("kind"), level: inv.value("level"),
@@ -184,7 +184,7 @@ enum ReadCommands {
             }
             if format == "csv" { inv.console.out("seq,at,type,referral,actor,data,hash") }
             var blocks = 0
-            try reading {
+            try ctx.reading {
                 try ctx.store.log(filter) { e in
                     switch format {
                     case "json": inv.console.out(e.jsonLine)
@@ -234,7 +234,7 @@ enum ReadCommands {
                 try inv.value("as-of").map { v throws(DutyError) in
                     try TimeArgument.parse(v, now: inv.console.now(), timeZone: ctx.zone)
                 } ?? inv.console.now()
-            var rows = try reading {
+            var rows = try ctx.reading {
                 try ctx.store.stats(by: grouping, asOf: asOf, reviewEvery: ctx.reviewEvery, timeZone: ctx.zone)
             }
             if grouping == .level {
@@ -281,9 +281,9 @@ enum ReadCommands {
                 throw DutyError(.invalidData, "the roster or policies do not load: run 'duty policy check'")
             }
             let now = inv.console.now()
-            let allocations = try reading { try ctx.store.allocations() }
+            let allocations = try ctx.reading { try ctx.store.allocations() }
             let away = Set(
-                try reading { try ctx.store.absences(endingAfter: now) }.filter { $0.absence.covers(now) }.map(
+                try ctx.reading { try ctx.store.absences(endingAfter: now) }.filter { $0.absence.covers(now) }.map(
                     \.absence.worker))
             var load: [String: Double] = [:]
             var open: [String: Int] = [:]
@@ -339,7 +339,7 @@ enum ReadCommands {
                 throw DutyError(.notFound, "you (\(user)) are not in the roster: ask for your unix_user to be added")
             }
             let teams = Set(roster.teams.map(\.id).filter { roster.chain(forTeam: $0).contains(me.id) })
-            let rows = try reading {
+            let rows = try ctx.reading {
                 try ctx.store.inbox(
                     person: me.id, minRank: ctx.policies?.allocation.acknowledgeMinRank, teams: teams,
                     now: inv.console.now(),
@@ -392,51 +392,6 @@ enum ReadCommands {
             return 0
         })
 
-    // MARK: verify
-
-    static let verify = CommandSpec(
-        name: "verify", summary: "check the allocation log's hash chain",
-        options: [
-            OptionSpec(
-                long: "checkpoint", value: "SEQ:HASH", help: "a head kept elsewhere: the log must still hold it"),
-            formatOption("text or json"),
-        ],
-        discussion:
-            "Exit 0 when the chain verifies, 65 with the first bad seq when not. Keep the printed head elsewhere.",
-        examples: [
-            "duty verify",
-            "duty verify --checkpoint 120394:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        ],
-        run: { inv throws(DutyError) in
-            let format = try inv.format(["text", "table", "json"])
-            var checkpoint: Checkpoint?
-            if let c = inv.value("checkpoint") {
-                guard let parsed = Checkpoint(parsing: c) else {
-                    throw DutyError(.usage, "--checkpoint takes SEQ:HASH (64 hex digits)", cause: "verify")
-                }
-                checkpoint = parsed
-            }
-            let ctx = try ReadContext(inv)
-            let report = try reading { try ctx.store.verify(expecting: checkpoint) }
-            if format == "json" {
-                inv.console.out(
-                    JSONValue.object([
-                        ("ok", .bool(report.ok)), ("events", .int(report.events)), ("head_seq", .int(report.headSeq)),
-                        ("head_hash", .string(report.headHash)),
-                        ("first_bad_seq", report.firstBadSeq.map { .int($0) } ?? .null),
-                        ("problem", .string(report.problem)),
-                    ]).serialized())
-            } else if report.ok {
-                inv.console.out("ok: \(report.events) events verify")
-                inv.console.out("head: \(report.headSeq):\(report.headHash)")
-            }
-            if let bad = report.firstBadSeq {
-                throw DutyError(
-                    .invalidData, "the allocation log does not verify at seq \(bad): \(report.problem ?? "")")
-            }
-            return 0
-        })
-
     // MARK: export
 
     static let export = CommandSpec(
@@ -453,7 +408,7 @@ enum ReadCommands {
                 try TimeArgument.parse(v, now: inv.console.now(), timeZone: ctx.zone)
             }
             var writer = Render.RecordWriter(format: format, console: inv.console)
-            try reading {
+            try ctx.reading {
                 try ctx.store.export(since: since) { r in
                     writer.write([
                         ("id", .string(r.id)), ("person", .string(r.person)), ("kind", .string(r.kind)),

@@ -132,15 +132,18 @@ struct ReadContext {
     }
 }
 
-/// Wraps store errors as duty errors.
-func reading<T>(_ body: () throws -> T) throws(DutyError) -> T {
-    do {
-        return try body()
-    } catch let error as DutyError {
-        throw error
-    } catch let error as SQLiteError where error.isBusy {
-        throw DutyError(.unavailable, "the database is busy: try again", cause: error.description)
-    } catch {
-        throw DutyError(.failure, "cannot read the database", cause: "\(error)")
+extension ReadContext {
+    /// Runs a read of the store, turning SQLite's errors into what they mean for this database (damaged, not
+    /// readable, busy) with its path and what to do.
+    func reading<T>(_ body: () throws -> T) throws(DutyError) -> T {
+        do {
+            return try body()
+        } catch let error as DutyError {
+            throw error
+        } catch let error as SQLiteError {
+            throw Store.explain(error, path: store.path, readOnly: true)
+        } catch {
+            throw DutyError(.failure, "cannot read the database '\(store.path)'", cause: "\(error)")
+        }
     }
 }

@@ -47,6 +47,7 @@ extension Daemon {
             if let id = request.requestID, response.ok {
                 answered.remember(id, op: request.op.rawValue, uid: caller.uid, response: response)
             }
+            publishHead()
             if request.op != .status {
                 log.info(
                     "control: \(caller.name): \(request.op.rawValue)\(request.referral.map { " \($0)" } ?? "") done")

@@ -28,6 +28,8 @@ public struct CycleReport: Sendable {
 public final class Daemon: @unchecked Sendable {
     /// Writes answered, for a retry with the same request id (`Daemon+Control`); only on `queue`.
     var answered = AnsweredRequests()
+    /// The last head `publishHead` logged.
+    private var publishedHead: Int64 = -1
     // Mutable state is confined to `queue` (dispatchPrecondition in the methods that touch it).
     public let queue = DispatchQueue(label: "dutyd.cycle")
     let configPath: String
@@ -233,6 +235,16 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// One cycle: intake, triage, allocation, oversight, log.
+    /// Logs the allocation log's head (`log head SEQ:HASH`) when it has moved since the last time: to the
+    /// journal, which the database's writer cannot rewrite, so a cut tail is found later against it
+    /// (`duty verify --anchors`). After every cycle and control write that appended events.
+    func publishHead() {
+        let head = store.head
+        guard head.seq != publishedHead, head.seq > 0 else { return }
+        publishedHead = head.seq
+        log.info("log head \(head.seq):\(head.hash)")
+    }
+
     public func cycle() throws -> CycleReport {
         dispatchPrecondition(condition: .onQueue(queue))
         let now = clock()
@@ -266,6 +278,7 @@ public final class Daemon: @unchecked Sendable {
                 )
             }
         }
+        publishHead()
         var allocated = 0
         var fallbacks: [String] = []
         var escalations: [String] = []

@@ -144,6 +144,7 @@ final class Runner: @unchecked Sendable {
         notifier.notify("STOPPING=1")
         daemon.delivery.stop()  // unsent messages stay in the outbox for the next start
         logEvent("daemon.stopped")
+        daemon.publishHead()
         if !activated { unlink(daemon.config.socketPath) }
         daemon.log.notice("dutyd stopping")
         exit(0)

@@ -11,10 +11,20 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "sqlite error \(code): \(message)" + (sql.map { " in \($0)" } ?? "") }
 
+    public init(code: Int32, message: String, sql: String? = nil) {
+        self.code = code
+        self.message = message
+        self.sql = sql
+    }
+
     /// SQLITE_BUSY or SQLITE_LOCKED (any extended variant).
     public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
     /// SQLITE_FULL: the disk is full.
     public var isFull: Bool { code & 0xFF == SQLITE_FULL }
+    /// SQLITE_CORRUPT or SQLITE_NOTADB: the file is damaged or not a database.
+    public var isDamage: Bool { code & 0xFF == SQLITE_CORRUPT || code & 0xFF == SQLITE_NOTADB }
+    /// SQLITE_IOERR: the operating system refused a read or write (a file system gone read-only, a bad disk).
+    public var isIO: Bool { code & 0xFF == SQLITE_IOERR }
     /// SQLITE_READONLY or SQLITE_CANTOPEN.
     public var isAccess: Bool {
         code & 0xFF == SQLITE_READONLY || code & 0xFF == SQLITE_CANTOPEN || code & 0xFF == SQLITE_PERM

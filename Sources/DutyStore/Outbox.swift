@@ -122,7 +122,7 @@ extension Store {
         do {
             try database.transaction { try database.query(sql, parameters) }
         } catch {
-            throw Self.describe(error)
+            throw describe(error)
         }
     }
 }

@@ -15,6 +15,8 @@ public final class Store: @unchecked Sendable {
     // Writes come from one queue (the daemon's cycle queue, or one test); the database has its own lock.
     public let database: Database
     public let readOnly: Bool
+    /// The database file (`:memory:` for an in-memory store): named in every error.
+    public private(set) var path = ":memory:"
     /// `seq` and hash of the last event.
     public private(set) var head: (seq: Int64, hash: String) = (0, Store.genesis)
     /// Where written parts of long batches are freed (see `Transaction.write`).
@@ -39,6 +41,7 @@ public final class Store: @unchecked Sendable {
     /// keeps the WAL files for readers, migrates the schema and runs `PRAGMA quick_check`.
     public init(path: String, readOnly: Bool = false) throws(DutyError) {
         self.readOnly = readOnly
+        self.path = path
         do {
             database = try Database(.file(path), readOnly: readOnly)
         } catch {
@@ -119,6 +122,8 @@ public final class Store: @unchecked Sendable {
             try loadHead()
         } catch let error as DutyError {
             throw error
+        } catch let error as SQLiteError {
+            throw Self.explain(error, path: path, readOnly: readOnly)
         } catch {
             throw DutyError(.failure, "cannot set up the database '\(path)'", cause: "\(error)")
         }
@@ -144,7 +149,13 @@ public final class Store: @unchecked Sendable {
             found = true
         }
         if !found { head = (0, Self.genesis) }
-        lastCheckpoint = (head.seq, 0)
+        // The rule (every 1,000 events, or an hour) counts from the last checkpoint in the log, else from the
+        // first event: across restarts, so a log built by many short runs gets its checkpoints too.
+        lastCheckpoint = (0, 0)
+        try database.query("SELECT at FROM events ORDER BY seq LIMIT 1") { row in
+            let at = row.string(0).flatMap { ISOTime.parse($0, timeZone: TimeZone(identifier: "UTC")!) }
+            lastCheckpoint = (0, at?.timeIntervalSince1970 ?? 0)
+        }
         try database.query("SELECT seq, at FROM events WHERE type = 'log.checkpoint' ORDER BY seq DESC LIMIT 1") {
             row in
             let at = row.string(1).flatMap { ISOTime.parse($0, timeZone: TimeZone(identifier: "UTC")!) }
@@ -179,7 +190,7 @@ public final class Store: @unchecked Sendable {
             return result
         } catch {
             head = saved
-            throw Self.describe(error)
+            throw describe(error)
         }
     }
 
@@ -219,19 +230,43 @@ public final class Store: @unchecked Sendable {
         lastCheckpoint = (head.seq, t)
     }
 
-    static func describe(_ error: any Error) -> any Error {
-        if let e = error as? SQLiteError {
-            if e.isFull {
-                return DutyError(
-                    .failure, "the disk holding the database is full: nothing was written; free space to resume",
-                    cause: e.description)
-            }
-            if e.isBusy {
-                return DutyError(.unavailable, "the database is busy: try again", cause: e.description)
-            }
-            return DutyError(.failure, "database error", cause: e.description)
+    func describe(_ error: any Error) -> any Error {
+        guard let e = error as? SQLiteError else { return error }
+        return Self.explain(e, path: path, readOnly: readOnly)
+    }
+
+    /// What an SQLite error on the database at `path` means to whoever runs duty, and what to do: the file, the
+    /// cause in words, the exit code (65 damage, 77 permission, 69 busy, 1 otherwise) and SQLite's own message as
+    /// the cause.
+    public static func explain(_ e: SQLiteError, path: String, readOnly: Bool) -> DutyError {
+        if e.isFull {
+            return DutyError(
+                .failure,
+                "the disk holding the database is full (\(path)): nothing was written; free space to resume",
+                cause: e.description)
         }
-        return error
+        if e.isBusy {
+            return DutyError(.unavailable, "the database '\(path)' is busy: try again", cause: e.description)
+        }
+        if e.isDamage {
+            return DutyError(
+                .invalidData,
+                "the database '\(path)' is damaged (\(e.message)): stop dutyd, keep the file for inspection, and restore the last backup; 'duty verify' on the backup says how far its log is intact",
+                cause: e.description)
+        }
+        if readOnly && e.isAccess {
+            return DutyError(
+                .permissionDenied,
+                "cannot read the database '\(path)' (\(e.message)): you need read access to it and its folder, and a copy needs its -wal and -shm files beside it (copy all three, or let dutyd checkpoint it first)",
+                cause: e.description)
+        }
+        if e.isAccess || e.isIO {
+            return DutyError(
+                .failure,
+                "cannot write the database '\(path)' (\(e.message)): the file system may have gone read-only or the file's permissions changed; nothing accepted was lost (the last commit is on disk): fix the mount or permissions, then restart dutyd",
+                cause: e.description)
+        }
+        return DutyError(.failure, "database error on '\(path)': \(e.message)", cause: e.description)
     }
 
     /// One write transaction: appends events and applies each to the projections at once, so that reads later in

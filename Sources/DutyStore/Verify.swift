@@ -38,11 +38,20 @@ extension Store {
     /// that has the hash it recorded. With `expecting`, the log must still hold that event with that hash (a
     /// truncated or rewritten tail is found against a checkpoint kept elsewhere). Streams the log: memory stays flat.
     public func verify(expecting checkpoint: Checkpoint? = nil) throws -> VerifyReport {
+        try verify(anchors: checkpoint.map { [$0] } ?? [])
+    }
+
+    /// `verify`, against every head in `anchors` (published heads kept outside the database: the journal's
+    /// `log head` lines, a copy an auditor keeps): each must still be in the log with its hash, and the log must
+    /// reach the highest of them.
+    public func verify(anchors: [Checkpoint]) throws -> VerifyReport {
+        var anchored: [Int64: String] = [:]
+        for a in anchors { anchored[a.seq] = a.hash }
+        let highest = anchors.map(\.seq).max()
         var previous = Store.genesis
         var expected: Int64 = 1
         var count: Int64 = 0
         var bad: (Int64, String)?
-        var seenCheckpoint = false
         try database.query("SELECT seq, at, type, referral, actor, data, hash, worker FROM events ORDER BY seq") { r in
             guard bad == nil else { return }
             let seq = r.integer(0)
@@ -76,22 +85,108 @@ extension Store {
                     return
                 }
             }
-            if let c = checkpoint, c.seq == seq {
-                seenCheckpoint = true
-                if c.hash != hash {
-                    bad = (seq, "event \(seq) does not have the hash of the checkpoint kept elsewhere")
-                }
+            if let kept = anchored[seq], kept != hash {
+                bad = (seq, "event \(seq) does not have the hash of the head published for it (\(kept.prefix(12))...)")
             }
             previous = hash
             expected = seq + 1
         }
-        if bad == nil, let c = checkpoint, !seenCheckpoint {
+        if bad == nil, let highest, highest >= expected {
             bad = (
                 expected,
-                "the log ends at seq \(expected - 1), but a checkpoint at seq \(c.seq) was kept: events have been removed from the end"
+                "the log ends at seq \(expected - 1), but a head at seq \(highest) was published: events have been removed from the end"
             )
         }
         return VerifyReport(
             events: count, headSeq: expected - 1, headHash: previous, firstBadSeq: bad?.0, problem: bad?.1)
+    }
+}
+
+/// A projection table that does not match the log: rows the database has that replaying the log does not give
+/// (`changed` or `extra`), and rows the log gives that the database lacks (`missing`).
+public struct ProjectionDifference: Sendable, Equatable {
+    public var table: String
+    public var changed: Int
+    public var extra: Int
+    public var missing: Int
+    /// The first differing row's key, and its columns that differ as `column: database -> log`.
+    public var example: String
+}
+
+extension Store {
+    /// Rebuilds every projection from the log into a scratch database in `directory` (deleted after) and compares
+    /// it with this database's, row by row: what `duty verify --deep` reports. An edit of a projection
+    /// (`UPDATE referrals SET state = 'closed'`) changes what dutyd does without touching the log: the chain
+    /// verifies, this does not. Cost: one replay of the log, and one table's keys and rows in memory at a time.
+    public func verifyProjections(scratch directory: String) throws -> [ProjectionDifference] {
+        let path = directory + "/duty-verify-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).db"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        let scratch = try Store(path: path)
+        let utc = TimeZone(identifier: "UTC")!
+        try scratch.database.transaction {
+            try database.query("SELECT type, referral, actor, at, seq, data FROM events ORDER BY seq") { row in
+                try Projector.apply(
+                    type: row.text(0), referral: row.string(1), actor: row.text(2),
+                    at: ISOTime.parse(row.text(3), timeZone: utc)?.timeIntervalSince1970 ?? 0, seq: row.integer(4),
+                    data: JSONValue.parse(row.text(5)) ?? .object([]), to: scratch.database)
+            }
+        }
+        let keys = [
+            "referrals": "id", "absences": "id", "escalations": "referral, reason, position", "last_worker": "person",
+            "intake_files": "file_id", "capacity_alerts": "team",
+        ]
+        var out: [ProjectionDifference] = []
+        for table in Schema.projections {
+            let key = keys[table] ?? "rowid"
+            let keyCount = key.split(separator: ",").count
+            var columns: [String] = []
+            var fromLog: [String: [SQLValue]] = [:]
+            try scratch.database.query("SELECT *, \(key) FROM \(table)") { row in
+                let values = row.values
+                fromLog[Self.describe(values.suffix(keyCount))] = Array(values.dropLast(keyCount))
+            }
+            try scratch.database.query("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid") {
+                columns.append($0.text(0))
+            }
+            var difference = ProjectionDifference(table: table, changed: 0, extra: 0, missing: 0, example: "")
+            try database.query("SELECT *, \(key) FROM \(table) ORDER BY \(key)") { row in
+                let values = row.values
+                let k = Self.describe(values.suffix(keyCount))
+                let live = Array(values.dropLast(keyCount))
+                guard let replayed = fromLog.removeValue(forKey: k) else {
+                    difference.extra += 1
+                    if difference.example.isEmpty { difference.example = "\(k): in the database, not from the log" }
+                    return
+                }
+                guard replayed != live else { return }
+                difference.changed += 1
+                if difference.example.isEmpty {
+                    let cells = columns.indices.filter {
+                        $0 < live.count && $0 < replayed.count && live[$0] != replayed[$0]
+                    }
+                    .map {
+                        "\(columns[$0]): \(Self.describe([live[$0]])) in the database, \(Self.describe([replayed[$0]])) from the log"
+                    }
+                    difference.example = "\(k): " + cells.joined(separator: "; ")
+                }
+            }
+            difference.missing = fromLog.count
+            if difference.example.isEmpty, let k = fromLog.keys.min() {
+                difference.example = "\(k): from the log, not in the database"
+            }
+            if difference.changed + difference.extra + difference.missing > 0 { out.append(difference) }
+        }
+        return out
+    }
+
+    private static func describe(_ values: some Collection<SQLValue>) -> String {
+        values.map { v -> String in
+            switch v {
+            case .null: "null"
+            case .int(let i): String(i)
+            case .double(let d): String(d)
+            case .text(let s): "'\(s)'"
+            }
+        }.joined(separator: ", ")
     }
 }

@@ -92,6 +92,27 @@ extension Date {
         #expect(try store.verify().ok)
     }
 
+    /// The 1,000-event rule counts across restarts: a log built by many short runs (each appending fewer than
+    /// 1,000 events) still gets its checkpoints.
+    @Test func checkpointsCountAcrossRestarts() throws {
+        let path = try tempDir() + "/short-runs.db"
+        for run in 0..<5 {
+            let store = try Store(path: path)
+            for n in 0..<400 {
+                try store.append(
+                    [
+                        NewEvent(
+                            type: "config.loaded", data: .object([("run", .int(Int64(run))), ("n", .int(Int64(n)))]))
+                    ],
+                    at: t0)
+            }
+        }
+        let store = try Store(path: path, readOnly: true)
+        let checkpoints = try store.log(LogFilter(type: "log.checkpoint"))
+        #expect(checkpoints.map { $0.dataValue["seq"]?.intValue } == [1_000, 2_001])
+        #expect(try store.verify().ok)
+    }
+
     @Test func aFailedTransactionLeavesNothing() throws {
         let store = try Store()
         try store.append([NewEvent(type: "daemon.started")], at: t0)
