@@ -87,6 +87,30 @@ import Testing
         try zeroed.write(to: URL(fileURLWithPath: d.db))
         let page = try run("duty", ["--config", d.config, "waiting"])
         #expect(page.code == 65 && page.err.contains("is damaged"), "\(page.err)")
+        // A copy without its -shm file, in a folder its reader cannot write: what is missing and what to do.
+        try original.write(to: URL(fileURLWithPath: d.db))
+        let copy = d.dir + "/copy"
+        try FileManager.default.createDirectory(atPath: copy + "/state", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: d.db, toPath: copy + "/state/duty.db")
+        try FileManager.default.copyItem(
+            atPath: repositoryRoot + "/systemd/roster.json5", toPath: copy + "/roster.json5")
+        try
+            "{ state_dir: \"\(copy)/state\", spool_dir: \"\(copy)/spool\", policies: \"\(d.dir)/policies\", roster: \"\(copy)/roster.json5\" }"
+            .write(toFile: copy + "/dutyd.conf", atomically: true, encoding: .utf8)
+        for (path, mode) in [(d.dir, 0o755), (copy, 0o755), (copy + "/state", 0o755), (copy + "/state/duty.db", 0o644)]
+        {
+            chmod(path, mode_t(mode))
+        }
+        chmod(copy + "/dutyd.conf", 0o644)
+        chmod(copy + "/roster.json5", 0o644)
+        let asNobody = try run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", binDir + "/duty", "--config", copy + "/dutyd.conf",
+                "verify",
+            ],
+            absolute: true)
+        #expect(asNobody.code == 77 && asNobody.err.contains("-wal and -shm files"), "\(asNobody.err)")
         // A write that the operating system refuses names the file and what to do.
         let io = Store.explain(
             SQLiteError(code: 778, message: "disk I/O error"), path: "/var/lib/duty/duty.db", readOnly: false)
