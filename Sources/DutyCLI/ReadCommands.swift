@@ -39,6 +39,23 @@ enum ReadCommands {
             let overdue = counts.overdue
             let lastCycle = response?.result?["last_cycle"] ?? .null
             let outbox = try ctx.reading { try ctx.store.outboxState() }
+            // The case system: the pull's state from dutyd, each write-back channel's from the outbox.
+            let source = response?.result?["source"].flatMap { $0.isNull ? nil : $0 }
+            var channels: [(String, OutboxState)] = []
+            if let w = ctx.config.writeBack {
+                for (name, on) in [("write_back.dir", w.dir != nil), ("write_back.url", w.url != nil)] where on {
+                    channels.append((name, try ctx.reading { try ctx.store.outboxState(channel: name) }))
+                }
+            }
+            let writeBack: [(String, JSONValue)] = channels.map { name, s in
+                (
+                    name,
+                    .object([
+                        ("unsent", .int(Int64(s.pending))), ("oldest", .time(s.oldest)),
+                        ("retrying", .int(Int64(s.retrying))), ("last_error", .string(s.lastError)),
+                    ])
+                )
+            }
             if format == "json" {
                 inv.console.out(
                     JSONValue.object(
@@ -50,6 +67,8 @@ enum ReadCommands {
                             ("blocked", .int(Int64(blocked))),
                             ("overdue", .int(Int64(overdue))),
                         ]
+                            + (ctx.config.source == nil ? [] : [("source", source ?? .null)])
+                            + (writeBack.isEmpty ? [] : [("write_back", .object(writeBack))])
                             // With a notify_command: the outbox (what is not yet sent).
                             + (ctx.config.notifyCommand == nil
                                 ? []
@@ -74,6 +93,26 @@ enum ReadCommands {
                 inv.console.out("waiting: \(waitingCount)\(levels.isEmpty ? "" : " (\(levels))")")
                 inv.console.out("blocked: \(blocked)")
                 inv.console.out("overdue: \(overdue)")
+                if ctx.config.source != nil {
+                    if let source, source["ok"]?.boolValue == false {
+                        let since = source["failing_since"]?.timeValue.map { Render.localTime($0, ctx.zone) } ?? "?"
+                        inv.console.out(
+                            "source: failing since \(since) (\(source["failures"]?.intValue ?? 0) attempts): \(source["last_error"]?.stringValue ?? "?")"
+                        )
+                    } else if let last = source?["last_success"]?.timeValue {
+                        inv.console.out("source: ok, last read \(Render.localTime(last, ctx.zone))")
+                    } else {
+                        inv.console.out("source: not read yet")
+                    }
+                }
+                for (name, s) in channels {
+                    let oldest = s.oldest.map { Render.localTime($0, ctx.zone) } ?? "?"
+                    inv.console.out(
+                        s.pending == 0
+                            ? "write-back: up to date (\(name))"
+                            : "write-back: \(s.pending) unsent since \(oldest) (\(name))"
+                                + (s.retrying > 0 ? ", failing: \(s.lastError ?? "?")" : ""))
+                }
                 if outbox.pending > 0 {
                     let oldest = outbox.oldest.map { Render.localTime($0, ctx.zone) } ?? "?"
                     inv.console.out(

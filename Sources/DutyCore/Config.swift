@@ -29,6 +29,10 @@ public struct DutyConfig: Sendable {
     /// How long a new message waits so that later ones for the same person go with it (`notify_group_wait`,
     /// Alertmanager's group wait); 0 sends at once.
     public var notifyGroupWait = Duration(0, .seconds)
+    /// Referrals pulled over HTTPS from the case system (`source`), beside the spool.
+    public var source: SourceConfig?
+    /// Decisions written back for the case system (`write_back`).
+    public var writeBack: WriteBackConfig?
 
     public var databasePath: String { stateDir + "/duty.db" }
 
@@ -108,6 +112,7 @@ public struct DutyConfig: Sendable {
             default: sink.error(n.position, "'notify_command' must be a program path or a list [program, args...]")
             }
         }
+        let (source, writeBack) = parseCaseSystem(o, base: base, sink: sink)
         o.finish()
         guard let state, let spool, let policies, let roster else { return (nil, sink.diagnostics) }
         var config = DutyConfig(
@@ -120,6 +125,8 @@ public struct DutyConfig: Sendable {
         config.notifyTimeout = notifyTimeout
         config.notifyRetry = notifyRetry
         config.notifyGroupWait = groupWait
+        config.source = source
+        config.writeBack = writeBack
         return (config, sink.diagnostics)
     }
 }

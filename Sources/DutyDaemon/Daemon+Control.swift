@@ -48,6 +48,7 @@ extension Daemon {
                 answered.remember(id, op: request.op.rawValue, uid: caller.uid, response: response)
             }
             publishHead()
+            delivery.pump()  // a manager's decision goes to the case system now, not at the next cycle
             if request.op != .status {
                 log.info(
                     "control: \(caller.name): \(request.op.rawValue)\(request.referral.map { " \($0)" } ?? "") done")
@@ -102,7 +103,7 @@ extension Daemon {
                 ok: true, message: lastStatus ?? "no cycle yet",
                 result: .object([
                     ("version", .string(DutyVersion.string)), ("last_cycle", .time(lastCycle)),
-                    ("status", .string(lastStatus)),
+                    ("status", .string(lastStatus)), ("source", source?.state.json ?? .null),
                 ]))
         case .cycle, .reload:
             guard caller.isSystem || caller.worker?.isManager == true else {

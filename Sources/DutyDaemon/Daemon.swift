@@ -46,6 +46,10 @@ public final class Daemon: @unchecked Sendable {
     var spoolIgnored = Set<String>()
     /// Sends the outbox through `notify_command`.
     private(set) lazy var delivery = Delivery(daemon: self, environment: ProcessInfo.processInfo.environment)
+    /// The pull from the case system (config `source`), when configured.
+    private(set) lazy var source: CaseSystemSource? = config.source.map {
+        CaseSystemSource(daemon: self, config: $0, environment: ProcessInfo.processInfo.environment)
+    }
     /// The last cycle's time and STATUS line, for `duty status`.
     private(set) var lastCycle: Date?
     private(set) var lastStatus: String?
@@ -112,6 +116,11 @@ public final class Daemon: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         lockFD = try Self.lock(stateDir: config.stateDir)
         store = try Store(path: config.databasePath)
+        if let ca = config.source?.caFile {
+            // FoundationNetworking (libcurl) reads the CA bundle to trust from this variable.
+            setenv("URLSessionCertificateAuthorityInfoFile", ca, 1)
+        }
+        store.writeBackChannels = delivery.writeBackChannels
         try recordConfig()
         try returnOrphanedAllocations()
     }
@@ -160,6 +169,9 @@ public final class Daemon: @unchecked Sendable {
             let (config, roster, policies) = try Self.load(configPath)
             if config.stateDir != self.config.stateDir || config.spoolDir != self.config.spoolDir {
                 log.warning("reload: state_dir and spool_dir changes take effect at the next restart")
+            }
+            if config.source != self.config.source || config.writeBack != self.config.writeBack {
+                log.warning("reload: source and write_back changes take effect at the next restart")
             }
             self.config = config
             self.roster = roster

@@ -117,6 +117,7 @@ public enum DaemonCommand {
         }
         if options.once {
             defer { daemon.waitForNotifications() }
+            daemon.source?.passNow()
             return daemon.queue.sync {
                 do {
                     let report = try daemon.cycle()

@@ -7,9 +7,12 @@ import Foundation
     import Glibc
 #endif
 
-/// Sends the outbox through `notify_command`, one message at a time, oldest first: marked sent when the hook
-/// exits 0 having read its input, otherwise retried after 1, 2, 4 ... minutes (at most an hour apart). The
-/// outbox is in the database, so nothing is lost when dutyd stops (SIGTERM, a crash): the next start resumes.
+/// Sends the outbox: notifications through `notify_command`, one message at a time, oldest first: marked sent
+/// when the hook exits 0 having read its input, otherwise retried after 1, 2, 4 ... minutes (at most an hour
+/// apart); and each write-back channel (`write_back.dir`, `write_back.url`) strictly in order, a failed message
+/// holding back those after it until its retry succeeds. The outbox is in the database, so nothing is lost when
+/// dutyd stops (SIGTERM, a crash): the next start resumes, and a message may go twice (at least once), which
+/// the receiver's deduplication by `seq` absorbs.
 ///
 /// The bookkeeping runs on the daemon's queue (the one connection's transactions never interleave); the hook
 /// runs on `worker`, so a slow hook never holds up a cycle.
@@ -22,10 +25,42 @@ final class Delivery: @unchecked Sendable {
     private var retryTimer: DispatchSourceTimer?
     private let environment: [String: String]
 
+    /// A write-back channel: its sink, its own queue (a slow receiver holds up nothing else) and its state
+    /// (`busy`, `timer`: used on the daemon's queue only).
+    private final class Lane: @unchecked Sendable {
+        let sink: any WriteBackSink
+        let queue: DispatchQueue
+        var busy = false
+        var timer: DispatchSourceTimer?
+
+        init(_ name: String, _ sink: any WriteBackSink) {
+            self.sink = sink
+            queue = DispatchQueue(label: "dutyd.\(name)")
+        }
+    }
+    private var lanes: [(name: String, lane: Lane)] = []
+
     init(daemon: Daemon, environment: [String: String]) {
         self.daemon = daemon
         self.environment = environment
+        if let w = daemon.config.writeBack {
+            if let dir = w.dir { lanes.append(("write_back.dir", Lane("write_back.dir", FileSink(dir: dir)))) }
+            if let url = w.url {
+                lanes.append(
+                    (
+                        "write_back.url",
+                        Lane(
+                            "write_back.url",
+                            HTTPSink(
+                                url: url, tokenFile: w.tokenFile, timeout: w.timeout.timeInterval,
+                                environment: environment))
+                    ))
+            }
+        }
     }
+
+    /// The channels it sends write-back on: what the store queues for.
+    var writeBackChannels: [String] { lanes.map(\.name) }
 
     /// The wait before attempt `n + 1` after `n` failures: `first`, twice that, four times ..., at most an hour.
     static func backoff(afterFailures n: Int, first: TimeInterval) -> TimeInterval {
@@ -39,6 +74,11 @@ final class Delivery: @unchecked Sendable {
     /// Sends what is due, if nothing is being sent. Call after each cycle.
     func pump() {
         dispatchPrecondition(condition: .onQueue(daemon.queue))
+        for (name, lane) in lanes { pump(name, lane) }
+        pumpNotifications()
+    }
+
+    private func pumpNotifications() {
         guard !busy, !stopped, let hook else { return }
         let now = Date()
         let due: [OutboxMessage]
@@ -77,7 +117,7 @@ final class Delivery: @unchecked Sendable {
     private func finish(_ messages: [OutboxMessage], _ outcome: Hook.Outcome) {
         for message in messages { finish(message, outcome, pumping: false) }
         guard !stopped else { return }
-        pump()
+        pumpNotifications()
     }
 
     private func finish(_ message: OutboxMessage, _ outcome: Hook.Outcome, pumping: Bool = true) {
@@ -104,7 +144,7 @@ final class Delivery: @unchecked Sendable {
             return
         }
         guard pumping, !stopped else { return }
-        pump()
+        pumpNotifications()
     }
 
     /// Wakes at the earliest retry, so a failed message is sent again without waiting for a cycle.
@@ -115,7 +155,7 @@ final class Delivery: @unchecked Sendable {
         let delay = max(1, next.timeIntervalSinceNow)
         let t = DispatchSource.makeTimerSource(queue: daemon.queue)
         t.schedule(deadline: .now() + delay)
-        t.setEventHandler { [weak self] in self?.pump() }
+        t.setEventHandler { [weak self] in self?.pumpNotifications() }
         t.resume()
         retryTimer = t
     }
@@ -124,10 +164,80 @@ final class Delivery: @unchecked Sendable {
     func stop() {
         stopped = true
         retryTimer?.cancel()
+        for (_, lane) in lanes { lane.timer?.cancel() }
     }
 
-    /// Sends everything due now, once each, waiting for each hook (`--once`): what fails stays queued.
+    /// The lines of a write-back message: its range's decision events as `duty log --format json` writes them.
+    private func lines(_ message: OutboxMessage) throws -> (lines: [String], from: Int64, to: Int64) {
+        let range = JSONValue.parse(message.body)
+        guard let from = range?["from"]?.intValue, let to = range?["to"]?.intValue else {
+            throw DutyError(.invalidData, "write-back message \(message.id) has no range")
+        }
+        return (try daemon.store.decisions(from: from, to: to).map(\.jsonLine), from, to)
+    }
+
+    /// Sends a channel's oldest unsent message when it is due; when it waits for a retry, wakes then.
+    private func pump(_ name: String, _ lane: Lane) {
+        guard !lane.busy, !stopped else { return }
+        let message: OutboxMessage
+        let content: (lines: [String], from: Int64, to: Int64)
+        do {
+            guard let next = try daemon.store.outboxNext(channel: name) else { return }
+            message = next
+            if message.nextAttempt > Date() {
+                lane.timer?.cancel()
+                let t = DispatchSource.makeTimerSource(queue: daemon.queue)
+                t.schedule(deadline: .now() + max(1, message.nextAttempt.timeIntervalSinceNow))
+                t.setEventHandler { [weak self] in self?.pump(name, lane) }
+                t.resume()
+                lane.timer = t
+                return
+            }
+            content = try lines(message)
+        } catch {
+            daemon.log.error("\(name): \((error as? DutyError)?.message ?? "\(error)")")
+            return
+        }
+        lane.busy = true
+        lane.queue.async { [self] in
+            let failure =
+                content.lines.isEmpty ? nil : lane.sink.deliver(content.lines, from: content.from, to: content.to)
+            daemon.queue.async { [self] in
+                lane.busy = false
+                finish(name, message, failure)
+                pump(name, lane)
+            }
+        }
+    }
+
+    private func finish(_ name: String, _ message: OutboxMessage, _ failure: String?) {
+        do {
+            if let failure {
+                let retry = Date().addingTimeInterval(Self.backoff(afterFailures: message.attempts + 1, first: 10))
+                try daemon.store.outboxFailed(message.id, error: failure, retryAt: retry)
+                daemon.log.warning(
+                    "\(name): \(failure); decisions wait, in order, and are sent again at \(ISOTime.format(retry))")
+            } else {
+                try daemon.store.outboxSent(message.id, at: Date())
+            }
+        } catch {
+            daemon.log.error("\(name): \((error as? DutyError)?.message ?? "\(error)")")
+        }
+    }
+
+    /// Sends everything due now, once each, waiting for each hook and sink (`--once`): what fails stays queued.
     func drain() {
+        for (name, lane) in lanes {
+            while let message = try? daemon.queue.sync(execute: { try daemon.store.outboxNext(channel: name) }),
+                message.nextAttempt <= Date(),
+                let content = try? daemon.queue.sync(execute: { try lines(message) })
+            {
+                let failure =
+                    content.lines.isEmpty ? nil : lane.sink.deliver(content.lines, from: content.from, to: content.to)
+                daemon.queue.sync { finish(name, message, failure) }
+                if failure != nil { break }
+            }
+        }
         guard let hook else { return }
         var tried = Set<Int64>()
         while let message = try? daemon.queue.sync(execute: {

@@ -94,6 +94,7 @@ final class Runner: @unchecked Sendable {
                 "dutyd \(DutyVersion.string) running: a cycle every \(daemon.config.cycle), database \(daemon.config.databasePath)"
             )
             schedule()
+            daemon.source?.start()
         }
     }
 
@@ -143,6 +144,7 @@ final class Runner: @unchecked Sendable {
         // Runs on the cycle queue, so a cycle in progress has finished.
         notifier.notify("STOPPING=1")
         daemon.delivery.stop()  // unsent messages stay in the outbox for the next start
+        daemon.source?.stop()
         logEvent("daemon.stopped")
         daemon.publishHead()
         if !activated { unlink(daemon.config.socketPath) }

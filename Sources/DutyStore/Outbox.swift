@@ -12,6 +12,9 @@ public struct OutboxMessage: Sendable, Equatable {
     public var attempts: Int
     public var nextAttempt: Date
     public var lastError: String?
+    /// nil for a notification; `write_back.dir` or `write_back.url` for decisions for the case system, whose body
+    /// is the range of seqs they cover (`{"from":41,"to":57}`).
+    public var channel: String? = nil
 }
 
 /// How the outbox stands, for `duty status`.
@@ -30,11 +33,11 @@ public struct OutboxState: Sendable, Equatable {
 extension Store.Transaction {
     /// Queues `body` for `recipient`, to be sent from `at` (the wall clock: when it may be sent, whatever
     /// virtual time the cycle runs at).
-    public func enqueue(recipient: String?, body: String, at: Date) throws {
+    public func enqueue(recipient: String?, body: String, at: Date, channel: String? = nil) throws {
         let t = SQLValue.double(at.timeIntervalSince1970)
         try store.database.query(
-            "INSERT INTO outbox (created, recipient, body, attempts, next_attempt) VALUES (?, ?, ?, 0, ?)",
-            [t, recipient.map { .text($0) } ?? .null, .text(body), t])
+            "INSERT INTO outbox (created, recipient, body, attempts, next_attempt, channel) VALUES (?, ?, ?, 0, ?, ?)",
+            [t, recipient.map { .text($0) } ?? .null, .text(body), t, channel.map { .text($0) } ?? .null])
     }
 }
 
@@ -45,7 +48,7 @@ extension Store {
         try database.query(
             """
             SELECT id, created, recipient, body, attempts, next_attempt, last_error FROM outbox
-            WHERE sent IS NULL AND next_attempt <= ? ORDER BY id LIMIT ?
+            WHERE sent IS NULL AND channel IS NULL AND next_attempt <= ? ORDER BY id LIMIT ?
             """, [.double(now.timeIntervalSince1970), .int(Int64(limit))]
         ) { row in
             out.append(
@@ -74,11 +77,29 @@ extension Store {
         try outboxDue(now: now, limit: 10_000).filter { $0.recipient == recipient }.prefix(limit).map { $0 }
     }
 
-    /// When the next unsent message is due, if any.
+    /// When the next unsent notification is due, if any.
     public func outboxNextAttempt() throws -> Date? {
-        try database.scalar("SELECT min(next_attempt) FROM outbox WHERE sent IS NULL").double.map {
+        try database.scalar("SELECT min(next_attempt) FROM outbox WHERE sent IS NULL AND channel IS NULL").double.map {
             Date(timeIntervalSince1970: $0)
         }
+    }
+
+    /// The oldest unsent message of a write-back channel, due or not: a channel sends strictly in order, so a
+    /// message waiting for its retry holds back those after it.
+    public func outboxNext(channel: String) throws -> OutboxMessage? {
+        var out: OutboxMessage?
+        try database.query(
+            """
+            SELECT id, created, recipient, body, attempts, next_attempt, last_error FROM outbox
+            WHERE sent IS NULL AND channel = ? ORDER BY id LIMIT 1
+            """, [.text(channel)]
+        ) { row in
+            out = OutboxMessage(
+                id: row.integer(0), created: Date(timeIntervalSince1970: row.real(1)), recipient: row.string(2),
+                body: row.text(3), attempts: Int(row.integer(4)),
+                nextAttempt: Date(timeIntervalSince1970: row.real(5)), lastError: row.string(6), channel: channel)
+        }
+        return out
     }
 
     /// Records a successful delivery.
@@ -97,22 +118,29 @@ extension Store {
             [.double(retryAt.timeIntervalSince1970), .text(error), .int(id)])
     }
 
-    /// Unsent messages: how many, since when, how many are retrying, and the last error.
-    public func outboxState() throws -> OutboxState {
+    /// Unsent messages of `channel` (nil: notifications): how many, since when, how many are retrying, and the
+    /// last error.
+    public func outboxState(channel: String? = nil) throws -> OutboxState {
         var state = OutboxState(pending: 0, oldest: nil, retrying: 0, lastError: nil)
         // A database the daemon has not yet migrated has no outbox: nothing is queued in it.
         guard try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'outbox'").int == 1 else {
             return state
         }
+        let hasChannels =
+            try database.scalar("SELECT count(*) FROM pragma_table_info('outbox') WHERE name = 'channel'").int == 1
+        guard hasChannels || channel == nil else { return state }
+        let which = hasChannels ? (channel == nil ? " AND channel IS NULL" : " AND channel = ?") : ""
+        let parameters: [SQLValue] = channel.map { [.text($0)] } ?? []
         try database.query(
-            "SELECT count(*), min(created), sum(attempts > 0) FROM outbox WHERE sent IS NULL"
+            "SELECT count(*), min(created), sum(attempts > 0) FROM outbox WHERE sent IS NULL" + which, parameters
         ) { row in
             state.pending = Int(row.integer(0))
             state.oldest = row.double(1).map { Date(timeIntervalSince1970: $0) }
             state.retrying = Int(row.int(2) ?? 0)
         }
         try database.query(
-            "SELECT last_error FROM outbox WHERE sent IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1"
+            "SELECT last_error FROM outbox WHERE sent IS NULL AND last_error IS NOT NULL" + which
+                + " ORDER BY id DESC LIMIT 1", parameters
         ) { row in state.lastError = row.string(0) }
         return state
     }
@@ -124,5 +152,29 @@ extension Store {
         } catch {
             throw describe(error)
         }
+    }
+}
+
+extension Store {
+    /// The events a case system is told of: decisions and what changes them.
+    public static let decisionTypes = [
+        "allocation.assigned", "allocation.blocked", "override.assigned", "override.unassigned", "override.rerated",
+        "referral.closed", "triage.rated", "triage.rerated", "escalation.raised",
+    ]
+
+    /// The decision events with seq in `from...to`, in seq order.
+    public func decisions(from: Int64, to: Int64) throws -> [StoredEvent] {
+        var out: [StoredEvent] = []
+        let marks = Self.decisionTypes.map { _ in "?" }.joined(separator: ", ")
+        try database.query(
+            "SELECT \(Self.eventColumns) FROM events WHERE seq BETWEEN ? AND ? AND type IN (\(marks)) ORDER BY seq",
+            [.int(from), .int(to)] + Self.decisionTypes.map { .text($0) }
+        ) { out.append(Self.event($0)) }
+        return out
+    }
+
+    /// The cursor `source` was last read to (its last `source.page`), nil before its first page.
+    public func sourceCursor(_ source: String) throws -> String? {
+        try database.scalar("SELECT cursor FROM source_cursors WHERE source = ?", [.text(source)]).string
     }
 }

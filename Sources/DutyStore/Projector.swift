@@ -241,6 +241,11 @@ enum Projector {
                 ProjectionStatement(
                     "INSERT OR REPLACE INTO capacity_alerts (team, since, seq) VALUES (?, ?, ?)",
                     [text(data["team"]), .double(at), .int(seq)]))
+        case "source.page":
+            out.append(
+                ProjectionStatement(
+                    "INSERT OR REPLACE INTO source_cursors (source, cursor, seq) VALUES (?, ?, ?)",
+                    [text(data["source"]), text(data["cursor"]), .int(seq)]))
         case "capacity.recovered":
             out.append(ProjectionStatement("DELETE FROM capacity_alerts WHERE team = ?", [text(data["team"])]))
         default:

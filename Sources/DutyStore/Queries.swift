@@ -337,9 +337,9 @@ extension Store {
         return out
     }
 
-    private static let eventColumns = "seq, at, type, referral, actor, data, hash"
+    static let eventColumns = "seq, at, type, referral, actor, data, hash"
 
-    private static func event(_ r: Row) -> StoredEvent {
+    static func event(_ r: Row) -> StoredEvent {
         StoredEvent(
             seq: r.integer(0), at: r.text(1), type: r.text(2), referral: r.string(3),
             actor: r.text(4), data: r.text(5), hash: r.text(6))

@@ -92,10 +92,16 @@ enum Schema {
         """
         ALTER TABLE referrals ADD COLUMN unassigned_from TEXT;
         """,
+        // 8: the case system: the cursor each source was read to (`source.page`), and outbox channels (NULL for
+        // notifications; `write_back.dir`, `write_back.url` for decisions).
+        """
+        CREATE TABLE source_cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL, seq INTEGER NOT NULL);
+        ALTER TABLE outbox ADD COLUMN channel TEXT;
+        """,
     ]
 
     /// The projection tables: what `rebuild` empties and refills from the log.
     static let projections = [
-        "referrals", "absences", "escalations", "last_worker", "intake_files", "capacity_alerts",
+        "referrals", "absences", "escalations", "last_worker", "intake_files", "capacity_alerts", "source_cursors",
     ]
 }

@@ -15,6 +15,9 @@ public final class Store: @unchecked Sendable {
     // Writes come from one queue (the daemon's cycle queue, or one test); the database has its own lock.
     public let database: Database
     public let readOnly: Bool
+    /// Write-back channels (`write_back.dir`, `write_back.url`): each write that appends decision events queues
+    /// one message per channel, in the same transaction, naming the range of seqs it covers.
+    public var writeBackChannels: [String] = []
     /// The database file (`:memory:` for an in-memory store): named in every error.
     public private(set) var path = ":memory:"
     /// `seq` and hash of the last event.
@@ -174,6 +177,7 @@ public final class Store: @unchecked Sendable {
                 let tx = Transaction(store: self, at: now)
                 let result = try body(tx)
                 try checkpointIfDue(tx)
+                try queueWriteBack(tx, after: saved.seq)
                 return result
             }
             if let walCopier {
@@ -192,6 +196,19 @@ public final class Store: @unchecked Sendable {
             head = saved
             throw describe(error)
         }
+    }
+
+    private func queueWriteBack(_ tx: Transaction, after previous: Int64) throws {
+        guard !writeBackChannels.isEmpty, head.seq > previous else { return }
+        let marks = Self.decisionTypes.map { _ in "?" }.joined(separator: ", ")
+        let decided =
+            try database.scalar(
+                "SELECT count(*) FROM events WHERE seq > ? AND seq <= ? AND type IN (\(marks))",
+                [.int(previous), .int(head.seq)] + Self.decisionTypes.map { .text($0) }
+            ).int ?? 0
+        guard decided > 0 else { return }
+        let range = JSONValue.object([("from", .int(previous + 1)), ("to", .int(head.seq))]).serialized()
+        for channel in writeBackChannels { try tx.enqueue(recipient: nil, body: range, at: Date(), channel: channel) }
     }
 
     deinit { walCopier?.wait() }

@@ -133,7 +133,7 @@ extension Store {
         }
         let keys = [
             "referrals": "id", "absences": "id", "escalations": "referral, reason, position", "last_worker": "person",
-            "intake_files": "file_id", "capacity_alerts": "team",
+            "intake_files": "file_id", "capacity_alerts": "team", "source_cursors": "source",
         ]
         var out: [ProjectionDifference] = []
         for table in Schema.projections {
