@@ -26,12 +26,16 @@ let package = Package(
         .target(name: "DutyControl", dependencies: ["DutyCore"]),
         .target(name: "DutyState", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),
         .target(name: "DutySim", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine"], swiftSettings: hotPath),
+        .target(name: "DutyReport", dependencies: ["DutyCore"]),
         .target(
             name: "DutyDaemon",
             dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore", "DutyState", "DutyControl", "CShims"]),
         .target(
             name: "DutyCLI",
-            dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyControl", "DutyStore", "DutyState", "DutySim"]),
+            dependencies: [
+                "DutyCore", "DutyPolicy", "DutyEngine", "DutyControl", "DutyStore", "DutyState", "DutySim",
+                "DutyReport",
+            ]),
         .executableTarget(name: "duty", dependencies: ["DutyCLI"]),
         .executableTarget(name: "dutyd", dependencies: ["DutyDaemon"]),
         .executableTarget(name: "duty-bench", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine", "DutyStore"]),

@@ -14,6 +14,7 @@ public enum DutyCLI {
             Simulate.command, ReadCommands.status, ReadCommands.waiting, ReadCommands.show, ReadCommands.why,
             ReadCommands.log,
             ReadCommands.stats, ReadCommands.capacity, ReadCommands.caseload, ReadCommands.inbox, ReadCommands.verify,
+            Report.command,
             ReadCommands.export,
             WriteCommands.assign, WriteCommands.unassign, WriteCommands.rerate, WriteCommands.ack,
             WriteCommands.reviewed,

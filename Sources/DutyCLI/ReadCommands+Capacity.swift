@@ -140,18 +140,24 @@ extension ReadCommands {
         for type in [
             "referral.received", "triage.rated", "allocation.assigned", "override.assigned", "referral.closed",
         ] {
-            for e in try store.log(LogFilter(type: type)) {
-                guard let id = e.referral else { continue }
-                let data = e.dataValue
+            // Streamed; only an arrival's data is parsed (a rating's level is found by a scan), so the cost
+            // follows the number of events, not the size of each allocation's candidates.
+            try store.log(LogFilter(type: type)) { e in
+                guard let id = e.referral else { return }
                 switch type {
                 case "referral.received":
+                    let data = e.dataValue
                     let kind = data["kind"]?.stringValue ?? ""
                     lives[id, default: Life()].team = data["team"]?.stringValue ?? roster.teamForKind[kind]
                     lives[id]!.points = policies.allocation.points(
                         kind: kind, complexity: Int(data["complexity"]?.intValue ?? 3))
                     lives[id]!.received = data["received"]?.timeValue ?? time(e)
                 case "triage.rated":
-                    if lives[id]?.level == nil { lives[id, default: Life()].level = data["level"]?.stringValue }
+                    if lives[id]?.level == nil {
+                        lives[id, default: Life()].level =
+                            StoredEvent.topLevelString("level", in: e.data)?.value
+                            ?? e.dataValue["level"]?.stringValue
+                    }
                 case "referral.closed":
                     lives[id, default: Life()].closed = time(e)
                 default:

@@ -1,6 +1,10 @@
 import DutyCore
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// An event to append: the log adds `seq`, `at` and `hash`.
 public struct NewEvent: Sendable {
     public var type: String
@@ -98,7 +102,7 @@ public struct StoredEvent: Sendable, Hashable {
     /// The value of top-level member `key` of a JSON object's text when it is a string without escapes
     /// (`(true, value)`) or absent (`(false, nil)`); nil when the scan cannot tell (an escape, another type,
     /// not an object).
-    static func topLevelString(_ key: String, in text: String) -> (found: Bool, value: String?)? {
+    public static func topLevelString(_ key: String, in text: String) -> (found: Bool, value: String?)? {
         let bytes = Array(text.utf8)
         let wanted = Array(key.utf8)
         guard bytes.first == UInt8(ascii: "{") else { return nil }
@@ -145,6 +149,27 @@ public struct StoredEvent: Sendable, Hashable {
             i += 1
         }
         return (false, nil)
+    }
+
+    /// Whether `needle`'s bytes occur in `text` (memchr for its first byte, memcmp for the rest: what a scan of
+    /// every event of a long log needs).
+    public static func contains(_ needle: String, in text: String) -> Bool {
+        var text = text
+        var needle = needle
+        return text.withUTF8 { t in
+            needle.withUTF8 { n in
+                guard let first = n.first else { return true }
+                guard t.count >= n.count, let base = t.baseAddress else { return false }
+                var i = 0
+                while i <= t.count - n.count {
+                    guard let hit = memchr(base + i, Int32(first), t.count - n.count - i + 1) else { return false }
+                    let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(base + at, n.baseAddress!, n.count) == 0 { return true }
+                    i = at + 1
+                }
+                return false
+            }
+        }
     }
 
     /// The worker an event concerns, for `duty log --worker`.

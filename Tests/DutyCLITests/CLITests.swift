@@ -69,6 +69,7 @@ func tempFile(_ name: String, _ text: String) throws -> String {
                       caseload        workers: load, capacity, open allocations, absent now
                       inbox           what waits for you: acknowledgements, escalations, reviews due
                       verify          check the allocation log's hash chain
+                      report          an HTML performance report for a board, a scrutiny panel or CQC
                       export          referrals with their timestamps, for BI tools
                       assign          allocate a referral to a worker, overriding the engine
                       unassign        take a referral back from its worker: it waits again

@@ -516,6 +516,12 @@ extension IntakeTests {
         }
         #expect(StoredEvent.topLevelString("worker", in: #"{"a":{"worker":"x"}}"#)! == (false, nil))
         #expect(StoredEvent.topLevelString("worker", in: #"{"worker":"a\"b"}"#) == nil)
+        for (text, needle, found) in [
+            (#"{"fallback":true}"#, #""fallback":true"#, true), (#"{"fallback":false}"#, #""fallback":true"#, false),
+            ("", "x", false), ("abc", "", true), ("aab", "ab", true), ("ab", "abc", false), ("é\"fb\"", #""fb""#, true),
+        ] {
+            #expect(StoredEvent.contains(needle, in: text) == found, "\(needle) in \(text)")
+        }
     }
 
     @Test func aTamperedWorkerIndexFailsVerify() throws {

@@ -1,0 +1,361 @@
+import DutyCore
+import DutyPolicy
+import DutyReport
+import DutyStore
+import Foundation
+
+/// `duty report`: the figures a Director of Adult Social Services takes to the board and CQC asks for, as one
+/// self-contained HTML page built from the log. Counts only: no referral or person ids.
+enum Report {
+    static let command = CommandSpec(
+        name: "report", summary: "an HTML performance report for a board, a scrutiny panel or CQC",
+        options: [
+            OptionSpec(long: "from", value: "DATE", help: "start of the period (default a year before --to)"),
+            OptionSpec(long: "to", value: "DATE", help: "end of the period (default now)"),
+            OptionSpec(long: "team", value: "T", help: "only this team"),
+            OptionSpec(long: "output", value: "FILE", help: "the HTML file to write", required: true),
+        ],
+        discussion: """
+            One HTML file (inline SVG and CSS, no scripts, no network fetches, A4 print): people waiting now and
+            at the start, per team the waiting list over time by level and the CQC measures per month, the load
+            ratio, accountability (fallback managers, acknowledgements, escalations), reviews, and how each
+            figure is computed. Counts only.
+            """,
+        examples: [
+            "duty report --output report.html", "duty report --from 2024-04-01 --to 2025-03-31 --output q4.html",
+        ],
+        run: { inv throws(DutyError) in try run(inv) })
+
+    /// Per team, per month.
+    struct Month {
+        var waitingEnd = 0
+        var medianDays: Double?
+        var longestDays: Double?
+        var allocated = 0
+        var within = 0
+        var reviews = 0
+    }
+
+    /// What one pass over the log gathers.
+    struct Gathered {
+        var samples: [Date] = []
+        /// team -> level -> count at each sample.
+        var waiting: [String: [String: [Double]]] = [:]
+        var months: [String: [Month]] = [:]
+        var allocations = 0
+        var fallbacks = 0
+        var acknowledged = 0
+        var acknowledgedOnTime = 0
+        var escalationsTo: [String: Int] = [:]
+        var waitingAtStart: [String: Int] = [:]
+        var waitingAtEnd: [String: Int] = [:]
+    }
+
+    static func run(_ inv: Invocation) throws(DutyError) -> Int32 {
+        let ctx = try ReadContext(inv)
+        guard let roster = ctx.roster, let policies = ctx.policies else {
+            throw DutyError(.invalidData, "the roster or policies do not load: run 'duty policy check'")
+        }
+        let now = inv.console.now()
+        let to =
+            try inv.value("to").map { v throws(DutyError) in try TimeArgument.parse(v, now: now, timeZone: ctx.zone) }
+            ?? now
+        let from =
+            try inv.value("from").map { v throws(DutyError) in try TimeArgument.parse(v, now: now, timeZone: ctx.zone) }
+            ?? Calendar.current.date(byAdding: .year, value: -1, to: to)!
+        guard from < to else { throw DutyError(.usage, "--from must be before --to", cause: "report") }
+        let only = inv.value("team")
+        if let only, roster.teamByID[only] == nil {
+            throw DutyError(.usage, "no team '\(only)' in the roster", cause: "report")
+        }
+        let teams = roster.teams.filter { only == nil || $0.id == only }
+        let gathered = try ctx.reading {
+            try gather(ctx.store, teams: Set(teams.map(\.id)), from: from, to: to, zone: ctx.zone, policies: policies)
+        }
+        let figures = try ctx.reading {
+            try ReadCommands.capacityFigures(
+                ctx.store, roster: roster, policies: policies, since: max(from, to.addingTimeInterval(-84 * 86_400)),
+                now: to)
+        }
+        let page = render(
+            gathered, teams: teams, roster: roster, policies: policies, capacity: figures, from: from, to: to,
+            zone: ctx.zone)
+        guard let path = inv.value("output") else { return 64 }
+        do {
+            try page.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw DutyError(.failure, "cannot write \(path)", cause: "\(error)")
+        }
+        inv.console.out(
+            "report for \(ISOTime.formatDate(from, in: ctx.zone)) to \(ISOTime.formatDate(to, in: ctx.zone)) written to \(path)"
+        )
+        return 0
+    }
+
+    /// One pass over the log to `to`: each referral's team, level, due time and whether it waits, counted per
+    /// team and level at each day's end; allocations, acknowledgements, escalations and reviews in the period.
+    static func gather(
+        _ store: Store, teams: Set<String>, from: Date, to: Date, zone: TimeZone, policies: PolicySet
+    ) throws -> Gathered {
+        struct Open {
+            var team: String
+            var level: String
+            var received: Double
+            var due: Double
+            var waiting: Bool
+            var allocatedAt: Double
+        }
+        var g = Gathered()
+        var open: [String: Open] = [:]
+        var counts: [String: [String: Int]] = [:]
+        // Samples at the end of each local day; month ends for the monthly measures.
+        var samples: [Date] = [from]
+        var day = Duration.days(1).after(ISOTime.parse(ISOTime.formatDate(from, in: zone), timeZone: zone)!, in: zone)
+        while day <= to {
+            samples.append(day)
+            day = Duration.days(1).after(day, in: zone)
+        }
+        samples.append(to)
+        g.samples = samples
+        let monthStarts = Axis.months(from: from, to: to, zone: zone).map(\.0)
+        let monthEnds = Array(monthStarts.dropFirst()) + [to]
+        func monthIndex(_ t: Double) -> Int? {
+            guard t >= from.timeIntervalSince1970, t <= to.timeIntervalSince1970 else { return nil }
+            return monthEnds.firstIndex { t <= $0.timeIntervalSince1970 }
+        }
+        for team in teams { g.months[team] = Array(repeating: Month(), count: monthEnds.count) }
+        let ackWithin = policies.allocation.acknowledgeWithin
+        var sampleIndex = 0
+        var monthEnd = 0
+        func setWaiting(_ id: String, _ waiting: Bool) {
+            guard var r = open[id], r.waiting != waiting else { return }
+            counts[r.team, default: [:]][r.level, default: 0] += waiting ? 1 : -1
+            r.waiting = waiting
+            open[id] = r
+        }
+        func advance(to t: Double) {
+            while sampleIndex < samples.count, samples[sampleIndex].timeIntervalSince1970 <= t {
+                for team in teams {
+                    for (level, n) in counts[team] ?? [:] {
+                        g.waiting[team, default: [:]][level, default: Array(repeating: 0, count: samples.count)][
+                            sampleIndex] = Double(n)
+                    }
+                }
+                sampleIndex += 1
+            }
+            while monthEnd < monthEnds.count, monthEnds[monthEnd].timeIntervalSince1970 <= t {
+                let end = monthEnds[monthEnd].timeIntervalSince1970
+                var waits: [String: [Double]] = [:]
+                for r in open.values where r.waiting && teams.contains(r.team) {
+                    waits[r.team, default: []].append((end - r.received) / 86_400)
+                }
+                for team in teams {
+                    let w = (waits[team] ?? []).sorted()
+                    g.months[team]![monthEnd].waitingEnd = w.count
+                    g.months[team]![monthEnd].medianDays = w.isEmpty ? nil : w[w.count / 2]
+                    g.months[team]![monthEnd].longestDays = w.last
+                }
+                monthEnd += 1
+            }
+        }
+        let utc = TimeZone.utc
+        try store.log(LogFilter(until: to.addingTimeInterval(1))) { e in
+            guard let at = ISOTime.parse(e.at, timeZone: utc)?.timeIntervalSince1970 else { return }
+            advance(to: at)
+            func field(_ key: String) -> String? { StoredEvent.topLevelString(key, in: e.data)?.value ?? nil }
+            guard let id = e.referral else {
+                if e.type == "escalation.raised" { return }
+                return
+            }
+            switch e.type {
+            case "referral.received":
+                let received =
+                    field("received").flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970 ?? at
+                open[id] = Open(
+                    team: field("team") ?? "", level: "unrated", received: received, due: .infinity, waiting: false,
+                    allocatedAt: 0)
+                setWaiting(id, true)
+            case "triage.rated", "triage.rerated":
+                guard var r = open[id], let level = field("level") else { return }
+                if r.waiting { counts[r.team, default: [:]][r.level, default: 0] -= 1 }
+                r.level = level
+                r.due = field("due").flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970 ?? r.due
+                if r.waiting { counts[r.team, default: [:]][r.level, default: 0] += 1 }
+                open[id] = r
+            case "allocation.assigned", "override.assigned":
+                guard let r = open[id] else { return }
+                if r.waiting, teams.contains(r.team), let m = monthIndex(at) {
+                    g.months[r.team]![m].allocated += 1
+                    if at <= r.due { g.months[r.team]![m].within += 1 }
+                    if e.type == "allocation.assigned" {
+                        g.allocations += 1
+                        if StoredEvent.contains(#""fallback":true"#, in: e.data) { g.fallbacks += 1 }
+                    }
+                }
+                setWaiting(id, false)
+                open[id]?.allocatedAt = at
+            case "override.unassigned": setWaiting(id, true)
+            case "referral.closed":
+                setWaiting(id, false)
+                open[id] = nil
+            case "allocation.acknowledged":
+                guard let r = open[id], teams.contains(r.team), monthIndex(at) != nil else { return }
+                g.acknowledged += 1
+                if let within = ackWithin,
+                    at <= within.after(Date(timeIntervalSince1970: r.allocatedAt), in: zone).timeIntervalSince1970
+                {
+                    g.acknowledgedOnTime += 1
+                }
+            case "escalation.raised":
+                guard let r = open[id], teams.contains(r.team), monthIndex(at) != nil else { return }
+                g.escalationsTo[field("to") ?? "nobody present", default: 0] += 1
+            case "review.recorded":
+                guard let r = open[id], teams.contains(r.team), let m = monthIndex(at) else { return }
+                g.months[r.team]![m].reviews += 1
+            default: break
+            }
+        }
+        advance(to: to.timeIntervalSince1970 + 1)
+        for team in teams {
+            let series = g.waiting[team] ?? [:]
+            g.waitingAtStart[team] = Int(series.values.map { $0.first ?? 0 }.reduce(0, +))
+            g.waitingAtEnd[team] = Int(series.values.map { $0.last ?? 0 }.reduce(0, +))
+        }
+        return g
+    }
+}
+
+extension Report {
+    /// The page: summary, each team, accountability, how the figures are computed.
+    static func render(
+        _ g: Gathered, teams: [Team], roster: Roster, policies: PolicySet, capacity: [ReadCommands.CapacityFigures],
+        from: Date, to: Date, zone: TimeZone
+    ) -> String {
+        func day(_ d: Date) -> String { ISOTime.formatDate(d, in: zone) }
+        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.0f%%", Double(a) * 100 / Double(b)) }
+        func days(_ d: Double?) -> String { d.map { String(format: "%.0f", $0) } ?? "-" }
+        var page = Page(
+            title: "Waiting lists and allocation: \(day(from)) to \(day(to))",
+            subtitle:
+                "Adult social care teams, from duty's allocation log. Times in \(zone.identifier). Counts only: no person is named."
+        )
+        // Summary.
+        var rows: [[String]] = []
+        for team in teams {
+            let months = g.months[team.id] ?? []
+            let allocated = months.map(\.allocated).reduce(0, +)
+            let within = months.map(\.within).reduce(0, +)
+            let start = g.waitingAtStart[team.id] ?? 0
+            let end = g.waitingAtEnd[team.id] ?? 0
+            rows.append([
+                team.name, String(start), String(end), (end >= start ? "+" : "") + String(end - start),
+                days(months.last?.medianDays), days(months.last?.longestDays), pct(within, allocated),
+            ])
+        }
+        page.add(
+            "Summary",
+            Page.paragraph(
+                "People waiting at the start and end of the period in each team's queue, how long those waiting at the end had waited, and the share of allocations made within the team's timescale for the referral's level."
+            )
+                + Page.table(
+                    [
+                        "Team", "Waiting at start", "Waiting at end", "Change", "Median wait (days)",
+                        "Longest wait (days)", "Allocated within timescale",
+                    ],
+                    rows, numeric: [1, 2, 3, 4, 5, 6]))
+        // Each team.
+        let monthNames = Axis.months(from: from, to: to, zone: zone).map(\.1)
+        for team in teams {
+            var levelNames: [(String, Int)] = []
+            for kind in team.kinds {
+                guard let i = policies.policyForKind[kind] else { continue }
+                for l in policies.triage[i].levels where !levelNames.contains(where: { $0.0 == l.name }) {
+                    levelNames.append((l.name, l.rank))
+                }
+            }
+            levelNames.sort { $0.1 > $1.1 }
+            let perLevel = g.waiting[team.id] ?? [:]
+            let series = levelNames.map { name, _ in
+                Series(
+                    name: name,
+                    points: zip(g.samples, perLevel[name] ?? Array(repeating: 0, count: g.samples.count)).map {
+                        ($0, $1)
+                    })
+            }
+            let chart = TimeChart(
+                title: "\(team.name): people waiting, by level", series: series, from: from, to: to, zone: zone,
+                valueLabel: "people waiting")
+            let months = g.months[team.id] ?? []
+            let monthRows = months.indices.map { i -> [String] in
+                let m = months[i]
+                return [
+                    i < monthNames.count ? monthNames[i] : "", String(m.waitingEnd), days(m.medianDays),
+                    days(m.longestDays),
+                    String(m.allocated), pct(m.within, m.allocated), String(m.reviews),
+                ]
+            }
+            var html = "<div class=\"team\">\n" + chart.svg() + "</div>\n"
+            html += Page.table(
+                [
+                    "Month", "Waiting at month end", "Median wait (days)", "Longest wait (days)", "Allocated",
+                    "Within timescale", "Reviews recorded",
+                ],
+                monthRows, numeric: [1, 2, 3, 4, 5, 6])
+            if let c = capacity.first(where: { $0.team == team.id }) {
+                html += Page.paragraph(
+                    "Demand against capacity over the last 12 weeks of the period: load ratio \(c.loadRatio.map { String(format: "%.2f", $0) } ?? "-") (above 1 the list grows whatever the order); "
+                        + (c.workersNeeded.map {
+                            $0 > 0
+                                ? "about \($0) more worker\($0 == 1 ? "" : "s") of the team's average caseload to bring it under 0.85."
+                                : "no more workers needed to keep it under 0.85."
+                        } ?? "not enough history to say."))
+            }
+            page.add(team.name, html)
+        }
+        // Accountability.
+        let escalations = g.escalationsTo.map { to, n -> (String, Int) in
+            guard let w = roster.workerByID[to] else {
+                return (to == "nobody present" ? to : "someone no longer in the roster", n)
+            }
+            return ("\(w.role.replacingOccurrences(of: "_", with: " ")), \(roster.teamByID[w.team]?.name ?? w.team)", n)
+        }
+        var byRole: [String: Int] = [:]
+        for (k, n) in escalations { byRole[k, default: 0] += n }
+        page.add(
+            "Accountability",
+            Page.table(
+                ["Measure", "Figure"],
+                [
+                    [
+                        "Allocations made with a fallback manager accountable (the team manager away)",
+                        "\(pct(g.fallbacks, g.allocations)) of \(g.allocations)",
+                    ],
+                    [
+                        "Top-rank allocations acknowledged within the policy's time",
+                        "\(pct(g.acknowledgedOnTime, g.acknowledged)) of \(g.acknowledged) acknowledged",
+                    ],
+                ], numeric: [])
+                + Page.table(
+                    ["Escalations raised to", "Count"],
+                    byRole.sorted { $0.value > $1.value }.map { [$0.key, String($0.value)] },
+                    numeric: [1]))
+        page.add(
+            "How each figure is computed",
+            Page.paragraph(
+                "Every figure is recomputed from duty's allocation log, which records each referral's arrival, rating, allocation, closure and every manager's action, hash-chained so it cannot be changed unnoticed ('duty verify')."
+            )
+                + Page.paragraph(
+                    "Waiting: referrals received and neither allocated nor closed, counted at the end of each day in the council's time zone, by the level the triage policy gave them at the time. Median and longest wait: how long those waiting at the end of a month had waited since the referral was received."
+                )
+                + Page.paragraph(
+                    "Allocated within timescale: of the referrals allocated in a month, the share allocated by their due time (received plus the level's allocate_within, in calendar days, or an earlier date a rule sets, such as a DoLS authorisation's expiry)."
+                )
+                + Page.paragraph(
+                    "Load ratio: points of work arriving per day times the mean days a case is held, over the caseload points of workers present (Little's law), as 'duty capacity' computes it."
+                )
+                + Page.paragraph(
+                    "Fallback manager: the accountable manager named for an allocation was not the team manager, because they were recorded as away. Acknowledged on time: acknowledged within the allocation policy's acknowledge_within of allocation. Escalations: raised to each role up the accountable chain for unallocated or unacknowledged work. Reviews recorded: 'duty reviewed' entries for people still waiting (waiting well)."
+                ))
+        return page.html()
+    }
+}

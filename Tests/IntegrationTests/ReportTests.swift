@@ -1,0 +1,36 @@
+import DutyCore
+import Foundation
+import Testing
+
+/// `duty report`: one self-contained HTML page, a chart per team with data, and no referral or person ids.
+@Suite(.serialized) struct ReportTests {
+    @Test func aReportIsSelfContainedChartsEveryTeamAndNamesNoOne() throws {
+        let d = try Deployment()
+        let lines = (1...40).map { i in
+            let kind = ["safeguarding", "dols", "review", "ot"][i % 4]
+            let flags = kind == "safeguarding" ? #"["deteriorating"]"# : "[]"
+            return
+                #"{"id":"REF-\#(i)","person":"PERSON-\#(i)","kind":"\#(kind)","received":"2024-0\#(1 + i % 6)-1\#(i % 9)","flags":\#(flags)}"#
+        }
+        try d.drop("a.jsonl", lines.joined(separator: "\n") + "\n")
+        #expect(try d.once(at: "2024-07-01T09:00:00Z").code == 0)
+        #expect(try d.once(at: "2024-08-15T09:00:00Z").code == 0)
+        let out = d.dir + "/report.html"
+        let r = try run(
+            "duty", ["--config", d.config, "report", "--from", "2024-01-01", "--to", "2024-09-30", "--output", out])
+        #expect(r.code == 0, "\(r.err)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("@page { size: A4"))
+        // Self-contained: no scripts, no links or sources to fetch.
+        #expect(!html.contains("<script") && !html.contains(" src=") && !html.contains(" href="))
+        // A chart for every team of the roster, each line with points, months on the axis.
+        let charts = html.components(separatedBy: "<svg").count - 1
+        #expect(charts == 6, "\(charts) charts")
+        #expect(!html.contains(#"data-points="0""#) && html.contains(">Jan 2024<") && html.contains(">Sep<"))
+        #expect(html.contains("Safeguarding Adults") && html.contains("How each figure is computed"))
+        // Counts only: no referral id, no person reference.
+        #expect(!html.contains("REF-") && !html.contains("PERSON-"))
+        let bad = try run("duty", ["--config", d.config, "report", "--team", "safegaurding", "--output", out])
+        #expect(bad.code == 64)
+    }
+}
