@@ -48,7 +48,8 @@ let package = Package(
         .testTarget(name: "DutyEngineTests", dependencies: ["DutyCore", "DutyPolicy", "DutyEngine"]),
         .testTarget(name: "DutySimTests", dependencies: ["DutyCore", "DutySim"]),
         .testTarget(name: "DutyStoreTests", dependencies: ["DutyCore", "DutyStore", "duty-store-probe"]),
-        .testTarget(name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy"]),
+        .testTarget(
+            name: "DutyCLITests", dependencies: ["DutyCLI", "DutyCore", "DutyPolicy", "DutySim", "DutyReport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["DutyCore", "DutyPolicy", "DutyStore", "DutyControl", "duty", "dutyd"]),

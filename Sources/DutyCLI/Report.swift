@@ -301,7 +301,11 @@ extension Report {
                     "Within timescale", "Reviews recorded",
                 ],
                 monthRows, numeric: [1, 2, 3, 4, 5, 6])
-            if let c = capacity.first(where: { $0.team == team.id }) {
+            if let c = capacity.first(where: { $0.team == team.id }), c.loadRatio == nil {
+                html += Page.paragraph(
+                    "Demand against capacity: not enough history in the last 12 weeks of the period to say (no case allocated and closed in it)."
+                )
+            } else if let c = capacity.first(where: { $0.team == team.id }) {
                 html += Page.paragraph(
                     "Demand against capacity over the last 12 weeks of the period: load ratio \(c.loadRatio.map { String(format: "%.2f", $0) } ?? "-") (above 1 the list grows whatever the order); "
                         + (c.workersNeeded.map {

@@ -1,4 +1,6 @@
 import DutyCore
+import DutyPolicy
+import DutyReport
 import DutySim
 import Foundation
 
@@ -66,7 +68,8 @@ enum Simulate {
             }
             if !baselines.contains(b) { baselines.append(b) }
         }
-        let report = try Simulator(scenario: scenario, seed: seed).runCouncils()
+        let simulator = try Simulator(scenario: scenario, seed: seed)
+        let report = simulator.runCouncils()
         var others: [SimReport] = []
         if let against = inv.value("against") {
             let alt = try Scenario.load(
@@ -83,7 +86,10 @@ enum Simulate {
             let title =
                 "Waiting list by level: \(URL(fileURLWithPath: scenario.file).lastPathComponent), seed \(seed)\(councils)"
             do {
-                try Chart.svg(report, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
+                try chartPanels(
+                    report, title: title, scenario: scenario, policies: simulator.policies, roster: simulator.roster
+                )
+                .write(toFile: svg, atomically: true, encoding: .utf8)
             } catch {
                 throw DutyError(.failure, "cannot write \(svg)", cause: "\(error)")
             }
@@ -313,4 +319,56 @@ enum Simulate {
     }
 
     static func short(_ r: SimReport) -> String { r.baseline?.rawValue ?? "duty" }
+}
+
+extension Simulate {
+    /// The waiting list over the simulated year as the report draws it: one panel per team with its own levels
+    /// (not one axis adding up four services' reds), months on the time axis, round ticks, printable in grey.
+    static func chartPanels(
+        _ report: SimReport, title: String, scenario: Scenario, policies: PolicySet, roster: Roster
+    ) -> String {
+        let zone = TimeZone(identifier: "Europe/London")!
+        let from = scenario.start
+        let to = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
+        var panels: [String] = []
+        for team in roster.teams {
+            var levels: [(String, Int)] = []
+            for kind in team.kinds {
+                guard let i = policies.policyForKind[kind] else { continue }
+                for l in policies.triage[i].levels where !levels.contains(where: { $0.0 == l.name }) {
+                    levels.append((l.name, l.rank))
+                }
+            }
+            levels.sort { $0.1 > $1.1 }
+            let series = levels.map { level, _ in
+                Series(
+                    name: level,
+                    points: report.kindLevelSeries.map { day, counts in
+                        (
+                            scenario.start.addingTimeInterval(Double(day) * 86_400),
+                            Double(team.kinds.reduce(0) { $0 + (counts[$1 + "\t" + level] ?? 0) })
+                        )
+                    })
+            }
+            guard series.contains(where: { $0.points.contains { $0.1 > 0 } }) else { continue }
+            panels.append(
+                TimeChart(
+                    title: "\(team.name): people waiting, by level", series: series, from: from, to: to, zone: zone,
+                    valueLabel: "people waiting"
+                ).svg(width: 680, height: 220))
+        }
+        let height = 40 + panels.count * 230
+        var out = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" width="680" height="\(height)" viewBox="0 0 680 \(height)" font-family="sans-serif" font-size="10">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="10" y="24" font-size="14" font-weight="bold">\(Page.escape(title))</text>
+
+            """
+        for (i, panel) in panels.enumerated() {
+            out += panel.replacingOccurrences(
+                of: "<svg ", with: "<svg x=\"0\" y=\"\(40 + i * 230)\" ", options: .anchored)
+        }
+        return out + "</svg>\n"
+    }
 }

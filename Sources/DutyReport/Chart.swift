@@ -7,7 +7,7 @@ public enum Axis {
     /// Round ticks from 0 to at least `max`: steps of 1, 2 or 5 times a power of ten, four to six of them
     /// (0, 20, 40, 60, 80, 100 rather than 0, 81, 162, 242).
     public static func ticks(upTo max: Double) -> [Double] {
-        let top = Swift.max(max, 1)
+        let top = Swift.max(max, 5)  // counts: at least 0 to 5 in steps of 1, never 0.2
         let rough = top / 5
         let power = pow(10, (log10(rough)).rounded(.down))
         let step = [1.0, 2, 5, 10].map { $0 * power }.first { top / $0 <= 6 } ?? power * 10
@@ -76,7 +76,7 @@ public struct TimeChart: Sendable {
     ]
 
     public func svg(width: Double = 680, height: Double = 250) -> String {
-        let (left, right, top, bottom) = (52.0, 120.0, 30.0, 34.0)
+        let (left, right, top, bottom) = (52.0, 120.0, 30.0, 40.0)
         let plotW = width - left - right
         let plotH = height - top - bottom
         let span = max(1, to.timeIntervalSince(from))
@@ -98,7 +98,10 @@ public struct TimeChart: Sendable {
             let xx = x(start)
             out +=
                 "<line x1=\"\(f(xx))\" y1=\"\(f(top + plotH))\" x2=\"\(f(xx))\" y2=\"\(f(top + plotH + 4))\" stroke=\"#555\"/>\n"
-            out += "<text x=\"\(f(xx + 2))\" y=\"\(f(top + plotH + 16))\">\(label)</text>\n"
+            // "Jan 2025": the month on the axis, the year under it.
+            let parts = label.split(separator: " ")
+            out += "<text x=\"\(f(xx + 2))\" y=\"\(f(top + plotH + 14))\">\(parts[0])</text>\n"
+            if parts.count > 1 { out += "<text x=\"\(f(xx + 2))\" y=\"\(f(top + plotH + 26))\">\(parts[1])</text>\n" }
         }
         out +=
             "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"#333\"/>\n"

@@ -111,6 +111,8 @@ public struct SimReport: Sendable {
     /// Daily samples: day index, then waiting count per level name; and per kind.
     public var series: [(Int, [String: Int])]
     public var kindSeries: [(Int, [String: Int])]
+    /// Daily samples by kind and level (`kind\tlevel`): one chart per team, its own levels.
+    public var kindLevelSeries: [(Int, [String: Int])] = []
     public var levelOrder: [String]
     public var seconds: Double
     /// Conservation: arrivals == allocated-and-closed + allocated-and-open + waiting at the end.
@@ -217,6 +219,7 @@ public struct SimReport: Sendable {
             add(&total.byLevel, part.byLevel)
             sum(&total.series, part.series)
             sum(&total.kindSeries, part.kindSeries)
+            sum(&total.kindLevelSeries, part.kindLevelSeries)
             escalations.merge(part.escalations, uniquingKeysWith: +)
             total.arrivals += part.arrivals
             total.waitingAtEnd += part.waitingAtEnd

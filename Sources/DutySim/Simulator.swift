@@ -218,6 +218,7 @@ public struct Simulator: Sendable {
         var sends = SendTally()
         var series: [(Int, [String: Int])] = []
         var kindSeries: [(Int, [String: Int])] = []
+        var kindLevelSeries: [(Int, [String: Int])] = []
         var workDays: [String: [Double]] = [:]
         for (kind, mix) in scenario.kinds {
             workDays[kind] = mix.workDays
@@ -381,11 +382,15 @@ public struct Simulator: Sendable {
                 load.sample()
                 var levels = Tally()
                 var kinds = Tally()
+                var kindLevels = Tally()
                 let referrals = snapshot.referrals  // a constant, read in place (the variable's elements were copied)
                 for i in referrals.indices where referrals[i].allocation == nil {
-                    levels.add(referrals[i].rating?.level ?? "unrated")
+                    let level = referrals[i].rating?.level ?? "unrated"
+                    levels.add(level)
                     kinds.add(referrals[i].referral.kind)
+                    kindLevels.add(referrals[i].referral.kind + "\t" + level)
                 }
+                kindLevelSeries.append((day, kindLevels.dictionary))
                 let counts = levels.dictionary
                 let kindCounts = kinds.dictionary
                 series.append((day, counts))
@@ -444,6 +449,7 @@ public struct Simulator: Sendable {
             openAllocatedAtEnd: openAllocated,
             closedAtEnd: closed)
         report.backlog = backlog.count
+        report.kindLevelSeries = kindLevelSeries
         report.sends = sends.report(workingDays: workingDayIndices(), roster: roster)
         report.acknowledged = acknowledged
         report.teams = load.report(days: scenario.days)

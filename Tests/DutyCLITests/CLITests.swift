@@ -1,9 +1,15 @@
 import DutyCore
+import DutyReport
+import DutySim
 import Foundation
 import Synchronization
 import Testing
 
 @testable import DutyCLI
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
@@ -410,5 +416,33 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         for instant in ["now", "+4h", "-30m", "2024-09-20T17:00:00Z"] {
             #expect(!TimeArgument.namesADay(instant), "\(instant)")
         }
+    }
+}
+
+/// The simulator's chart follows the report's conventions: one panel per team with its own levels, months on the
+/// time axis, round ticks; well-formed SVG.
+@Suite struct SimulatorChartTests {
+    @Test func onePanelPerTeamMonthsAndRoundTicks() throws {
+        let scenario = try Scenario.load(path: repositoryRoot + "/policies/scenarios/banes-cqc-2024.json5", days: 70)
+        let simulator = try Simulator(scenario: scenario, seed: 1)
+        let report = simulator.runCouncils()
+        let svg = Simulate.chartPanels(
+            report, title: "a <test> & chart", scenario: scenario, policies: simulator.policies,
+            roster: simulator.roster)
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        #expect(svg.contains("a &lt;test&gt; &amp; chart"))
+        // A panel per team with work waiting, none adding one team's red to another's.
+        let panels = svg.components(separatedBy: "class=\"chart\"").count - 1
+        #expect(panels >= 4 && panels <= simulator.roster.teams.count, "\(panels) panels")
+        #expect(svg.contains("Deprivation of Liberty Safeguards: people waiting") && !svg.contains(">day "))
+        // Round ticks only: every tick value is 1, 2 or 5 times a power of ten times a whole number.
+        for ticks in [Axis.ticks(upTo: 242), Axis.ticks(upTo: 81), Axis.ticks(upTo: 7), Axis.ticks(upTo: 0)] {
+            let step = ticks.count > 1 ? ticks[1] : 1
+            let power = pow(10, log10(step).rounded(.down))
+            #expect([1.0, 2, 5, 10].contains((step / power).rounded()) && ticks.first == 0, "\(ticks)")
+            #expect(ticks.count >= 2 && ticks.count <= 7)
+        }
+        #expect(Axis.ticks(upTo: 242) == [0, 50, 100, 150, 200, 250])
     }
 }

@@ -95,14 +95,6 @@ let shippedScenario = repositoryRoot + "/policies/scenarios/banes-2023-24.json5"
         #expect(abs(perYear - 2_090_000) < 2_000, "\(perYear)")
     }
 
-    @Test func theChartIsWellFormedXML() throws {
-        let report = try Simulator(scenario: try Scenario.load(path: shippedScenario, days: 30), seed: 1).run()
-        let svg = Chart.svg(report, title: "a <test> & chart")
-        let parser = XMLParser(data: Data(svg.utf8))
-        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
-        #expect(svg.contains("<polyline") && svg.contains("a &lt;test&gt; &amp; chart"))
-    }
-
     /// One worker (one case at a time, 3 days each) takes reviews (green) arriving every 2 days from day 2 and OT
     /// referrals flagged unsafe_transfers (p1) every 3 days from day 3, for ten days from Monday 1 January 2024.
     /// Worked out by hand:

@@ -4,6 +4,24 @@ import Testing
 
 /// `duty report`: one self-contained HTML page, a chart per team with data, and no referral or person ids.
 @Suite(.serialized) struct ReportTests {
+    /// A deployment with forty referrals of four kinds over two cycles, and its report for 2024 to September.
+    static func fixture() throws -> (Deployment, String) {
+        let d = try Deployment()
+        let lines = (1...40).map { i in
+            let kind = ["safeguarding", "dols", "review", "ot"][i % 4]
+            let flags = kind == "safeguarding" ? #"["deteriorating"]"# : "[]"
+            return
+                #"{"id":"REF-\#(i)","person":"PERSON-\#(i)","kind":"\#(kind)","received":"2024-0\#(1 + i % 6)-1\#(i % 9)","flags":\#(flags)}"#
+        }
+        try d.drop("a.jsonl", lines.joined(separator: "\n") + "\n")
+        _ = try d.once(at: "2024-07-01T09:00:00Z")
+        _ = try d.once(at: "2024-08-15T09:00:00Z")
+        let out = d.dir + "/report.html"
+        _ = try run(
+            "duty", ["--config", d.config, "report", "--from", "2024-01-01", "--to", "2024-09-30", "--output", out])
+        return (d, out)
+    }
+
     @Test func aReportIsSelfContainedChartsEveryTeamAndNamesNoOne() throws {
         let d = try Deployment()
         let lines = (1...40).map { i in
