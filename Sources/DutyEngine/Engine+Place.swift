@@ -33,14 +33,7 @@ extension Engine {
     /// Where waiting referral `id` stands in its team's allocation order at `now`, with everyone rated as a cycle
     /// at `now` would rate them. Nil when it is not waiting or has no rating.
     public static func place(of id: String, in snapshot: Snapshot, now: Date) -> QueuePlace? {
-        guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }),
-            snapshot.referrals[i].allocation == nil
-        else { return nil }
-        var ignored = Plan(decisions: [], reviewsDue: [])
-        let index = CycleIndex(snapshot)
-        var contexts: [RuleContext?] = []
-        let ratings = triage(snapshot, index: index, now: now, into: &ignored, contexts: &contexts)
-        guard let rank = ratings.rank[i] else { return nil }
+        guard let (i, index, ratings, rank) = rated(id, in: snapshot, now: now) else { return nil }
         let policy = snapshot.policies.allocation
         let team = index.team[i]
         let order = Allocator.order(snapshot, ratings: ratings, policy: policy, now: now).filter {
@@ -54,13 +47,9 @@ extension Engine {
             let other = Allocator.place(j, snapshot, ratings: ratings, bounds: bounds)
             ahead[Allocator.firstDifference(other, me, policy: policy).name, default: 0] += 1
         }
-        let keys = ["yields_to", "max_wait"] + policy.order.map(\.rawValue) + ["id"]
-        return QueuePlace(
-            position: position + 1, of: order.count,
-            team: team >= 0 ? index.teamIDs[team] : snapshot.referrals[i].referral.team, rank: rank,
-            riskRank: ratings.riskRank[i], yielded: me.yielded, pastMaxWait: me.pastBound,
-            due: Date(timeIntervalSince1970: ratings.due[i]),
-            ahead: keys.compactMap { k in ahead[k].map { (k, $0) } })
+        return queuePlace(
+            i, position: position + 1, of: order.count, ahead: ahead, me: me, rank: rank, index: index,
+            ratings: ratings, snapshot: snapshot)
     }
 }
 
@@ -103,14 +92,7 @@ extension Engine {
     public static func place(of id: String, in snapshot: Snapshot, among queue: [QueueEntry], now: Date)
         -> QueuePlace?
     {
-        guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }),
-            snapshot.referrals[i].allocation == nil
-        else { return nil }
-        var ignored = Plan(decisions: [], reviewsDue: [])
-        let index = CycleIndex(snapshot)
-        var contexts: [RuleContext?] = []
-        let ratings = triage(snapshot, index: index, now: now, into: &ignored, contexts: &contexts)
-        guard let rank = ratings.rank[i] else { return nil }
+        guard let (i, index, ratings, rank) = rated(id, in: snapshot, now: now) else { return nil }
         let policy = snapshot.policies.allocation
         let bounds = Allocator.Bounds(policy, now: now, zone: snapshot.policies.timeZone)
         let me = Allocator.place(i, snapshot, ratings: ratings, bounds: bounds)
@@ -127,8 +109,32 @@ extension Engine {
             position += 1
             ahead[step.name, default: 0] += 1
         }
+        return queuePlace(
+            i, position: position, of: of, ahead: ahead, me: me, rank: rank, index: index, ratings: ratings,
+            snapshot: snapshot)
+    }
+
+    /// Referral `id` waiting in `snapshot`, rated as a cycle at `now` would rate it: its index, the cycle's index,
+    /// the ratings and its rank; nil when it is not waiting or has no rating.
+    private static func rated(_ id: String, in snapshot: Snapshot, now: Date) -> (Int, CycleIndex, Ratings, Int)? {
+        guard let i = snapshot.referrals.firstIndex(where: { $0.referral.id == id }),
+            snapshot.referrals[i].allocation == nil
+        else { return nil }
+        var ignored = Plan(decisions: [], reviewsDue: [])
+        let index = CycleIndex(snapshot)
+        var contexts: [RuleContext?] = []
+        let ratings = triage(snapshot, index: index, now: now, into: &ignored, contexts: &contexts)
+        guard let rank = ratings.rank[i] else { return nil }
+        return (i, index, ratings, rank)
+    }
+
+    /// The place of referral `i`, with those ahead of it counted by the step that puts them there.
+    private static func queuePlace(
+        _ i: Int, position: Int, of: Int, ahead: [String: Int], me: Allocator.Place, rank: Int, index: CycleIndex,
+        ratings: Ratings, snapshot: Snapshot
+    ) -> QueuePlace {
         let team = index.team[i]
-        let keys = ["yields_to", "max_wait"] + policy.order.map(\.rawValue) + ["id"]
+        let keys = ["yields_to", "max_wait"] + snapshot.policies.allocation.order.map(\.rawValue) + ["id"]
         return QueuePlace(
             position: position, of: of,
             team: team >= 0 ? index.teamIDs[team] : snapshot.referrals[i].referral.team, rank: rank,

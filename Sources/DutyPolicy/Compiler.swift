@@ -369,56 +369,6 @@ struct Compiler {
         }
     }
 
-    /// A fact's value read as a date: an ISO date or date-time (a bare date is local midnight in the council's
-    /// zone); nil when missing or not a date.
-    static func dateOf(_ c: Compiled) -> @Sendable (RuleContext) -> Double? {
-        switch c {
-        case .date(let f): return f
-        default:
-            let f = c.boxed
-            return { ctx in
-                switch f(ctx) {
-                case .date(let d): d
-                case .string(let s): ISOTime.parse(s, timeZone: ctx.timeZone)?.timeIntervalSince1970
-                default: nil
-                }
-            }
-        }
-    }
-
-    /// Comparisons of a time span with a written duration are made on the calendar: `waiting > 21d` is
-    /// `now > received + 21d` and `facts.expires - now <= 28d` is `facts.expires <= now + 28d`, where days keep
-    /// the local time across a clock change (RFC 5545's nominal durations). Other comparisons are unchanged.
-    static func onTheCalendar(_ op: Expression.Comparison, _ l: Expression, _ r: Expression)
-        -> (Expression.Comparison, Expression, Expression)
-    {
-        func span(_ e: Expression) -> (Expression, Expression)? {
-            switch e {
-            case .name("waiting", let s): return (.name("now", start: s), .name("received", start: s))
-            case .arithmetic(.subtract, let a, let b, _) where isDate(a) || isDate(b): return (a, b)
-            default: return nil
-            }
-        }
-        func isDate(_ e: Expression) -> Bool {
-            switch e {
-            case .name("now", _), .name("received", _): true
-            case .arithmetic(.add, let a, let b, _), .arithmetic(.subtract, let a, let b, _):
-                isDate(a) || (isDate(b) && !isDate(a))
-            default: false
-            }
-        }
-        let flipped: [Expression.Comparison: Expression.Comparison] = [
-            .lt: .gt, .le: .ge, .gt: .lt, .ge: .le, .eq: .eq, .ne: .ne,
-        ]
-        if case .duration(let d, let s) = r, d.unit.seconds >= 86_400, let (a, b) = span(l) {
-            return (op, a, .arithmetic(.add, b, .duration(d, start: s), opStart: s))
-        }
-        if case .duration(let d, let s) = l, d.unit.seconds >= 86_400, let (a, b) = span(r) {
-            return (flipped[op]!, a, .arithmetic(.add, b, .duration(d, start: s), opStart: s))
-        }
-        return (op, l, r)
-    }
-
     private static func scale(_ d: Int64, _ by: Double) -> Int64 {
         let v = Double(d) * by
         return v.isFinite && abs(v) < 9e18 ? Int64(v) : 0
@@ -587,77 +537,6 @@ public final class Condition: Sendable {
         }
     }
 
-    private static func fact(_ e: Expression) -> String? {
-        if case .name(let n, _) = e, n.hasPrefix("facts.") { String(n.dropFirst(6)) } else { nil }
-    }
-
-    /// The type an operand has, when the expression alone says it.
-    private static func type(of e: Expression) -> FactType? {
-        switch e {
-        case .name("now", _), .name("received", _): return .date
-        case .arithmetic(let op, let a, let b, _):
-            // A date plus or minus a duration is a date; a date minus a date a duration; else a number.
-            let (ta, tb) = (type(of: a), type(of: b))
-            if ta == .date || tb == .date { return op == .subtract && ta == .date && tb == .date ? nil : .date }
-            if case .duration = a { return fact(b) != nil ? .date : nil }
-            if case .duration = b { return fact(a) != nil ? .date : nil }
-            return .number
-        default: break
-        }
-        return switch e {
-        case .number, .negate: .number
-        case .bool: .bool
-        case .string: .string
-        case .name(let n, _):
-            ["complexity", "worker.experience", "worker.load", "worker.capacity"].contains(n)
-                ? .number
-                : ["kind", "team", "person", "worker.id", "worker.role"].contains(n)
-                    ? .string
-                    : n == "worker.asye" ? .bool : nil
-        default: nil
-        }
-    }
-
-    static func factUses(_ e: Expression, asCondition: Bool, into out: inout [String: FactType?]) {
-        func note(_ name: String, _ type: FactType) {
-            if let existing = out[name] {
-                if existing != type { out[name] = .some(nil) }
-            } else {
-                out[name] = type
-            }
-        }
-        switch e {
-        case .name:
-            if asCondition, let f = fact(e) { note(f, .bool) }
-        case .not(let x, _): factUses(x, asCondition: true, into: &out)
-        case .and(let a, let b), .or(let a, let b):
-            factUses(a, asCondition: true, into: &out)
-            factUses(b, asCondition: true, into: &out)
-        case .compare(let op, let a0, let b0, _):
-            let (_, a, b) = Compiler.onTheCalendar(op, a0, b0)
-            if let f = fact(a), let t = type(of: b) { note(f, t) }
-            if let f = fact(b), let t = type(of: a) { note(f, t) }
-            factUses(a, asCondition: false, into: &out)
-            factUses(b, asCondition: false, into: &out)
-        case .arithmetic(_, let a, let b, _):
-            // A fact beside a date or a duration is a date (`facts.expires - now`, `facts.granted + 7d`).
-            for (x, other) in [(a, b), (b, a)] {
-                if let f = fact(x) {
-                    var dated = type(of: other) == .date
-                    if case .duration = other { dated = true }
-                    note(f, dated ? .date : .number)
-                }
-                factUses(x, asCondition: false, into: &out)
-            }
-        case .negate(let x, _):
-            if let f = fact(x) { note(f, .number) }
-            factUses(x, asCondition: false, into: &out)
-        case .member(let a, .list(let items, _), _, _):
-            if let f = fact(a), let t = items.first.flatMap(type(of:)) { note(f, t) }
-        default: break
-        }
-    }
-
     private static func names(_ e: Expression) -> Set<String> {
         switch e {
         case .name(let n, _): [n]
@@ -667,39 +546,5 @@ public final class Condition: Sendable {
             names(a).union(names(b))
         default: []
         }
-    }
-}
-
-/// The date a triage rule makes its referral due by (`due: "facts.urgent_granted + 7d"`,
-/// `due: "facts.authorisation_expires"`): compiled once; nil at evaluation when a fact it reads is missing or not
-/// a date.
-public final class DueExpression: Sendable {
-    let fn: @Sendable (RuleContext) -> Double?
-    public let source: String
-    private let expression: Expression
-
-    /// Parses and type-checks `source`: it must be a date (a date fact, `received`, `now`, or one of those plus
-    /// or minus a duration).
-    public init(_ source: String, scope: RuleScope) throws(RuleError) {
-        let expression = try Parser.parse(source)
-        let (type, code) = try Compiler(scope: scope).compile(expression)
-        guard type == .date || type == .fact else {
-            throw RuleError(
-                offset: expression.start,
-                message: "'due' must be a date, like facts.expires or facts.granted + 7d; this is \(type)")
-        }
-        self.expression = expression
-        self.source = source
-        fn = Compiler.dateOf(code)
-    }
-
-    public func evaluate(_ context: RuleContext) -> Date? { fn(context).map { Date(timeIntervalSince1970: $0) } }
-
-    /// The facts it reads, each a date.
-    public var factUses: [String: FactType?] {
-        var out: [String: FactType?] = [:]
-        if case .name(let n, _) = expression, n.hasPrefix("facts.") { out[String(n.dropFirst(6))] = .date }
-        Condition.factUses(expression, asCondition: false, into: &out)
-        return out
     }
 }

@@ -105,17 +105,23 @@ import Testing
 
 /// A write command that times out may still happen: it says so, and a retry does not record it twice.
 @Suite(.serialized) struct WriteTimeoutTests {
-    @Test func aTimedOutAbsenceIsRecordedOnceAndSaysItMayStillHappen() throws {
+    /// dutyd running on a deployment where the test's user is the safeguarding team manager, ready.
+    func startedAsManager() throws -> (Deployment, Process) {
         let d = try Deployment(cycle: "1h")
         try d.makeMeTheSafeguardingManager()
         let notify = try NotifySocket(path: d.dir + "/notify.sock")
         let p = try d.startDutyd(notify: notify)
+        #expect(notify.wait(for: "READY=1") != nil)
+        return (d, p)
+    }
+
+    @Test func aTimedOutAbsenceIsRecordedOnceAndSaysItMayStillHappen() throws {
+        let (d, p) = try startedAsManager()
         defer {
             kill(p.processIdentifier, SIGCONT)
             p.terminate()
             p.waitUntilExit()
         }
-        #expect(notify.wait(for: "READY=1") != nil)
         let add = ["--config", d.config, "absence", "add", "w-111", "--from", "2030-01-06", "--to", "2030-01-10"]
         kill(p.processIdentifier, SIGSTOP)
         let stopped = try run("duty", add, environment: ["DUTY_CONTROL_TIMEOUT": "2"])
@@ -130,22 +136,16 @@ import Testing
         }
         #expect(recorded.count == 1)
     }
-}
 
-/// Every write carries a request id: a retry of a timed-out write with `DUTY_REQUEST_ID` is answered, not done twice
-/// (a review has no natural key: without the id the retry recorded a second review).
-@Suite(.serialized) struct RequestIDTests {
+    /// Every write carries a request id: a retry of a timed-out write with `DUTY_REQUEST_ID` is answered, not done
+    /// twice (a review has no natural key: without the id the retry recorded a second review).
     @Test func aRetriedReviewWithItsRequestIDIsRecordedOnce() throws {
-        let d = try Deployment(cycle: "1h")
-        try d.makeMeTheSafeguardingManager()
-        let notify = try NotifySocket(path: d.dir + "/notify.sock")
-        let p = try d.startDutyd(notify: notify)
+        let (d, p) = try startedAsManager()
         defer {
             kill(p.processIdentifier, SIGCONT)
             p.terminate()
             p.waitUntilExit()
         }
-        #expect(notify.wait(for: "READY=1") != nil)
         // Nobody in safeguarding is in: SG-1 waits.
         for w in ["w-110", "w-111", "w-112", "w-113", "w-114", "w-115", "w-116"] {
             #expect(

@@ -14,29 +14,17 @@ import Testing
                 #"{"id":"REF-\#(i)","person":"PERSON-\#(i)","kind":"\#(kind)","received":"2024-0\#(1 + i % 6)-1\#(i % 9)","flags":\#(flags)}"#
         }
         try d.drop("a.jsonl", lines.joined(separator: "\n") + "\n")
-        _ = try d.once(at: "2024-07-01T09:00:00Z")
-        _ = try d.once(at: "2024-08-15T09:00:00Z")
-        let out = d.dir + "/report.html"
-        _ = try run(
-            "duty", ["--config", d.config, "report", "--from", "2024-01-01", "--to", "2024-09-30", "--output", out])
-        return (d, out)
-    }
-
-    @Test func aReportIsSelfContainedChartsEveryTeamAndNamesNoOne() throws {
-        let d = try Deployment()
-        let lines = (1...40).map { i in
-            let kind = ["safeguarding", "dols", "review", "ot"][i % 4]
-            let flags = kind == "safeguarding" ? #"["deteriorating"]"# : "[]"
-            return
-                #"{"id":"REF-\#(i)","person":"PERSON-\#(i)","kind":"\#(kind)","received":"2024-0\#(1 + i % 6)-1\#(i % 9)","flags":\#(flags)}"#
-        }
-        try d.drop("a.jsonl", lines.joined(separator: "\n") + "\n")
         #expect(try d.once(at: "2024-07-01T09:00:00Z").code == 0)
         #expect(try d.once(at: "2024-08-15T09:00:00Z").code == 0)
         let out = d.dir + "/report.html"
         let r = try run(
             "duty", ["--config", d.config, "report", "--from", "2024-01-01", "--to", "2024-09-30", "--output", out])
         #expect(r.code == 0, "\(r.err)")
+        return (d, out)
+    }
+
+    @Test func aReportIsSelfContainedChartsEveryTeamAndNamesNoOne() throws {
+        let (d, out) = try Self.fixture()
         let html = try String(contentsOfFile: out, encoding: .utf8)
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("@page { size: A4"))
         // Self-contained: no scripts, no links or sources to fetch.
