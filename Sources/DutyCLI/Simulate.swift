@@ -20,6 +20,9 @@ enum Simulate {
             OptionSpec(
                 long: "councils", value: "N", help: "councils side by side, added up (default: the scenario's, or 1)"),
             OptionSpec(long: "svg", value: "FILE", help: "write a chart of the waiting list over time"),
+            OptionSpec(
+                long: "report", value: "FILE",
+                help: "write the year as duty report lays it out, with the baselines beside the policy"),
             OptionSpec(long: "format", value: "FORMAT", help: "table or json"),
         ],
         discussion: """
@@ -92,6 +95,17 @@ enum Simulate {
                 .write(toFile: svg, atomically: true, encoding: .utf8)
             } catch {
                 throw DutyError(.failure, "cannot write \(svg)", cause: "\(error)")
+            }
+        }
+        if let path = inv.value("report") {
+            do {
+                try page(
+                    report, baselines: others.filter { $0.baseline != nil }, scenario: scenario, seed: seed,
+                    policies: simulator.policies, roster: simulator.roster
+                )
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw DutyError(.failure, "cannot write \(path)", cause: "\(error)")
             }
         }
         if format == "json" {
@@ -327,10 +341,30 @@ extension Simulate {
     static func chartPanels(
         _ report: SimReport, title: String, scenario: Scenario, policies: PolicySet, roster: Roster
     ) -> String {
+        let panels = teamCharts(report, scenario: scenario, policies: policies, roster: roster).map(\.svg)
+        let height = 40 + panels.count * 230
+        var out = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" width="680" height="\(height)" viewBox="0 0 680 \(height)" font-family="sans-serif" font-size="10">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="10" y="24" font-size="14" font-weight="bold">\(Page.escape(title))</text>
+
+            """
+        for (i, panel) in panels.enumerated() {
+            out += panel.replacingOccurrences(
+                of: "<svg ", with: "<svg x=\"0\" y=\"\(40 + i * 230)\" ", options: .anchored)
+        }
+        return out + "</svg>\n"
+    }
+
+    /// Each team with work waiting, and its chart: its own levels, highest rank first.
+    static func teamCharts(_ report: SimReport, scenario: Scenario, policies: PolicySet, roster: Roster) -> [(
+        team: Team, svg: String
+    )] {
         let zone = TimeZone(identifier: "Europe/London")!
         let from = scenario.start
         let to = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
-        var panels: [String] = []
+        var panels: [(team: Team, svg: String)] = []
         for team in roster.teams {
             var levels: [(String, Int)] = []
             for kind in team.kinds {
@@ -352,23 +386,67 @@ extension Simulate {
             }
             guard series.contains(where: { $0.points.contains { $0.1 > 0 } }) else { continue }
             panels.append(
-                TimeChart(
-                    title: "\(team.name): people waiting, by level", series: series, from: from, to: to, zone: zone,
-                    valueLabel: "people waiting"
-                ).svg(width: 680, height: 220))
+                (
+                    team,
+                    TimeChart(
+                        title: "\(team.name): people waiting, by level", series: series, from: from, to: to,
+                        zone: zone, valueLabel: "people waiting"
+                    ).svg(width: 680, height: 220)
+                ))
         }
-        let height = 40 + panels.count * 230
-        var out = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <svg xmlns="http://www.w3.org/2000/svg" width="680" height="\(height)" viewBox="0 0 680 \(height)" font-family="sans-serif" font-size="10">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="10" y="24" font-size="14" font-weight="bold">\(Page.escape(title))</text>
+        return panels
+    }
+}
 
-            """
-        for (i, panel) in panels.enumerated() {
-            out += panel.replacingOccurrences(
-                of: "<svg ", with: "<svg x=\"0\" y=\"\(40 + i * 230)\" ", options: .anchored)
+extension Simulate {
+    /// The simulated year as `duty report` lays it out: a summary per kind with each baseline beside duty's
+    /// policy, a chart per team, and how the figures are computed. Counts only.
+    static func page(
+        _ report: SimReport, baselines: [SimReport], scenario: Scenario, seed: UInt64, policies: PolicySet,
+        roster: Roster
+    ) -> String {
+        func pct(_ g: SimReport.Group?) -> String {
+            guard let g, g.allocated > 0 else { return "-" }
+            return String(format: "%.0f%%", 100 * Double(g.withinTimescale) / Double(g.allocated))
         }
-        return out + "</svg>\n"
+        func days(_ d: Double?) -> String { d.map { String(format: "%.0f", $0) } ?? "-" }
+        let name = URL(fileURLWithPath: scenario.file).lastPathComponent
+        var page = Page(
+            title: "A simulated year: \(name)",
+            subtitle:
+                "\(scenario.days) days from \(ISOTime.formatDate(scenario.start, in: TimeZone(identifier: "Europe/London")!)), seed \(seed), duty's engine with the scenario's policies\(baselines.isEmpty ? "" : ", and the same arrivals and staff worked by " + baselines.compactMap { $0.baseline?.rawValue }.joined(separator: " and "))."
+        )
+        var headers = [
+            "Kind", "Waiting at start", "Waiting at end", "Median wait at end (days)", "Within timescale (duty)",
+        ]
+        headers += baselines.compactMap { $0.baseline.map { "Within timescale (\($0.rawValue))" } }
+        let rows = report.byKind.map { g -> [String] in
+            [g.key, String(g.backlog), String(g.finalWaiting), days(g.medianAgeWaiting), pct(g)]
+                + baselines.map { b in pct(b.byKind.first { $0.key == g.key }) }
+        }
+        page.add(
+            "Summary",
+            Page.paragraph(
+                "For each kind of work: people waiting at the start (the scenario's backlog) and at the end, how long those left waiting had waited, and the share of allocations made within the timescale of the level each referral had when it arrived, under duty's policy and under each baseline."
+            )
+                + Page.table(headers, rows, numeric: Set(1..<headers.count)))
+        for (team, svg) in teamCharts(report, scenario: scenario, policies: policies, roster: roster) {
+            let load = report.teams.first { $0.team == team.id }
+            page.add(
+                team.name,
+                "<div class=\"team\">\n" + svg + "</div>\n"
+                    + Page.paragraph(
+                        "Load ratio over the run: \(load?.loadRatio.map { String(format: "%.2f", $0) } ?? "-") (above 1 the list grows whatever the order); caseload points used on average: \(load?.utilisationPct.map { String(format: "%.0f%%", $0) } ?? "-")."
+                    ))
+        }
+        page.add(
+            "How each figure is computed",
+            Page.paragraph(
+                "The simulator drives duty's real engine with a virtual clock: referrals arrive as the scenario says, are rated by the policies, allocated by capacity, skills and continuity, and worked for their durations; staff take leave and fall sick. Waiting is counted each day by the level each referral has then. The baselines work the same arrivals with the same staff: fcfs allocates in the order received every day, weekly meets once a week and allocates in order received."
+            )
+                + Page.paragraph(
+                    "Within timescale: of the referrals allocated, the share allocated by the due time of the level they had when they arrived. Load ratio: the points of work arriving times the days each is worked, over the points the team can hold for the days run."
+                ))
+        return page.html()
     }
 }
