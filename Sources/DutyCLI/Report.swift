@@ -34,6 +34,11 @@ enum Report {
         var allocated = 0
         var within = 0
         var reviews = 0
+        /// Of the reviews recorded, those made by the time the level's `review_every` had run since the last one
+        /// (or since received).
+        var reviewsOnTime = 0
+        /// People waiting at month end whose review was due and not made.
+        var reviewsOverdue = 0
     }
 
     /// What one pass over the log gathers.
@@ -104,6 +109,13 @@ enum Report {
             var due: Double
             var waiting: Bool
             var allocatedAt: Double
+            /// The level's `review_every`, and when the last review was (received before the first).
+            var reviewEvery: Duration? = nil
+            var lastReview: Double = 0
+
+            func reviewDue(_ zone: TimeZone) -> Double? {
+                reviewEvery.map { $0.after(Date(timeIntervalSince1970: lastReview), in: zone).timeIntervalSince1970 }
+            }
         }
         var g = Gathered()
         var open: [String: Open] = [:]
@@ -146,14 +158,17 @@ enum Report {
             while monthEnd < monthEnds.count, monthEnds[monthEnd].timeIntervalSince1970 <= t {
                 let end = monthEnds[monthEnd].timeIntervalSince1970
                 var waits: [String: [Double]] = [:]
+                var overdue: [String: Int] = [:]
                 for r in open.values where r.waiting && teams.contains(r.team) {
                     waits[r.team, default: []].append((end - r.received) / 86_400)
+                    if let due = r.reviewDue(zone), due < end { overdue[r.team, default: 0] += 1 }
                 }
                 for team in teams {
                     let w = (waits[team] ?? []).sorted()
                     g.months[team]![monthEnd].waitingEnd = w.count
                     g.months[team]![monthEnd].medianDays = w.isEmpty ? nil : w[w.count / 2]
                     g.months[team]![monthEnd].longestDays = w.last
+                    g.months[team]![monthEnd].reviewsOverdue = overdue[team] ?? 0
                 }
                 monthEnd += 1
             }
@@ -173,12 +188,15 @@ enum Report {
                     field("received").flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970 ?? at
                 open[id] = Open(
                     team: field("team") ?? "", level: "unrated", received: received, due: .infinity, waiting: false,
-                    allocatedAt: 0)
+                    allocatedAt: 0, lastReview: received)
                 setWaiting(id, true)
             case "triage.rated", "triage.rerated":
                 guard var r = open[id], let level = field("level") else { return }
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] -= 1 }
                 r.level = level
+                r.reviewEvery = field("policy").flatMap { p in
+                    policies.triage.first { $0.id == p }?.level(named: level)?.reviewEvery
+                }
                 r.due = field("due").flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970 ?? r.due
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] += 1 }
                 open[id] = r
@@ -210,8 +228,12 @@ enum Report {
                 guard let r = open[id], teams.contains(r.team), monthIndex(at) != nil else { return }
                 g.escalationsTo[field("to") ?? "nobody present", default: 0] += 1
             case "review.recorded":
-                guard let r = open[id], teams.contains(r.team), let m = monthIndex(at) else { return }
-                g.months[r.team]![m].reviews += 1
+                guard let r = open[id] else { return }
+                if teams.contains(r.team), let m = monthIndex(at) {
+                    g.months[r.team]![m].reviews += 1
+                    if let due = r.reviewDue(zone), at <= due { g.months[r.team]![m].reviewsOnTime += 1 }
+                }
+                open[id]?.lastReview = at
             default: break
             }
         }
@@ -291,16 +313,18 @@ extension Report {
                 return [
                     i < monthNames.count ? monthNames[i] : "", String(m.waitingEnd), days(m.medianDays),
                     days(m.longestDays),
-                    String(m.allocated), pct(m.within, m.allocated), String(m.reviews),
+                    String(m.allocated), pct(m.within, m.allocated),
+                    "\(m.reviews) (\(pct(m.reviewsOnTime, m.reviews)) on time)",
+                    String(m.reviewsOverdue),
                 ]
             }
             var html = "<div class=\"team\">\n" + chart.svg() + "</div>\n"
             html += Page.table(
                 [
                     "Month", "Waiting at month end", "Median wait (days)", "Longest wait (days)", "Allocated",
-                    "Within timescale", "Reviews recorded",
+                    "Within timescale", "Reviews made", "Reviews overdue at month end",
                 ],
-                monthRows, numeric: [1, 2, 3, 4, 5, 6])
+                monthRows, numeric: [1, 2, 3, 4, 5, 6, 7])
             if let c = capacity.first(where: { $0.team == team.id }), c.loadRatio == nil {
                 html += Page.paragraph(
                     "Demand against capacity: not enough history in the last 12 weeks of the period to say (no case allocated and closed in it)."
@@ -358,7 +382,7 @@ extension Report {
                     "Load ratio: points of work arriving per day times the mean days a case is held, over the caseload points of workers present (Little's law), as 'duty capacity' computes it."
                 )
                 + Page.paragraph(
-                    "Fallback manager: the accountable manager named for an allocation was not the team manager, because they were recorded as away. Acknowledged on time: acknowledged within the allocation policy's acknowledge_within of allocation. Escalations: raised to each role up the accountable chain for unallocated or unacknowledged work. Reviews recorded: 'duty reviewed' entries for people still waiting (waiting well)."
+                    "Fallback manager: the accountable manager named for an allocation was not the team manager, because they were recorded as away. Acknowledged on time: acknowledged within the allocation policy's acknowledge_within of allocation. Escalations: raised to each role up the accountable chain for unallocated or unacknowledged work. Reviews (waiting well): 'duty reviewed' entries for people still waiting; on time when made within the level's review_every of the last review (or of receipt); overdue at month end: people waiting whose review_every had run out with no review."
                 ))
         return page.html()
     }

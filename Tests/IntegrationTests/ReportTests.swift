@@ -13,7 +13,10 @@ import Testing
             return
                 #"{"id":"REF-\#(i)","person":"PERSON-\#(i)","kind":"\#(kind)","received":"2024-0\#(1 + i % 6)-1\#(i % 9)","flags":\#(flags)}"#
         }
-        try d.drop("a.jsonl", lines.joined(separator: "\n") + "\n")
+        // One that nobody can take (a skill no worker has): it waits, and its reviews fall due.
+        let waits =
+            #"{"id":"REF-99","person":"PERSON-99","kind":"safeguarding","received":"2024-06-03","skills":["sign_language"]}"#
+        try d.drop("a.jsonl", (lines + [waits]).joined(separator: "\n") + "\n")
         #expect(try d.once(at: "2024-07-01T09:00:00Z").code == 0)
         #expect(try d.once(at: "2024-08-15T09:00:00Z").code == 0)
         let out = d.dir + "/report.html"
@@ -34,6 +37,15 @@ import Testing
         #expect(charts == 6, "\(charts) charts")
         #expect(!html.contains(#"data-points="0""#) && html.contains(">Jan 2024<") && html.contains(">Sep<"))
         #expect(html.contains("Safeguarding Adults") && html.contains("How each figure is computed"))
+        // Waiting well: reviews made (and on time) and overdue at each month end. Nobody reviews in this fixture,
+        // so the one still waiting at the end of September is overdue.
+        #expect(html.contains("Reviews overdue at month end") && html.contains("0 (- on time)"))
+        let overdueInSeptember = html.components(separatedBy: "<td>Sep</td>").dropFirst().compactMap {
+            $0.components(separatedBy: "</tr>")[0].components(separatedBy: "<td class=\"n\">").last
+        }
+        #expect(
+            overdueInSeptember.count == 6 && overdueInSeptember.contains { !$0.hasPrefix("0<") },
+            "\(overdueInSeptember)")
         // Counts only: no referral id, no person reference.
         #expect(!html.contains("REF-") && !html.contains("PERSON-"))
         let bad = try run("duty", ["--config", d.config, "report", "--team", "safegaurding", "--output", out])
