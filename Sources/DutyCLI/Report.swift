@@ -174,6 +174,15 @@ enum Report {
             }
         }
         let utc = TimeZone.utc
+        // A level's review_every, looked up once per policy and level rather than once per rating.
+        var everyOf: [String: Duration?] = [:]
+        func reviewEvery(policy: String, level: String) -> Duration? {
+            let key = policy + "\u{0}" + level
+            if let known = everyOf[key] { return known }
+            let every = policies.triage.first { $0.id == policy }?.level(named: level)?.reviewEvery
+            everyOf[key] = every
+            return every
+        }
         try store.log(LogFilter(until: to.addingTimeInterval(1))) { e in
             guard let at = ISOTime.parse(e.at, timeZone: utc)?.timeIntervalSince1970 else { return }
             advance(to: at)
@@ -194,9 +203,7 @@ enum Report {
                 guard var r = open[id], let level = field("level") else { return }
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] -= 1 }
                 r.level = level
-                r.reviewEvery = field("policy").flatMap { p in
-                    policies.triage.first { $0.id == p }?.level(named: level)?.reviewEvery
-                }
+                r.reviewEvery = field("policy").flatMap { p in reviewEvery(policy: p, level: level) }
                 r.due = field("due").flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970 ?? r.due
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] += 1 }
                 open[id] = r
@@ -288,16 +295,8 @@ extension Report {
         // Each team.
         let monthNames = Axis.months(from: from, to: to, zone: zone).map(\.1)
         for team in teams {
-            var levelNames: [(String, Int)] = []
-            for kind in team.kinds {
-                guard let i = policies.policyForKind[kind] else { continue }
-                for l in policies.triage[i].levels where !levelNames.contains(where: { $0.0 == l.name }) {
-                    levelNames.append((l.name, l.rank))
-                }
-            }
-            levelNames.sort { $0.1 > $1.1 }
             let perLevel = g.waiting[team.id] ?? [:]
-            let series = levelNames.map { name, _ in
+            let series = policies.levelNames(forTeam: team).map { name in
                 Series(
                     name: name,
                     points: zip(g.samples, perLevel[name] ?? Array(repeating: 0, count: g.samples.count)).map {

@@ -366,15 +366,7 @@ extension Simulate {
         let to = scenario.start.addingTimeInterval(Double(scenario.days) * 86_400)
         var panels: [(team: Team, svg: String)] = []
         for team in roster.teams {
-            var levels: [(String, Int)] = []
-            for kind in team.kinds {
-                guard let i = policies.policyForKind[kind] else { continue }
-                for l in policies.triage[i].levels where !levels.contains(where: { $0.0 == l.name }) {
-                    levels.append((l.name, l.rank))
-                }
-            }
-            levels.sort { $0.1 > $1.1 }
-            let series = levels.map { level, _ in
+            let series = policies.levelNames(forTeam: team).map { level in
                 Series(
                     name: level,
                     points: report.kindLevelSeries.map { day, counts in

@@ -13,6 +13,19 @@ public struct PolicySet: Sendable {
     /// The council's zone (config `timezone`): policy durations in days and weeks are calendar days in it.
     public var timeZone: TimeZone = .utc
 
+    /// The levels of the policies for `team`'s kinds, by name, highest rank first, each name once: the lines of
+    /// a team's chart in `duty report` and `duty simulate`.
+    public func levelNames(forTeam team: Team) -> [String] {
+        var levels: [(name: String, rank: Int)] = []
+        for kind in team.kinds {
+            guard let i = policyForKind[kind] else { continue }
+            for l in triage[i].levels where !levels.contains(where: { $0.name == l.name }) {
+                levels.append((l.name, l.rank))
+            }
+        }
+        return levels.sorted { $0.rank > $1.rank }.map(\.name)
+    }
+
     /// The policy that applies to a referral: by kind from the roster, else by evaluating each `applies_to`.
     public func policy(for referral: Referral) -> TriagePolicy? {
         if let i = policyForKind[referral.kind] { return triage[i] }
