@@ -129,7 +129,7 @@ enum Report {
         }
         samples.append(to)
         g.samples = samples
-        let monthStarts = Axis.months(from: from, to: to, zone: zone).map(\.0)
+        let monthStarts = Axis.monthRows(from: from, to: to, zone: zone).map(\.0)
         let monthEnds = Array(monthStarts.dropFirst()) + [to]
         func monthIndex(_ t: Double) -> Int? {
             guard t >= from.timeIntervalSince1970, t <= to.timeIntervalSince1970 else { return nil }
@@ -293,7 +293,7 @@ extension Report {
                     ],
                     rows, numeric: [1, 2, 3, 4, 5, 6]))
         // Each team.
-        let monthNames = Axis.months(from: from, to: to, zone: zone).map(\.1)
+        let monthNames = Axis.monthRows(from: from, to: to, zone: zone).map(\.1)
         for team in teams {
             let perLevel = g.waiting[team.id] ?? [:]
             let series = policies.levelNames(forTeam: team).map { name in

@@ -15,8 +15,20 @@ public enum Axis {
         return (0...count).map { Double($0) * step }
     }
 
-    /// The first instant of each month from `from` to `to` in `zone`, labelled `Jan 2025` in January and at the
-    /// start, else `Feb`.
+    /// The months a table of monthly figures has for the period `from` to `to` in `zone`: each row's start (the
+    /// first is `from` itself, a part month when `from` is not the first of a month) and its label (`Sep 2026` in
+    /// January and on the first row, else `Oct`). Row i runs to row i+1's start, the last to `to`.
+    public static func monthRows(from: Date, to: Date, zone: TimeZone) -> [(Date, String)] {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let first = calendar.date(from: calendar.dateComponents([.year, .month], from: from))!
+        return months(from: first, to: to, zone: zone).enumerated().map { i, month in
+            (i == 0 ? from : month.0, month.1)
+        }
+    }
+
+    /// The first instant of each month from `from` to `to` in `zone` (the ticks of a time axis), labelled
+    /// `Jan 2025` in January and at the start, else `Feb`.
     public static func months(from: Date, to: Date, zone: TimeZone) -> [(Date, String)] {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone

@@ -445,4 +445,20 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         }
         #expect(Axis.ticks(upTo: 242) == [0, 50, 100, 150, 200, 250])
     }
+
+    /// A monthly table's rows cover the whole period: a period starting mid-month has that part month as its
+    /// first row, not merged into the next month's (`duty report --from -13w` on 30 Nov has Sep, Oct and Nov).
+    @Test func monthlyRowsStartWithThePartMonthOfTheFirstDay() {
+        let london = TimeZone(identifier: "Europe/London")!
+        let from = ISOTime.parse("2026-08-31T23:03:00Z", timeZone: .utc)!  // 00:03 on 1 Sep, BST
+        let to = ISOTime.parse("2026-11-30T23:03:00Z", timeZone: .utc)!
+        let rows = Axis.monthRows(from: from, to: to, zone: london)
+        #expect(rows.map(\.1) == ["Sep 2026", "Oct", "Nov"])
+        #expect(rows[0].0 == from && rows[1].0 == ISOTime.parse("2026-09-30T23:00:00Z", timeZone: .utc)!)
+        let mid = ISOTime.parse("2024-12-15T10:00:00Z", timeZone: .utc)!
+        let rows2 = Axis.monthRows(from: mid, to: mid.addingTimeInterval(40 * 86_400), zone: london)
+        #expect(rows2.map(\.1) == ["Dec 2024", "Jan 2025"] && rows2[0].0 == mid)
+        let first = ISOTime.parse("2024-01-01", timeZone: london)!
+        #expect(Axis.monthRows(from: first, to: mid, zone: london).first! == (first, "Jan 2024"))
+    }
 }

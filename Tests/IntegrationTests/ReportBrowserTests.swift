@@ -2,47 +2,71 @@ import DutyCore
 import Foundation
 import Testing
 
-/// The report in a real browser: headless Chromium (Debian's `chromium`, which `.ci/run` installs) loads it with
-/// no console messages, draws every chart with data, and makes the PNG of the first page the README shows. Skipped
-/// with a message where Chromium is not installed.
+/// The reports in a real browser: headless Chromium (Debian's `chromium`, which `.ci/run` installs) loads each
+/// with no console messages and draws every chart with data, and the same run makes the PNGs of their first pages
+/// that the README shows (to `DUTY_SCREENSHOTS` when set, else the test's folder). Skipped with a message where
+/// Chromium is not installed.
 @Suite(.serialized) struct ReportBrowserTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }
 
-    @Test func theReportLoadsInChromiumWithEveryChartDrawn() throws {
-        guard let chromium = Self.chromium else {
-            print("skipped: no chromium to load the report in (apt-get install chromium)")
-            return
-        }
-        let (d, html) = try ReportTests.fixture()
+    /// Loads `html` in headless Chromium and checks what a reader would see: it loads, nothing is logged to the
+    /// console (nothing failed to load; there are no scripts), `charts` charts (at least one when nil), each with
+    /// data, and no referral or person id. Then writes the first page (A4 at 150 dpi) as `png`.
+    static func load(_ html: String, in dir: String, charts: Int? = nil, screenshot png: String) throws {
+        guard let chromium else { return }
         let flags = [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(d.dir)/chromium",
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(dir)/chromium",
         ]
         let dom = try run(
             chromium, flags + ["--enable-logging=stderr", "--v=0", "--dump-dom", "file://\(html)"], absolute: true)
         #expect(dom.code == 0, "\(dom.err)")
-        // No console messages: nothing failed to load, no script error (there are no scripts).
         #expect(!dom.err.contains("CONSOLE("), "\(dom.err)")
-        let charts = dom.out.components(separatedBy: "<svg").dropFirst()
-        #expect(charts.count == 6)
-        for chart in charts {
+        let drawn = dom.out.components(separatedBy: "<svg").dropFirst()
+        if let charts { #expect(drawn.count == charts) } else { #expect(!drawn.isEmpty) }
+        for chart in drawn {
             let counts = chart.components(separatedBy: "data-points=\"").dropFirst().compactMap {
                 Int($0.prefix { $0.isNumber })
             }
             #expect(!counts.isEmpty && counts.allSatisfy { $0 > 0 }, "a chart without data")
         }
-        #expect(!dom.out.contains("REF-") && !dom.out.contains("PERSON-"))
-        // The first page as a PNG (A4 at 150 dpi): to DUTY_SCREENSHOTS when set, for the README.
-        let folder = ProcessInfo.processInfo.environment["DUTY_SCREENSHOTS"] ?? d.dir
-        let png = folder + "/report-first-page.png"
+        // Ids of the fixtures (REF-, PERSON-) and of the demo and its generator (BACKLOG-, DEMO-, P-).
+        for id in ["REF-", "PERSON-", "BACKLOG-", "DEMO-", "\"P-", ">P-"] {
+            #expect(!dom.out.contains(id), "\(id) in the page")
+        }
+        let folder = ProcessInfo.processInfo.environment["DUTY_SCREENSHOTS"] ?? dir
+        let path = folder + "/" + png
         let shot = try run(
             chromium,
-            flags + ["--hide-scrollbars", "--window-size=1240,1754", "--screenshot=\(png)", "file://\(html)"],
+            flags + ["--hide-scrollbars", "--window-size=1240,1754", "--screenshot=\(path)", "file://\(html)"],
             absolute: true)
         #expect(shot.code == 0, "\(shot.err)")
-        let size = (try? FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         #expect(size > 20_000, "the screenshot is \(size) bytes")
+    }
+
+    static func skipped(_ what: String) -> Bool {
+        if chromium == nil { print("skipped: no chromium to load \(what) in (apt-get install chromium)") }
+        return chromium == nil
+    }
+
+    @Test func theReportLoadsInChromiumWithEveryChartDrawn() throws {
+        let (d, html) = try ReportTests.fixture()
+        if Self.skipped("the report") { return }
+        try Self.load(html, in: d.dir, charts: 6, screenshot: "report-fixture.png")
+    }
+
+    /// The README's first page of the report: the demo as a newcomer starts it (`dutyd --demo`, to its first
+    /// cycle), reported over the last three months (its work all arrives today).
+    @Test func theDemosReportLoadsInChromium() throws {
+        let (dir, _, _) = try runDemo()
+        let html = dir + "/demo.html"
+        let r = try run(
+            "duty", ["--config", dir + "/duty-demo/dutyd.conf", "report", "--from", "-13w", "--output", html])
+        #expect(r.code == 0, "\(r.err)")
+        if Self.skipped("the demo's report") { return }
+        try Self.load(html, in: dir, charts: 6, screenshot: "report-demo.png")
     }
 
     /// `duty simulate --report` lays out a simulated year as the report does, with a baseline beside the policy;
@@ -60,25 +84,7 @@ import Testing
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("Within timescale (fcfs)") && page.contains("How each figure is computed"))
         #expect(!page.contains("<script") && !page.contains(" src=") && page.components(separatedBy: "<svg").count > 4)
-        guard let chromium = Self.chromium else {
-            print("skipped: no chromium to load the simulator's report in")
-            return
-        }
-        let flags = [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(d.dir)/chromium",
-        ]
-        let dom = try run(
-            chromium, flags + ["--enable-logging=stderr", "--v=0", "--dump-dom", "file://\(html)"], absolute: true)
-        #expect(dom.code == 0 && !dom.err.contains("CONSOLE("), "\(dom.err)")
-        #expect(!dom.out.contains(#"data-points="0""#))
-        let folder = ProcessInfo.processInfo.environment["DUTY_SCREENSHOTS"] ?? d.dir
-        let shot = try run(
-            chromium,
-            flags + [
-                "--hide-scrollbars", "--window-size=1240,1754", "--screenshot=\(folder)/simulate-first-page.png",
-                "file://\(html)",
-            ],
-            absolute: true)
-        #expect(shot.code == 0, "\(shot.err)")
+        if Self.skipped("the simulator's report") { return }
+        try Self.load(html, in: d.dir, screenshot: "simulate-first-page.png")
     }
 }

@@ -153,31 +153,7 @@ final class NotifySocket {
     }
 
     @Test func theDemoShowsRatingAllocationARejectionAndAFallback() throws {
-        let dir = try tempDir()
-        try FileManager.default.createSymbolicLink(
-            atPath: dir + "/policies", withDestinationPath: repositoryRoot + "/policies")
-        try FileManager.default.createDirectory(atPath: dir + "/systemd", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(
-            atPath: dir + "/systemd/roster.json5", withDestinationPath: repositoryRoot + "/systemd/roster.json5")
-        let notify = try NotifySocket(path: dir + "/notify.sock")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
-        p.arguments = ["--demo"]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        p.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        #expect(notify.wait(for: "READY=1") != nil)
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        let told = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (dir, told, log) = try runDemo()
         #expect(told.contains("duty --config \(dir)/duty-demo/dutyd.conf"))
         #expect(log.contains("bad record rejected"))
         #expect(log.contains("accountable: w-101 (manager_absent)"))
@@ -196,4 +172,36 @@ final class NotifySocket {
         #expect(roster.contains(#"unix_user: "\#(me)""#))
         #expect(told.contains("You (\(me)) are w-101"))
     }
+}
+
+/// Runs `dutyd --demo` as a newcomer would, in a fresh folder holding the repository's policies and example roster,
+/// until it tells systemd it is ready (its first cycle done), then stops it with Ctrl-C. Returns the folder (the
+/// demo is in `duty-demo/` under it), what it printed and its journal.
+func runDemo() throws -> (dir: String, out: String, log: String) {
+    let dir = try tempDir()
+    try FileManager.default.createSymbolicLink(
+        atPath: dir + "/policies", withDestinationPath: repositoryRoot + "/policies")
+    try FileManager.default.createDirectory(atPath: dir + "/systemd", withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(
+        atPath: dir + "/systemd/roster.json5", withDestinationPath: repositoryRoot + "/systemd/roster.json5")
+    let notify = try NotifySocket(path: dir + "/notify.sock")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binDir + "/dutyd")
+    p.arguments = ["--demo"]
+    p.currentDirectoryURL = URL(fileURLWithPath: dir)
+    var env = ProcessInfo.processInfo.environment
+    env["NOTIFY_SOCKET"] = notify.path
+    p.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    #expect(notify.wait(for: "READY=1") != nil)
+    kill(p.processIdentifier, SIGINT)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let told = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return (dir, told, log)
 }
