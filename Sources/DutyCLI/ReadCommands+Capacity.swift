@@ -137,32 +137,31 @@ extension ReadCommands {
         var lives: [String: Life] = [:]
         let utc = TimeZone(identifier: "UTC")!
         func time(_ e: StoredEvent) -> Date? { ISOTime.parse(e.at, timeZone: utc) }
-        for type in [
+        func string(_ key: String, _ e: StoredEvent) -> String? {
+            StoredEvent.topLevelString(key, in: e.data).map { $0.value } ?? e.dataValue[key]?.stringValue
+        }
+        // One pass in log order over the five types; fields are found by a scan of each event's data (parsed
+        // only when the scan cannot tell), so the cost follows the number of events, not their size.
+        let types = [
             "referral.received", "triage.rated", "allocation.assigned", "override.assigned", "referral.closed",
-        ] {
-            // Streamed; only an arrival's data is parsed (a rating's level is found by a scan), so the cost
-            // follows the number of events, not the size of each allocation's candidates.
-            try store.log(LogFilter(type: type)) { e in
-                guard let id = e.referral else { return }
-                switch type {
-                case "referral.received":
-                    let data = e.dataValue
-                    let kind = data["kind"]?.stringValue ?? ""
-                    lives[id, default: Life()].team = data["team"]?.stringValue ?? roster.teamForKind[kind]
-                    lives[id]!.points = policies.allocation.points(
-                        kind: kind, complexity: Int(data["complexity"]?.intValue ?? 3))
-                    lives[id]!.received = data["received"]?.timeValue ?? time(e)
-                case "triage.rated":
-                    if lives[id]?.level == nil {
-                        lives[id, default: Life()].level =
-                            StoredEvent.topLevelString("level", in: e.data)?.value
-                            ?? e.dataValue["level"]?.stringValue
-                    }
-                case "referral.closed":
-                    lives[id, default: Life()].closed = time(e)
-                default:
-                    lives[id, default: Life()].assigned = time(e)
-                }
+        ]
+        try store.log(LogFilter(types: types)) { e in
+            guard let id = e.referral else { return }
+            switch e.type {
+            case "referral.received":
+                let kind = string("kind", e) ?? ""
+                let complexity =
+                    StoredEvent.topLevelInteger("complexity", in: e.data).map { $0.value }
+                    ?? e.dataValue["complexity"]?.intValue
+                lives[id, default: Life()].team = string("team", e) ?? roster.teamForKind[kind]
+                lives[id]!.points = policies.allocation.points(kind: kind, complexity: Int(complexity ?? 3))
+                lives[id]!.received = string("received", e).flatMap { ISOTime.parse($0, timeZone: utc) } ?? time(e)
+            case "triage.rated":
+                if lives[id]?.level == nil { lives[id, default: Life()].level = string("level", e) }
+            case "referral.closed":
+                lives[id, default: Life()].closed = time(e)
+            default:
+                lives[id, default: Life()].assigned = time(e)
             }
         }
         let days = now.timeIntervalSince(since) / 86_400

@@ -137,7 +137,8 @@ enum ReadCommands {
             OptionSpec(long: "blocked", help: "only those no worker could take"),
             OptionSpec(long: "overdue", help: "only those past their due time"), formatOption(),
         ],
-        discussion: "Highest rank first, then earliest due, earliest received, id: the order dutyd allocates in.",
+        discussion:
+            "The order dutyd allocates in, from the ratings of the last cycle: new top-rank risk first when max_wait has yields_to, then those waiting past max_wait (earliest received first), then the policy's order (by default highest rank, earliest due, earliest received), then id. Referrals not yet rated (the next cycle rates them) come last. 'duty why REF' says what puts each one where it is.",
         examples: ["duty waiting --team safeguarding", "duty waiting --level red --overdue --format csv"],
         run: { inv throws(DutyError) in
             let format = try inv.format(["table", "json", "csv"])
@@ -148,10 +149,14 @@ enum ReadCommands {
                 try ctx.store.waiting(
                     WaitingFilter(
                         team: inv.value("team"), kind: inv.value("kind"), level: inv.value("level"),
-                        blockedOnly: inv.flag("blocked"), overdueAt: inv.flag("overdue") ? now : nil), light: true)
+                        blockedOnly: inv.flag("blocked"), overdueAt: inv.flag("overdue") ? now : nil), light: true,
+                    ordered: ctx.policies == nil)
             }
-            let records: [[(String, JSONValue)]] = rows.map { r in
-                [
+            let order =
+                ctx.policies.map { EngineState.allocationOrder(rows, policies: $0, now: now) } ?? Array(rows.indices)
+            let records: [[(String, JSONValue)]] = order.map { i in
+                let r = rows[i]
+                return [
                     ("id", .string(r.id)), ("person", .string(r.person)), ("kind", .string(r.kind)),
                     ("team", .string(r.team)),
                     ("level", .string(r.level)), ("rank", r.rank.map { .int(Int64($0)) } ?? .null),

@@ -54,6 +54,8 @@ enum Report {
         var escalationsTo: [String: Int] = [:]
         var waitingAtStart: [String: Int] = [:]
         var waitingAtEnd: [String: Int] = [:]
+        /// When duty's log begins (its first event), if it has one.
+        var logStart: Date?
     }
 
     static func run(_ inv: Invocation) throws(DutyError) -> Int32 {
@@ -99,6 +101,11 @@ enum Report {
 
     /// One pass over the log to `to`: each referral's team, level, due time and whether it waits, counted per
     /// team and level at each day's end; allocations, acknowledgements, escalations and reviews in the period.
+    ///
+    /// A referral waits from the time the case system received it, also when it reached duty later (a backlog
+    /// loaded when duty went live, a spool that lagged): the days and month ends between the two are counted
+    /// when its first rating arrives, at that level. Updates from the case system (another team, another
+    /// received time, a closed referral reopened) are followed as the projection follows them.
     static func gather(
         _ store: Store, teams: Set<String>, from: Date, to: Date, zone: TimeZone, policies: PolicySet
     ) throws -> Gathered {
@@ -112,6 +119,9 @@ enum Report {
             /// The level's `review_every`, and when the last review was (received before the first).
             var reviewEvery: Duration? = nil
             var lastReview: Double = 0
+            /// When it reached duty after it was received: how many day samples and month ends had been counted
+            /// without it then, to count it in from its received time once its level is known.
+            var backfill: (samples: Int, months: Int)? = nil
 
             func reviewDue(_ zone: TimeZone) -> Double? {
                 reviewEvery.map { $0.after(Date(timeIntervalSince1970: lastReview), in: zone).timeIntervalSince1970 }
@@ -119,6 +129,8 @@ enum Report {
         }
         var g = Gathered()
         var open: [String: Open] = [:]
+        // Closed referrals, kept apart so the open ones stay a small table: one may be reopened.
+        var closed: [String: Open] = [:]
         var counts: [String: [String: Int]] = [:]
         // Samples at the end of each local day; month ends for the monthly measures.
         var samples: [Date] = [from]
@@ -136,6 +148,18 @@ enum Report {
             return monthEnds.firstIndex { t <= $0.timeIntervalSince1970 }
         }
         for team in teams { g.months[team] = Array(repeating: Month(), count: monthEnds.count) }
+        // Per team and month end: the waits (days) of those waiting then, and how many had a review overdue.
+        var waits: [String: [[Double]]] = [:]
+        var overdue: [String: [Int]] = [:]
+        for team in teams {
+            waits[team] = Array(repeating: [], count: monthEnds.count)
+            overdue[team] = Array(repeating: 0, count: monthEnds.count)
+        }
+        func countAtMonthEnd(_ r: Open, _ m: Int) {
+            let end = monthEnds[m].timeIntervalSince1970
+            waits[r.team]![m].append((end - r.received) / 86_400)
+            if let due = r.reviewDue(zone), due < end { overdue[r.team]![m] += 1 }
+        }
         let ackWithin = policies.allocation.acknowledgeWithin
         var sampleIndex = 0
         var monthEnd = 0
@@ -144,6 +168,25 @@ enum Report {
             counts[r.team, default: [:]][r.level, default: 0] += waiting ? 1 : -1
             r.waiting = waiting
             open[id] = r
+        }
+        /// Counts a referral that reached duty after it was received in the samples and month ends before it
+        /// arrived, from its received time, at its level now.
+        func settle(_ id: String) {
+            guard var r = open[id], let (s, m) = r.backfill else { return }
+            r.backfill = nil
+            open[id] = r
+            guard teams.contains(r.team) else { return }
+            // The first sample at or after it was received (samples are in time order).
+            var (lo, hi) = (0, s)
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if samples[mid].timeIntervalSince1970 < r.received { lo = mid + 1 } else { hi = mid }
+            }
+            if lo < s {
+                func bump(_ counts: inout [Double]) { for i in lo..<s { counts[i] += 1 } }
+                bump(&g.waiting[r.team, default: [:]][r.level, default: Array(repeating: 0, count: samples.count)])
+            }
+            for i in 0..<m where monthEnds[i].timeIntervalSince1970 >= r.received { countAtMonthEnd(r, i) }
         }
         func advance(to t: Double) {
             while sampleIndex < samples.count, samples[sampleIndex].timeIntervalSince1970 <= t {
@@ -156,20 +199,7 @@ enum Report {
                 sampleIndex += 1
             }
             while monthEnd < monthEnds.count, monthEnds[monthEnd].timeIntervalSince1970 <= t {
-                let end = monthEnds[monthEnd].timeIntervalSince1970
-                var waits: [String: [Double]] = [:]
-                var overdue: [String: Int] = [:]
-                for r in open.values where r.waiting && teams.contains(r.team) {
-                    waits[r.team, default: []].append((end - r.received) / 86_400)
-                    if let due = r.reviewDue(zone), due < end { overdue[r.team, default: 0] += 1 }
-                }
-                for team in teams {
-                    let w = (waits[team] ?? []).sorted()
-                    g.months[team]![monthEnd].waitingEnd = w.count
-                    g.months[team]![monthEnd].medianDays = w.isEmpty ? nil : w[w.count / 2]
-                    g.months[team]![monthEnd].longestDays = w.last
-                    g.months[team]![monthEnd].reviewsOverdue = overdue[team] ?? 0
-                }
+                for r in open.values where r.waiting && teams.contains(r.team) { countAtMonthEnd(r, monthEnd) }
                 monthEnd += 1
             }
         }
@@ -183,31 +213,70 @@ enum Report {
             everyOf[key] = every
             return every
         }
-        try store.log(LogFilter(until: to.addingTimeInterval(1))) { e in
+        let folded = [
+            "referral.received", "referral.updated", "referral.closed", "triage.rated", "triage.rerated",
+            "allocation.assigned", "override.assigned", "override.unassigned", "allocation.acknowledged",
+            "escalation.raised", "review.recorded",
+        ]
+        g.logStart = try store.logBegins()
+        try store.log(LogFilter(until: to.addingTimeInterval(1), types: folded)) { e in
             guard let at = ISOTime.parse(e.at, timeZone: utc)?.timeIntervalSince1970 else { return }
             advance(to: at)
             func field(_ key: String) -> String? { StoredEvent.topLevelString(key, in: e.data)?.value ?? nil }
-            guard let id = e.referral else {
-                if e.type == "escalation.raised" { return }
-                return
+            func time(_ key: String) -> Double? {
+                field(key).flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970
             }
+            guard let id = e.referral else { return }
             switch e.type {
             case "referral.received":
-                let received =
-                    field("received").flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970 ?? at
-                open[id] = Open(
+                let received = time("received") ?? at
+                var r = Open(
                     team: field("team") ?? "", level: "unrated", received: received, due: .infinity, waiting: false,
                     allocatedAt: 0, lastReview: received)
+                if received < at && (sampleIndex > 0 || monthEnd > 0) { r.backfill = (sampleIndex, monthEnd) }
+                open[id] = r
                 setWaiting(id, true)
+            case "referral.updated":
+                // Most updates change flags or facts, which the next rating reflects; these three move counts.
+                let team = field("team")
+                let received = time("received")
+                let reopened = field("status") == "open"
+                guard team != nil || received != nil || reopened else { return }
+                func apply(_ r: inout Open) {
+                    if let team { r.team = team }
+                    if let received {
+                        if r.lastReview == r.received { r.lastReview = received }
+                        r.received = received
+                    }
+                }
+                if var r = closed[id] {
+                    apply(&r)
+                    if reopened {
+                        closed[id] = nil
+                        open[id] = r
+                        setWaiting(id, true)
+                    } else {
+                        closed[id] = r
+                    }
+                    return
+                }
+                guard open[id] != nil else { return }
+                settle(id)
+                let waiting = open[id]!.waiting
+                setWaiting(id, false)
+                apply(&open[id]!)
+                setWaiting(id, waiting)
             case "triage.rated", "triage.rerated":
                 guard var r = open[id], let level = field("level") else { return }
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] -= 1 }
                 r.level = level
                 r.reviewEvery = field("policy").flatMap { p in reviewEvery(policy: p, level: level) }
-                r.due = field("due").flatMap { ISOTime.parse($0, timeZone: utc) }?.timeIntervalSince1970 ?? r.due
+                r.due = time("due") ?? r.due
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] += 1 }
                 open[id] = r
+                settle(id)
             case "allocation.assigned", "override.assigned":
+                settle(id)
                 guard let r = open[id] else { return }
                 if r.waiting, teams.contains(r.team), let m = monthIndex(at) {
                     g.months[r.team]![m].allocated += 1
@@ -221,8 +290,9 @@ enum Report {
                 open[id]?.allocatedAt = at
             case "override.unassigned": setWaiting(id, true)
             case "referral.closed":
+                settle(id)
                 setWaiting(id, false)
-                open[id] = nil
+                closed[id] = open.removeValue(forKey: id)
             case "allocation.acknowledged":
                 guard let r = open[id], teams.contains(r.team), monthIndex(at) != nil else { return }
                 g.acknowledged += 1
@@ -245,7 +315,15 @@ enum Report {
             }
         }
         advance(to: to.timeIntervalSince1970 + 1)
+        for id in open.keys where open[id]?.backfill != nil { settle(id) }
         for team in teams {
+            for m in monthEnds.indices {
+                let w = waits[team]![m].sorted()
+                g.months[team]![m].waitingEnd = w.count
+                g.months[team]![m].medianDays = w.isEmpty ? nil : w[w.count / 2]
+                g.months[team]![m].longestDays = w.last
+                g.months[team]![m].reviewsOverdue = overdue[team]![m]
+            }
             let series = g.waiting[team] ?? [:]
             g.waitingAtStart[team] = Int(series.values.map { $0.first ?? 0 }.reduce(0, +))
             g.waitingAtEnd[team] = Int(series.values.map { $0.last ?? 0 }.reduce(0, +))
@@ -281,6 +359,13 @@ extension Report {
                 days(months.last?.medianDays), days(months.last?.longestDays), pct(within, allocated),
             ])
         }
+        // A log that begins inside the period (duty went live then): what the figures before it can say.
+        var lateStart = ""
+        if let begins = g.logStart, begins > from {
+            lateStart = Page.paragraph(
+                "duty's log begins on \(day(begins)), inside this period. Before then the figures count only the people whose referrals were still open when they reached duty (counted from the day the case system received them); referrals received and closed before then are not in the log, so those figures are a lower bound."
+            )
+        }
         page.add(
             "Summary",
             Page.paragraph(
@@ -291,7 +376,8 @@ extension Report {
                         "Team", "Waiting at start", "Waiting at end", "Change", "Median wait (days)",
                         "Longest wait (days)", "Allocated within timescale",
                     ],
-                    rows, numeric: [1, 2, 3, 4, 5, 6]))
+                    rows, numeric: [1, 2, 3, 4, 5, 6])
+                + lateStart)
         // Each team.
         let monthNames = Axis.monthRows(from: from, to: to, zone: zone).map(\.1)
         for team in teams {
@@ -305,7 +391,7 @@ extension Report {
             }
             let chart = TimeChart(
                 title: "\(team.name): people waiting, by level", series: series, from: from, to: to, zone: zone,
-                valueLabel: "people waiting")
+                valueLabel: "people waiting", marks: g.logStart.map { [($0, "duty's log begins")] } ?? [])
             let months = g.months[team.id] ?? []
             let monthRows = months.indices.map { i -> [String] in
                 let m = months[i]
@@ -372,7 +458,7 @@ extension Report {
                 "Every figure is recomputed from duty's allocation log, which records each referral's arrival, rating, allocation, closure and every manager's action, hash-chained so it cannot be changed unnoticed ('duty verify')."
             )
                 + Page.paragraph(
-                    "Waiting: referrals received and neither allocated nor closed, counted at the end of each day in the council's time zone, by the level the triage policy gave them at the time. Median and longest wait: how long those waiting at the end of a month had waited since the referral was received."
+                    "Waiting: referrals received and neither allocated nor closed, counted at the end of each day in the council's time zone, by the level the triage policy gave them at the time. A referral waits from the time the case system received it, also when it reached duty later (a backlog loaded when duty went live): until its first rating it counts at that first level. Median and longest wait: how long those waiting at the end of a month had waited since the referral was received."
                 )
                 + Page.paragraph(
                     "Allocated within timescale: of the referrals allocated in a month, the share allocated by their due time (received plus the level's allocate_within, in calendar days, or an earlier date a rule sets, such as a DoLS authorisation's expiry)."

@@ -72,8 +72,13 @@ extension Allocator {
     /// risk; then those waiting longer than `max_wait`, earliest received first; then the policy's `order` (ranks
     /// highest first, times earliest first); ties by referral id.
     static func before(_ a: Place, _ b: Place, _ refs: [OpenReferral], policy: AllocationPolicy) -> Bool {
+        before(a, b, policy: policy) { refs[$0].referral.id }
+    }
+
+    /// `before`, with the referral ids of the places' `i` from `id`.
+    static func before(_ a: Place, _ b: Place, policy: AllocationPolicy, id: (Int) -> String) -> Bool {
         let step = firstDifference(a, b, policy: policy)
-        return step == .id ? refs[a.i].referral.id < refs[b.i].referral.id : goesFirst(a, b, on: step)
+        return step == .id ? id(a.i) < id(b.i) : goesFirst(a, b, on: step)
     }
 
     /// Whether `a` goes before `b` when `step` (not `.id`) is the first on which they differ.

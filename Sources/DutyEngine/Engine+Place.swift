@@ -86,6 +86,22 @@ public struct QueueEntry: Sendable {
 }
 
 extension Engine {
+    /// `queue` in allocation order at `now`: the keys and steps the cycle orders by (`yields_to`, `max_wait`, the
+    /// policy's `order`, then id), over the ratings the last cycle stored. What `duty waiting` lists; the cycle
+    /// itself orders the same way after re-rating everyone.
+    /// Returns indices into `queue`.
+    public static func allocationOrder(_ queue: [QueueEntry], policies: PolicySet, now: Date) -> [Int] {
+        let policy = policies.allocation
+        let bounds = Allocator.Bounds(policy, now: now, zone: policies.timeZone)
+        var places = queue.indices.map { i in
+            let e = queue[i]
+            return Allocator.place(
+                rank: e.rank, riskRank: e.riskRank, due: e.due, received: e.received, i: i, bounds: bounds)
+        }
+        places.sort { Allocator.before($0, $1, policy: policy) { queue[$0].id } }
+        return places.map(\.i)
+    }
+
     /// Where waiting referral `id` stands in its team's order: the referral rated at `now` from `snapshot` (which
     /// needs only it and the allocated referrals), the others as `queue` gives them (the last cycle's ratings).
     /// The same keys and steps as `place(of:in:now:)` and the cycle; nil when it is not waiting or unrated.

@@ -71,14 +71,20 @@ public struct TimeChart: Sendable {
     public var to: Date
     public var zone: TimeZone
     public var valueLabel: String
+    /// Instants marked with a dashed vertical line and a label at the top (when duty's log begins).
+    public var marks: [(Date, String)]
 
-    public init(title: String, series: [Series], from: Date, to: Date, zone: TimeZone, valueLabel: String) {
+    public init(
+        title: String, series: [Series], from: Date, to: Date, zone: TimeZone, valueLabel: String,
+        marks: [(Date, String)] = []
+    ) {
         self.title = title
         self.series = series
         self.from = from
         self.to = to
         self.zone = zone
         self.valueLabel = valueLabel
+        self.marks = marks
     }
 
     /// Line styles by position: colour (dark enough for grey), width, dash.
@@ -120,6 +126,12 @@ public struct TimeChart: Sendable {
         out += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"#333\"/>\n"
         out +=
             "<text x=\"12\" y=\"\(f(top + plotH / 2))\" transform=\"rotate(-90 12 \(f(top + plotH / 2)))\" text-anchor=\"middle\">\(Page.escape(valueLabel))</text>\n"
+        for (at, label) in marks where at > from && at < to {
+            let xx = x(at)
+            out +=
+                "<line class=\"mark\" x1=\"\(f(xx))\" y1=\"\(f(top))\" x2=\"\(f(xx))\" y2=\"\(f(top + plotH))\" stroke=\"#777\" stroke-dasharray=\"3 3\"/>\n"
+            out += "<text x=\"\(f(xx - 4))\" y=\"\(f(top + 10))\" text-anchor=\"end\">\(Page.escape(label))</text>\n"
+        }
         for (i, s) in series.enumerated() {
             let style = Self.styles[i % Self.styles.count]
             let dash = style.dash.isEmpty ? "" : " stroke-dasharray=\"\(style.dash)\""

@@ -40,18 +40,72 @@ public enum EngineState {
             return (snapshot, [])
         }
         let kinds = roster.teamForKind.filter { $0.value == team }.map(\.key).sorted()
-        var risk: [String: Int] = [:]  // by policy, version, pin and rules: a few distinct values
+        var risk = RiskRanks(policies: policies)
         let queue = try store.storedPlaces(team: team, kinds: kinds).map { p in
-            let key = "\(p.policy)\u{0}\(p.policyVersion)\u{0}\(p.rank)\u{0}\(p.pinRank ?? -1)\u{0}\(p.rules)"
-            let riskRank =
-                risk[key]
-                ?? QueueEntry.riskRank(
-                    rank: p.rank, rules: JSONValue.parse(p.rules)?.stringArray ?? [], policy: p.policy,
-                    version: p.policyVersion, pinRank: p.pinRank, policies: policies)
-            risk[key] = riskRank
-            return QueueEntry(id: p.id, rank: p.rank, riskRank: riskRank, due: p.due, received: p.received)
+            QueueEntry(
+                id: p.id, rank: p.rank,
+                riskRank: risk.of(
+                    rank: p.rank, rules: [p.rules], parse: { JSONValue.parse(p.rules)?.stringArray ?? [] },
+                    policy: p.policy, version: p.policyVersion, pinRank: p.pinRank), due: p.due, received: p.received)
         }
         return (snapshot, queue)
+    }
+
+    /// Waiting referrals as the last cycle rated them, in allocation order at `now` (`Engine.allocationOrder`);
+    /// those not yet rated (the next cycle rates them) after them, earliest received first. What `duty waiting`
+    /// lists, and the order `duty why` explains. Returns indices into `rows` (a list of 100,000 rows is not copied).
+    public static func allocationOrder(_ rows: [ReferralRow], policies: PolicySet, now: Date) -> [Int] {
+        var risk = RiskRanks(policies: policies)
+        var rated: [QueueEntry] = []
+        var at: [Int] = []  // each entry's index in rows
+        rated.reserveCapacity(rows.count)
+        // By index, field by field: a row is a large struct, and copying 100,000 of them costs more than the sort.
+        for i in rows.indices {
+            guard let rank = rows[i].rank else { continue }
+            let riskRank = risk.of(
+                rank: rank, rules: rows[i].rules, parse: { rows[i].rules }, policy: rows[i].policy ?? "",
+                version: rows[i].policyVersion ?? "", pinRank: rows[i].pinRank)
+            let received = rows[i].received.timeIntervalSince1970
+            rated.append(
+                QueueEntry(
+                    id: rows[i].id, rank: rank, riskRank: riskRank,
+                    due: rows[i].due?.timeIntervalSince1970 ?? received, received: received))
+            at.append(i)
+        }
+        let unrated = rows.indices.filter { rows[$0].rank == nil }.sorted {
+            (rows[$0].received, rows[$0].id) < (rows[$1].received, rows[$1].id)
+        }
+        return Engine.allocationOrder(rated, policies: policies, now: now).map { at[$0] } + unrated
+    }
+
+    /// The risk ranks of stored ratings (`QueueEntry.riskRank`), worked out once per distinct policy, version,
+    /// rank, pin and rules: a list of 100,000 has a few hundred.
+    struct RiskRanks {
+        struct Key: Hashable {
+            var policy: String
+            var version: String
+            var rank: Int
+            var pinRank: Int?
+            var rules: [String]
+        }
+
+        let policies: PolicySet
+        var known: [Key: Int] = [:]
+
+        init(policies: PolicySet) { self.policies = policies }
+
+        /// `rules`: the matched rules as stored (any list that is equal when they are; the stored JSON text will
+        /// do), `parse` gives them as rule ids.
+        mutating func of(
+            rank: Int, rules: [String], parse: () -> [String], policy: String, version: String, pinRank: Int?
+        ) -> Int {
+            let key = Key(policy: policy, version: version, rank: rank, pinRank: pinRank, rules: rules)
+            if let r = known[key] { return r }
+            let r = QueueEntry.riskRank(
+                rank: rank, rules: parse(), policy: policy, version: version, pinRank: pinRank, policies: policies)
+            known[key] = r
+            return r
+        }
     }
 
     static func openReferral(_ row: ReferralRow) -> OpenReferral {

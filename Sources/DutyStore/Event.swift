@@ -103,39 +103,83 @@ public struct StoredEvent: Sendable, Hashable {
     /// (`(true, value)`) or absent (`(false, nil)`); nil when the scan cannot tell (an escape, another type,
     /// not an object).
     public static func topLevelString(_ key: String, in text: String) -> (found: Bool, value: String?)? {
-        let bytes = Array(text.utf8)
-        let wanted = Array(key.utf8)
+        // On the strings' own UTF-8 storage: no copy per call (a report scans a million events' data).
+        var text = text
+        var key = key
+        return text.withUTF8 { bytes in
+            key.withUTF8 { wanted -> (found: Bool, value: String?)? in
+                guard let found = valueStart(wanted, in: bytes) else { return nil }
+                guard let v = found else { return (false, nil) }
+                guard bytes[v] == UInt8(ascii: "\"") else { return nil }
+                let (end, escaped) = stringEnd(v, in: bytes)
+                guard !escaped, end < bytes.count else { return nil }
+                return (true, String(decoding: UnsafeBufferPointer(rebasing: bytes[(v + 1)..<end]), as: UTF8.self))
+            }
+        }
+    }
+
+    /// As `topLevelString`, for a member whose value is a whole number that fits an `Int64` (nil when the scan
+    /// cannot tell: another type, a fraction or exponent, too many digits).
+    public static func topLevelInteger(_ key: String, in text: String) -> (found: Bool, value: Int64?)? {
+        var text = text
+        var key = key
+        return text.withUTF8 { bytes in
+            key.withUTF8 { wanted -> (found: Bool, value: Int64?)? in
+                guard let found = valueStart(wanted, in: bytes) else { return nil }
+                guard var i = found else { return (false, nil) }
+                let negative = bytes[i] == UInt8(ascii: "-")
+                if negative { i += 1 }
+                var value: Int64 = 0
+                let first = i
+                while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9"), i - first < 18 {
+                    value = value * 10 + Int64(bytes[i] - UInt8(ascii: "0"))
+                    i += 1
+                }
+                guard i > first, i < bytes.count, bytes[i] == UInt8(ascii: ",") || bytes[i] == UInt8(ascii: "}")
+                else { return nil }
+                return (true, negative ? -value : value)
+            }
+        }
+    }
+
+    /// The end of the JSON string that opens at `start` (its closing quote), and whether it holds an escape.
+    private static func stringEnd(_ start: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (Int, Bool) {
+        var j = start + 1
+        var escaped = false
+        while j < bytes.count && bytes[j] != UInt8(ascii: "\"") {
+            if bytes[j] == UInt8(ascii: "\\") {
+                escaped = true
+                j += 1
+            }
+            j += 1
+        }
+        return (j, escaped)
+    }
+
+    /// Where the value of top-level member `wanted` starts in a canonical JSON object's text: `.some(nil)` when
+    /// the object has no such member, nil when the scan cannot tell (not an object, no value after the colon).
+    private static func valueStart(
+        _ wanted: UnsafeBufferPointer<UInt8>, in bytes: UnsafeBufferPointer<UInt8>
+    ) -> Int?? {
         guard bytes.first == UInt8(ascii: "{") else { return nil }
         var depth = 0
         var expectingKey = false
         var i = 0
-        /// The end of the string that opens at `start` (its closing quote), and whether it holds an escape.
-        func stringEnd(_ start: Int) -> (Int, Bool) {
-            var j = start + 1
-            var escaped = false
-            while j < bytes.count && bytes[j] != UInt8(ascii: "\"") {
-                if bytes[j] == UInt8(ascii: "\\") {
-                    escaped = true
-                    j += 1
-                }
-                j += 1
-            }
-            return (j, escaped)
-        }
         while i < bytes.count {
             switch bytes[i] {
             case UInt8(ascii: "\""):
-                let (end, escaped) = stringEnd(i)
+                let (end, escaped) = stringEnd(i, in: bytes)
                 if depth == 1 && expectingKey {
                     expectingKey = false
-                    if !escaped && bytes[(i + 1)..<min(end, bytes.count)].elementsEqual(wanted) {
+                    if !escaped && end - i - 1 == wanted.count
+                        && (wanted.isEmpty
+                            || memcmp(bytes.baseAddress! + i + 1, wanted.baseAddress!, wanted.count) == 0)
+                    {
                         let v = end + 2  // past the closing quote and the colon (canonical JSON has no spaces)
-                        guard end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ":"), v < bytes.count,
-                            bytes[v] == UInt8(ascii: "\"")
-                        else { return nil }
-                        let (valueEnd, valueEscaped) = stringEnd(v)
-                        guard !valueEscaped, valueEnd < bytes.count else { return nil }
-                        return (true, String(decoding: bytes[(v + 1)..<valueEnd], as: UTF8.self))
+                        guard end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ":"), v < bytes.count else {
+                            return nil
+                        }
+                        return .some(v)
                     }
                 }
                 i = end
@@ -148,7 +192,7 @@ public struct StoredEvent: Sendable, Hashable {
             }
             i += 1
         }
-        return (false, nil)
+        return .some(nil)
     }
 
     /// Whether `needle`'s bytes occur in `text` (memchr for its first byte, memcmp for the rest: what a scan of

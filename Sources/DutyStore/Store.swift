@@ -154,11 +154,7 @@ public final class Store: @unchecked Sendable {
         if !found { head = (0, Self.genesis) }
         // The rule (every 1,000 events, or an hour) counts from the last checkpoint in the log, else from the
         // first event: across restarts, so a log built by many short runs gets its checkpoints too.
-        lastCheckpoint = (0, 0)
-        try database.query("SELECT at FROM events ORDER BY seq LIMIT 1") { row in
-            let at = row.string(0).flatMap { ISOTime.parse($0, timeZone: TimeZone(identifier: "UTC")!) }
-            lastCheckpoint = (0, at?.timeIntervalSince1970 ?? 0)
-        }
+        lastCheckpoint = (0, try logBegins()?.timeIntervalSince1970 ?? 0)
         try database.query("SELECT seq, at FROM events WHERE type = 'log.checkpoint' ORDER BY seq DESC LIMIT 1") {
             row in
             let at = row.string(1).flatMap { ISOTime.parse($0, timeZone: TimeZone(identifier: "UTC")!) }

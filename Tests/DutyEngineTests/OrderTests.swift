@@ -173,6 +173,14 @@ import Testing
                 let stored = try #require(Engine.place(of: id, in: rated, among: queue, now: t0))
                 #expect(stored == Engine.place(of: id, in: rated, now: t0), "\(id), yields_to \(yieldsTo)")
             }
+            // `duty waiting`'s order over the stored ratings is the cycle's, whatever order they come in.
+            let cycleOrder = ["NEW-RED", "OLD", "AGED", "AMBER"].sorted {
+                Engine.place(of: $0, in: rated, now: t0)!.position < Engine.place(of: $1, in: rated, now: t0)!.position
+            }
+            for shuffled in [queue, queue.reversed(), queue.shuffled()] {
+                let listed = Engine.allocationOrder(shuffled, policies: rated.policies, now: t0).map { shuffled[$0].id }
+                #expect(listed == cycleOrder, "yields_to \(yieldsTo)")
+            }
         }
     }
 

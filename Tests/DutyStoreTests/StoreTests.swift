@@ -516,6 +516,18 @@ extension IntakeTests {
         }
         #expect(StoredEvent.topLevelString("worker", in: #"{"a":{"worker":"x"}}"#)! == (false, nil))
         #expect(StoredEvent.topLevelString("worker", in: #"{"worker":"a\"b"}"#) == nil)
+        // Whole numbers, as `duty capacity` reads a referral's complexity: the scan agrees with the parse, and
+        // says it cannot tell rather than guess.
+        for text in [
+            #"{"complexity":3,"kind":"ot"}"#, #"{"kind":"ot","complexity":-12}"#, #"{"a":{"complexity":4}}"#,
+            #"{"kind":"dols"}"#, #"{"complexity":0}"#, #"{"x":[1,{"complexity":2}],"complexity":5}"#,
+        ] {
+            let parsed = JSONValue.parse(text)?["complexity"]?.intValue
+            #expect(StoredEvent.topLevelInteger("complexity", in: text)! == (parsed != nil, parsed), "\(text)")
+        }
+        for unclear in [#"{"complexity":2.5}"#, #"{"complexity":"3"}"#, #"{"complexity":1e3}"#, "[1]"] {
+            #expect(StoredEvent.topLevelInteger("complexity", in: unclear) == nil, "\(unclear)")
+        }
         for (text, needle, found) in [
             (#"{"fallback":true}"#, #""fallback":true"#, true), (#"{"fallback":false}"#, #""fallback":true"#, false),
             ("", "x", false), ("abc", "", true), ("aab", "ab", true), ("ab", "abc", false), ("é\"fb\"", #""fb""#, true),

@@ -166,6 +166,15 @@ import Testing
             }
         }
         #expect(positions == ["NEW-RED": 1, "OLD": 2, "AGED": 3, "AMBER": 4])
+        // `duty waiting` lists them in that same order (by rank alone, OLD would be last and AGED second), in
+        // every format.
+        let list = try duty(d, ["waiting", "--format", "json"])
+        let ids = list.out.split(separator: "\n").compactMap { JSONValue.parse(String($0))?["id"]?.stringValue }
+        #expect(ids == ["NEW-RED", "OLD", "AGED", "AMBER"], "\(list.out)")
+        let csv = try duty(d, ["waiting", "--format", "csv"]).out.split(separator: "\n").dropFirst()
+        #expect(csv.map { String($0.prefix { $0 != "," }) } == ids)
+        let table = try duty(d, ["waiting"]).out.split(separator: "\n").dropFirst()
+        #expect(table.map { String($0.prefix { $0 != " " }) } == ids, "\(table)")
         let why = try duty(d, ["why", "AGED"])
         #expect(
             why.out.contains(

@@ -3,9 +3,8 @@ import Foundation
 import Testing
 
 /// The reports in a real browser: headless Chromium (Debian's `chromium`, which `.ci/run` installs) loads each
-/// with no console messages and draws every chart with data, and the same run makes the PNGs of their first pages
-/// that the README shows (to `DUTY_SCREENSHOTS` when set, else the test's folder). Skipped with a message where
-/// Chromium is not installed.
+/// with no console messages and draws every chart with data, and the same run makes the PNGs of the demo's and the
+/// simulator's first pages that the README shows. Skipped with a message where Chromium is not installed.
 @Suite(.serialized) struct ReportBrowserTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
         FileManager.default.isExecutableFile(atPath: $0)
@@ -13,8 +12,8 @@ import Testing
 
     /// Loads `html` in headless Chromium and checks what a reader would see: it loads, nothing is logged to the
     /// console (nothing failed to load; there are no scripts), `charts` charts (at least one when nil), each with
-    /// data, and no referral or person id. Then writes the first page (A4 at 150 dpi) as `png`.
-    static func load(_ html: String, in dir: String, charts: Int? = nil, screenshot png: String) throws {
+    /// data, and no referral or person id. Then writes the first page (A4 at 150 dpi) as the PNG `path`.
+    static func load(_ html: String, in dir: String, charts: Int? = nil, screenshot path: String) throws {
         guard let chromium else { return }
         let flags = [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(dir)/chromium",
@@ -35,8 +34,6 @@ import Testing
         for id in ["REF-", "PERSON-", "BACKLOG-", "DEMO-", "\"P-", ">P-"] {
             #expect(!dom.out.contains(id), "\(id) in the page")
         }
-        let folder = ProcessInfo.processInfo.environment["DUTY_SCREENSHOTS"] ?? dir
-        let path = folder + "/" + png
         let shot = try run(
             chromium,
             flags + ["--hide-scrollbars", "--window-size=1240,1754", "--screenshot=\(path)", "file://\(html)"],
@@ -44,6 +41,12 @@ import Testing
         #expect(shot.code == 0, "\(shot.err)")
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         #expect(size > 20_000, "the screenshot is \(size) bytes")
+    }
+
+    /// Where the README's screenshots go: `DUTY_SCREENSHOTS` when set (`Tests/Screenshots` to redraw them), else
+    /// the test's own folder.
+    static func readme(_ png: String, else dir: String) -> String {
+        (ProcessInfo.processInfo.environment["DUTY_SCREENSHOTS"] ?? dir) + "/" + png
     }
 
     static func skipped(_ what: String) -> Bool {
@@ -54,7 +57,7 @@ import Testing
     @Test func theReportLoadsInChromiumWithEveryChartDrawn() throws {
         let (d, html) = try ReportTests.fixture()
         if Self.skipped("the report") { return }
-        try Self.load(html, in: d.dir, charts: 6, screenshot: "report-fixture.png")
+        try Self.load(html, in: d.dir, charts: 6, screenshot: d.dir + "/report-fixture.png")
     }
 
     /// The README's first page of the report: the demo as a newcomer starts it (`dutyd --demo`, to its first
@@ -66,7 +69,7 @@ import Testing
             "duty", ["--config", dir + "/duty-demo/dutyd.conf", "report", "--from", "-13w", "--output", html])
         #expect(r.code == 0, "\(r.err)")
         if Self.skipped("the demo's report") { return }
-        try Self.load(html, in: dir, charts: 6, screenshot: "report-demo.png")
+        try Self.load(html, in: dir, charts: 6, screenshot: Self.readme("report-demo.png", else: dir))
     }
 
     /// `duty simulate --report` lays out a simulated year as the report does, with a baseline beside the policy;
@@ -85,6 +88,6 @@ import Testing
         #expect(page.contains("Within timescale (fcfs)") && page.contains("How each figure is computed"))
         #expect(!page.contains("<script") && !page.contains(" src=") && page.components(separatedBy: "<svg").count > 4)
         if Self.skipped("the simulator's report") { return }
-        try Self.load(html, in: d.dir, screenshot: "simulate-first-page.png")
+        try Self.load(html, in: d.dir, screenshot: Self.readme("simulate-first-page.png", else: d.dir))
     }
 }

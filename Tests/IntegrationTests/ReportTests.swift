@@ -51,4 +51,63 @@ import Testing
         let bad = try run("duty", ["--config", d.config, "report", "--team", "safegaurding", "--output", out])
         #expect(bad.code == 64)
     }
+
+    /// The monthly rows of one team's section of a report: month label to its cells.
+    static func monthRows(_ html: String, team: String) -> [String: [String]] {
+        let section = html.components(separatedBy: "<h2>\(team)</h2>")[1].components(separatedBy: "</section>")[0]
+        var rows: [String: [String]] = [:]
+        for row in section.components(separatedBy: "<tr>").dropFirst() {
+            let cells = row.components(separatedBy: "</td>").dropLast().map {
+                $0.components(separatedBy: ">").last ?? ""
+            }
+            if let month = cells.first { rows[month] = Array(cells.dropFirst()) }
+        }
+        return rows
+    }
+
+    /// A council goes live with its backlog: referrals the case system received months before duty's first
+    /// cycle wait from their received dates, not from go-live, so a board does not read the backlog as growth;
+    /// the report says when the log begins. Updates are followed: a referral moved to another team counts there
+    /// from then, a closed one reopened waits again.
+    @Test func aBacklogLoadedAtGoLiveWaitsFromTheDayItWasReceived() throws {
+        let d = try Deployment()
+        // Nobody has sign_language, so they all wait.
+        let backlog = ["2024-03-10", "2024-04-10", "2024-05-10"].enumerated().map { i, day in
+            #"{"id":"BL-\#(i)","person":"PB-\#(i)","kind":"safeguarding","received":"\#(day)","skills":["sign_language"]}"#
+        }
+        try d.drop("backlog.jsonl", backlog.joined(separator: "\n") + "\n")
+        #expect(try d.once(at: "2024-07-01T09:00:00Z").code == 0)
+        // 15 July: BL-2 turns out to be a DoLS matter, BL-1 is closed; 1 August: BL-1 is reopened.
+        try d.drop(
+            "moves.jsonl",
+            #"{"id":"BL-2","person":"PB-2","kind":"dols","received":"2024-05-10","skills":["sign_language"]}"# + "\n"
+                + #"{"id":"BL-1","person":"PB-1","kind":"safeguarding","received":"2024-04-10","skills":["sign_language"],"status":"closed"}"#
+                + "\n")
+        #expect(try d.once(at: "2024-07-15T09:00:00Z").code == 0)
+        try d.drop(
+            "reopen.jsonl",
+            #"{"id":"BL-1","person":"PB-1","kind":"safeguarding","received":"2024-04-10","skills":["sign_language"],"status":"open"}"#
+                + "\n")
+        #expect(try d.once(at: "2024-08-01T09:00:00Z").code == 0)
+        let out = d.dir + "/report.html"
+        let r = try run(
+            "duty", ["--config", d.config, "report", "--from", "2024-01-01", "--to", "2024-08-31", "--output", out])
+        #expect(r.code == 0, "\(r.err)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        let sg = Self.monthRows(html, team: "Safeguarding Adults")
+        // Waiting at month end: one from March, three by May, all before duty's first cycle on 1 July.
+        #expect(sg["Jan 2024"]?.first == "0" && sg["Feb"]?.first == "0")
+        // 10 Mar to the end of 31 Mar: 22 days.
+        #expect(sg["Mar"]?.prefix(3) == ["1", "22", "22"], "\(sg["Mar"] ?? [])")
+        #expect(sg["Apr"]?.first == "2" && sg["May"]?.first == "3" && sg["Jun"]?.first == "3")
+        #expect(sg["Jul"]?.first == "1", "\(sg["Jul"] ?? [])")  // BL-2 moved to DoLS, BL-1 closed
+        #expect(sg["Aug"]?.first == "2", "\(sg["Aug"] ?? [])")  // BL-1 reopened
+        let dols = Self.monthRows(html, team: "Deprivation of Liberty Safeguards")
+        #expect(dols["Jun"]?.first == "0" && dols["Jul"]?.first == "1" && dols["Aug"]?.first == "1")
+        // Reviews fell due while they waited before go-live too (safeguarding reviews weekly or so).
+        #expect(sg["Jun"]?.last != "0", "\(sg["Jun"] ?? [])")
+        #expect(
+            html.contains("duty&#39;s log begins on 2024-07-01") || html.contains("duty's log begins on 2024-07-01"))
+        #expect(html.contains("class=\"mark\""))
+    }
 }
