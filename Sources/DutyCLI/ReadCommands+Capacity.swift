@@ -126,49 +126,97 @@ extension ReadCommands {
     static func capacityFigures(
         _ store: Store, roster: Roster, policies: PolicySet, since: Date, now: Date
     ) throws -> [CapacityFigures] {
-        struct Life {
-            var team: String?
-            var points = 0.0
-            var level: String?
-            var received: Date?
-            var assigned: Date?
-            var closed: Date?
-        }
-        var lives: [String: Life] = [:]
-        let utc = TimeZone(identifier: "UTC")!
-        func time(_ e: StoredEvent) -> Date? { ISOTime.parse(e.at, timeZone: utc) }
-        func string(_ key: String, _ e: StoredEvent) -> String? {
+        var fold = CapacityFold(roster: roster, policies: policies)
+        try store.log(LogFilter(until: now.addingTimeInterval(1), types: CapacityFold.types)) { fold.apply($0) }
+        return try fold.figures(store, since: since, now: now)
+    }
+}
+
+/// Each referral's life as `duty capacity` needs it (team, points, first level, received, allocated, closed),
+/// folded from the log in order: by `capacityFigures`, and by `duty report` in its own pass over the log.
+/// Updates from the case system are followed as the database follows them: another kind, team, complexity or
+/// received time, and a closed referral reopened (waiting again).
+struct CapacityFold {
+    /// The event types it folds.
+    static let types = [
+        "referral.received", "referral.updated", "triage.rated", "allocation.assigned", "override.assigned",
+        "override.unassigned", "referral.closed",
+    ]
+
+    struct Life {
+        var team: String?
+        var kind = ""
+        var complexity = 3
+        var points = 0.0
+        var level: String?
+        var received: Date?
+        var assigned: Date?
+        var closed: Date?
+    }
+
+    let roster: Roster
+    let policies: PolicySet
+    var lives: [String: Life] = [:]
+
+    init(roster: Roster, policies: PolicySet) {
+        self.roster = roster
+        self.policies = policies
+    }
+
+    /// Folds one event (others than `types` are ignored). Fields are found by a scan of the event's data, parsed
+    /// only when the scan cannot tell, so the cost follows the number of events, not their size.
+    mutating func apply(_ e: StoredEvent) {
+        guard let id = e.referral else { return }
+        let utc = TimeZone.utc
+        func time() -> Date? { ISOTime.parse(e.at, timeZone: utc) }
+        func string(_ key: String) -> String? {
             StoredEvent.topLevelString(key, in: e.data).map { $0.value } ?? e.dataValue[key]?.stringValue
         }
-        // One pass in log order over the five types; fields are found by a scan of each event's data (parsed
-        // only when the scan cannot tell), so the cost follows the number of events, not their size.
-        let types = [
-            "referral.received", "triage.rated", "allocation.assigned", "override.assigned", "referral.closed",
-        ]
-        try store.log(LogFilter(types: types)) { e in
-            guard let id = e.referral else { return }
-            switch e.type {
-            case "referral.received":
-                let kind = string("kind", e) ?? ""
-                let complexity =
-                    StoredEvent.topLevelInteger("complexity", in: e.data).map { $0.value }
+        switch e.type {
+        case "referral.received", "referral.updated":
+            func update(_ life: inout Life) {
+                if let kind = string("kind") {
+                    life.kind = kind
+                    life.team = roster.teamForKind[kind]
+                }
+                if let team = string("team") { life.team = team }
+                if let complexity = StoredEvent.topLevelInteger("complexity", in: e.data).map({ $0.value })
                     ?? e.dataValue["complexity"]?.intValue
-                lives[id, default: Life()].team = string("team", e) ?? roster.teamForKind[kind]
-                lives[id]!.points = policies.allocation.points(kind: kind, complexity: Int(complexity ?? 3))
-                lives[id]!.received = string("received", e).flatMap { ISOTime.parse($0, timeZone: utc) } ?? time(e)
-            case "triage.rated":
-                if lives[id]?.level == nil { lives[id, default: Life()].level = string("level", e) }
-            case "referral.closed":
-                lives[id, default: Life()].closed = time(e)
-            default:
-                lives[id, default: Life()].assigned = time(e)
+                {
+                    life.complexity = Int(complexity)
+                }
+                life.points = policies.allocation.points(kind: life.kind, complexity: life.complexity)
+                if let received = string("received").flatMap({ ISOTime.parse($0, timeZone: utc) }) {
+                    life.received = received
+                } else if life.received == nil {
+                    life.received = time()
+                }
+                if string("status") == "open" {
+                    life.assigned = nil
+                    life.closed = nil
+                }
             }
+            update(&lives[id, default: Life()])
+        case "triage.rated":
+            if lives[id]?.level == nil { lives[id, default: Life()].level = string("level") }
+        case "referral.closed":
+            lives[id, default: Life()].closed = time()
+        case "override.unassigned":
+            lives[id, default: Life()].assigned = nil
+        case "allocation.assigned", "override.assigned":
+            lives[id, default: Life()].assigned = time()
+        default: break
         }
+    }
+
+    /// The figures per team, in roster order, for the window `since` to `now` (the fold must have seen the log to
+    /// `now`), with the absences in the window from `store`.
+    func figures(_ store: Store, since: Date, now: Date) throws -> [ReadCommands.CapacityFigures] {
         let days = now.timeIntervalSince(since) / 86_400
         let absences = try store.absences(endingAfter: since)
-        var out: [CapacityFigures] = []
+        var out: [ReadCommands.CapacityFigures] = []
         for team in roster.teams {
-            var f = CapacityFigures(team: team.id, days: days)
+            var f = ReadCommands.CapacityFigures(team: team.id, days: days)
             let caseworkers = roster.workers.filter { $0.team == team.id && $0.capacity > 0 }
             f.caseworkers = caseworkers.count
             f.capacity = caseworkers.reduce(0) { $0 + $1.capacity }

@@ -41,6 +41,11 @@ enum Report {
         var reviewsOverdue = 0
     }
 
+    struct EscalationKey: Hashable {
+        var team: String
+        var to: String
+    }
+
     /// What one pass over the log gathers.
     struct Gathered {
         var samples: [Date] = []
@@ -49,9 +54,13 @@ enum Report {
         var months: [String: [Month]] = [:]
         var allocations = 0
         var fallbacks = 0
-        var acknowledged = 0
+        /// Top-rank allocations made in the period that had to be acknowledged and whose time to do it had run
+        /// out by the end (or that were acknowledged): on time, late, never.
         var acknowledgedOnTime = 0
-        var escalationsTo: [String: Int] = [:]
+        var acknowledgedLate = 0
+        var neverAcknowledged = 0
+        /// Escalations raised in the period, by the referral's team and the person they went to.
+        var escalations: [EscalationKey: Int] = [:]
         var waitingAtStart: [String: Int] = [:]
         var waitingAtEnd: [String: Int] = [:]
         /// When duty's log begins (its first event), if it has one.
@@ -64,25 +73,34 @@ enum Report {
             throw DutyError(.invalidData, "the roster or policies do not load: run 'duty policy check'")
         }
         let now = inv.console.now()
-        let to =
-            try inv.value("to").map { v throws(DutyError) in try TimeArgument.parse(v, now: now, timeZone: ctx.zone) }
-            ?? now
+        // A day given as --to is included to its end (`--from 2024-04-01 --to 2025-03-31` is the financial year),
+        // and a period reports what has happened: it ends now at the latest.
+        var to = now
+        if let text = inv.value("to") {
+            let at = try TimeArgument.parse(text, now: now, timeZone: ctx.zone)
+            to = min(now, TimeArgument.namesADay(text) ? Duration.days(1).after(at, in: ctx.zone) : at)
+        }
         let from =
             try inv.value("from").map { v throws(DutyError) in try TimeArgument.parse(v, now: now, timeZone: ctx.zone) }
             ?? Calendar.current.date(byAdding: .year, value: -1, to: to)!
+        guard from < now else {
+            throw DutyError(.usage, "the period starts after now: a report covers what has happened", cause: "report")
+        }
         guard from < to else { throw DutyError(.usage, "--from must be before --to", cause: "report") }
         let only = inv.value("team")
         if let only, roster.teamByID[only] == nil {
             throw DutyError(.usage, "no team '\(only)' in the roster", cause: "report")
         }
         let teams = roster.teams.filter { only == nil || $0.id == only }
+        // One pass over the log for the report's figures and `duty capacity`'s (over the last 12 weeks).
+        var fold = CapacityFold(roster: roster, policies: policies)
         let gathered = try ctx.reading {
-            try gather(ctx.store, teams: Set(teams.map(\.id)), from: from, to: to, zone: ctx.zone, policies: policies)
+            try gather(
+                ctx.store, teams: Set(teams.map(\.id)), from: from, to: to, zone: ctx.zone, policies: policies,
+                capacity: &fold)
         }
         let figures = try ctx.reading {
-            try ReadCommands.capacityFigures(
-                ctx.store, roster: roster, policies: policies, since: max(from, to.addingTimeInterval(-84 * 86_400)),
-                now: to)
+            try fold.figures(ctx.store, since: max(from, to.addingTimeInterval(-84 * 86_400)), now: to)
         }
         let page = render(
             gathered, teams: teams, roster: roster, policies: policies, capacity: figures, from: from, to: to,
@@ -93,13 +111,16 @@ enum Report {
         } catch {
             throw DutyError(.failure, "cannot write \(path)", cause: "\(error)")
         }
-        inv.console.out(
-            "report for \(ISOTime.formatDate(from, in: ctx.zone)) to \(ISOTime.formatDate(to, in: ctx.zone)) written to \(path)"
-        )
+        inv.console.out("report for \(period(from, to, ctx.zone)) written to \(path)")
         return 0
     }
 
-    /// One pass over the log to `to`: each referral's team, level, due time and whether it waits, counted per
+    /// "2024-04-01 to 2025-03-31": the first and last days of the period from `from` up to (not including) `to`.
+    static func period(_ from: Date, _ to: Date, _ zone: TimeZone) -> String {
+        "\(ISOTime.formatDate(from, in: zone)) to \(ISOTime.formatDate(to.addingTimeInterval(-1), in: zone))"
+    }
+
+    /// One pass over the log to `to` (which also feeds `capacity`): each referral's team, level, due time and whether it waits, counted per
     /// team and level at each day's end; allocations, acknowledgements, escalations and reviews in the period.
     ///
     /// A referral waits from the time the case system received it, also when it reached duty later (a backlog
@@ -107,7 +128,8 @@ enum Report {
     /// when its first rating arrives, at that level. Updates from the case system (another team, another
     /// received time, a closed referral reopened) are followed as the projection follows them.
     static func gather(
-        _ store: Store, teams: Set<String>, from: Date, to: Date, zone: TimeZone, policies: PolicySet
+        _ store: Store, teams: Set<String>, from: Date, to: Date, zone: TimeZone, policies: PolicySet,
+        capacity: inout CapacityFold
     ) throws -> Gathered {
         struct Open {
             var team: String
@@ -115,10 +137,10 @@ enum Report {
             var received: Double
             var due: Double
             var waiting: Bool
-            var allocatedAt: Double
             /// The level's `review_every`, and when the last review was (received before the first).
             var reviewEvery: Duration? = nil
             var lastReview: Double = 0
+            var rank = 0
             /// When it reached duty after it was received: how many day samples and month ends had been counted
             /// without it then, to count it in from its received time once its level is known.
             var backfill: (samples: Int, months: Int)? = nil
@@ -157,10 +179,20 @@ enum Report {
         }
         func countAtMonthEnd(_ r: Open, _ m: Int) {
             let end = monthEnds[m].timeIntervalSince1970
+            // Received at the instant a month ends (a bare date on the 1st is its midnight): the next month's.
+            guard r.received < end else { return }
             waits[r.team]![m].append((end - r.received) / 86_400)
             if let due = r.reviewDue(zone), due < end { overdue[r.team]![m] += 1 }
         }
         let ackWithin = policies.allocation.acknowledgeWithin
+        let ackRank = policies.allocation.acknowledgeMinRank
+        // Allocations waiting for their acknowledgement: referral -> the time it is due by.
+        var ackDue: [String: Double] = [:]
+        /// An allocation that had to be acknowledged ends unacknowledged at `at` (another allocation, unassigned,
+        /// closed): never acknowledged if its time had run out, else not counted.
+        func dropAck(_ id: String, at: Double) {
+            if let due = ackDue.removeValue(forKey: id), due < at { g.neverAcknowledged += 1 }
+        }
         var sampleIndex = 0
         var monthEnd = 0
         func setWaiting(_ id: String, _ waiting: Bool) {
@@ -176,17 +208,17 @@ enum Report {
             r.backfill = nil
             open[id] = r
             guard teams.contains(r.team) else { return }
-            // The first sample at or after it was received (samples are in time order).
+            // The first sample after it was received (samples are in time order).
             var (lo, hi) = (0, s)
             while lo < hi {
                 let mid = (lo + hi) / 2
-                if samples[mid].timeIntervalSince1970 < r.received { lo = mid + 1 } else { hi = mid }
+                if samples[mid].timeIntervalSince1970 <= r.received { lo = mid + 1 } else { hi = mid }
             }
             if lo < s {
                 func bump(_ counts: inout [Double]) { for i in lo..<s { counts[i] += 1 } }
                 bump(&g.waiting[r.team, default: [:]][r.level, default: Array(repeating: 0, count: samples.count)])
             }
-            for i in 0..<m where monthEnds[i].timeIntervalSince1970 >= r.received { countAtMonthEnd(r, i) }
+            for i in 0..<m { countAtMonthEnd(r, i) }
         }
         func advance(to t: Double) {
             while sampleIndex < samples.count, samples[sampleIndex].timeIntervalSince1970 <= t {
@@ -213,13 +245,12 @@ enum Report {
             everyOf[key] = every
             return every
         }
-        let folded = [
-            "referral.received", "referral.updated", "referral.closed", "triage.rated", "triage.rerated",
-            "allocation.assigned", "override.assigned", "override.unassigned", "allocation.acknowledged",
-            "escalation.raised", "review.recorded",
-        ]
+        // The types this pass folds: the capacity fold's and the report's own.
+        let folded =
+            CapacityFold.types + ["triage.rerated", "allocation.acknowledged", "escalation.raised", "review.recorded"]
         g.logStart = try store.logBegins()
         try store.log(LogFilter(until: to.addingTimeInterval(1), types: folded)) { e in
+            capacity.apply(e)
             guard let at = ISOTime.parse(e.at, timeZone: utc)?.timeIntervalSince1970 else { return }
             advance(to: at)
             func field(_ key: String) -> String? { StoredEvent.topLevelString(key, in: e.data)?.value ?? nil }
@@ -232,7 +263,7 @@ enum Report {
                 let received = time("received") ?? at
                 var r = Open(
                     team: field("team") ?? "", level: "unrated", received: received, due: .infinity, waiting: false,
-                    allocatedAt: 0, lastReview: received)
+                    lastReview: received)
                 if received < at && (sampleIndex > 0 || monthEnd > 0) { r.backfill = (sampleIndex, monthEnd) }
                 open[id] = r
                 setWaiting(id, true)
@@ -272,13 +303,18 @@ enum Report {
                 r.level = level
                 r.reviewEvery = field("policy").flatMap { p in reviewEvery(policy: p, level: level) }
                 r.due = time("due") ?? r.due
+                r.rank = StoredEvent.topLevelInteger("rank", in: e.data)?.value.map { Int($0) } ?? r.rank
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] += 1 }
                 open[id] = r
                 settle(id)
             case "allocation.assigned", "override.assigned":
                 settle(id)
                 guard let r = open[id] else { return }
+                dropAck(id, at: at)
                 if r.waiting, teams.contains(r.team), let m = monthIndex(at) {
+                    if let ackWithin, let ackRank, r.rank >= ackRank {
+                        ackDue[id] = ackWithin.after(Date(timeIntervalSince1970: at), in: zone).timeIntervalSince1970
+                    }
                     g.months[r.team]![m].allocated += 1
                     if at <= r.due { g.months[r.team]![m].within += 1 }
                     if e.type == "allocation.assigned" {
@@ -287,23 +323,20 @@ enum Report {
                     }
                 }
                 setWaiting(id, false)
-                open[id]?.allocatedAt = at
-            case "override.unassigned": setWaiting(id, true)
+            case "override.unassigned":
+                dropAck(id, at: at)
+                setWaiting(id, true)
             case "referral.closed":
+                dropAck(id, at: at)
                 settle(id)
                 setWaiting(id, false)
                 closed[id] = open.removeValue(forKey: id)
             case "allocation.acknowledged":
-                guard let r = open[id], teams.contains(r.team), monthIndex(at) != nil else { return }
-                g.acknowledged += 1
-                if let within = ackWithin,
-                    at <= within.after(Date(timeIntervalSince1970: r.allocatedAt), in: zone).timeIntervalSince1970
-                {
-                    g.acknowledgedOnTime += 1
-                }
+                guard let due = ackDue.removeValue(forKey: id) else { return }
+                if at <= due { g.acknowledgedOnTime += 1 } else { g.acknowledgedLate += 1 }
             case "escalation.raised":
                 guard let r = open[id], teams.contains(r.team), monthIndex(at) != nil else { return }
-                g.escalationsTo[field("to") ?? "nobody present", default: 0] += 1
+                g.escalations[EscalationKey(team: r.team, to: field("to") ?? "nobody present"), default: 0] += 1
             case "review.recorded":
                 guard let r = open[id] else { return }
                 if teams.contains(r.team), let m = monthIndex(at) {
@@ -315,12 +348,41 @@ enum Report {
             }
         }
         advance(to: to.timeIntervalSince1970 + 1)
+        // Allocations whose acknowledgement was due by the end and never came.
+        g.neverAcknowledged += ackDue.values.filter { $0 <= to.timeIntervalSince1970 }.count
+        // Referrals received in the period that reached duty after it (a backlog loaded at go-live) waited
+        // through its end: counted in at their first level, as those that arrived within it are.
+        var late: Set<String> = []
+        try store.log(LogFilter(since: to.addingTimeInterval(1), types: ["referral.received", "triage.rated"])) { e in
+            guard let id = e.referral else { return }
+            let data = e.data
+            if e.type == "referral.received", open[id] == nil, closed[id] == nil,
+                let received = StoredEvent.topLevelString("received", in: data)?.value.flatMap({
+                    ISOTime.parse($0, timeZone: utc)?.timeIntervalSince1970
+                }), received < to.timeIntervalSince1970
+            {
+                var r = Open(
+                    team: StoredEvent.topLevelString("team", in: data)?.value ?? "", level: "unrated",
+                    received: received, due: .infinity, waiting: false, lastReview: received)
+                r.backfill = (samples.count, monthEnds.count)
+                open[id] = r
+                late.insert(id)
+            } else if e.type == "triage.rated", late.remove(id) != nil,
+                let level = StoredEvent.topLevelString("level", in: data)?.value
+            {
+                open[id]!.level = level
+                open[id]!.reviewEvery = StoredEvent.topLevelString("policy", in: data)?.value.flatMap {
+                    reviewEvery(policy: $0, level: level)
+                }
+                settle(id)
+            }
+        }
         for id in open.keys where open[id]?.backfill != nil { settle(id) }
         for team in teams {
             for m in monthEnds.indices {
                 let w = waits[team]![m].sorted()
                 g.months[team]![m].waitingEnd = w.count
-                g.months[team]![m].medianDays = w.isEmpty ? nil : w[w.count / 2]
+                g.months[team]![m].medianDays = median(sorted: w)
                 g.months[team]![m].longestDays = w.last
                 g.months[team]![m].reviewsOverdue = overdue[team]![m]
             }
@@ -342,7 +404,7 @@ extension Report {
         func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.0f%%", Double(a) * 100 / Double(b)) }
         func days(_ d: Double?) -> String { d.map { String(format: "%.0f", $0) } ?? "-" }
         var page = Page(
-            title: "Waiting lists and allocation: \(day(from)) to \(day(to))",
+            title: "Waiting lists and allocation: \(period(from, to, zone))",
             subtitle:
                 "Adult social care teams, from duty's allocation log. Times in \(zone.identifier). Counts only: no person is named."
         )
@@ -363,7 +425,7 @@ extension Report {
         var lateStart = ""
         if let begins = g.logStart, begins > from {
             lateStart = Page.paragraph(
-                "duty's log begins on \(day(begins)), inside this period. Before then the figures count only the people whose referrals were still open when they reached duty (counted from the day the case system received them); referrals received and closed before then are not in the log, so those figures are a lower bound."
+                "duty's log begins on \(day(begins)), \(begins < to ? "inside this period" : "after this period ends"). Before then the figures count only the people whose referrals were still open when they reached duty (counted from the day the case system received them); referrals received and closed before then are not in the log, so those figures are a lower bound."
             )
         }
         page.add(
@@ -426,14 +488,15 @@ extension Report {
             page.add(team.name, html)
         }
         // Accountability.
-        let escalations = g.escalationsTo.map { to, n -> (String, Int) in
-            guard let w = roster.workerByID[to] else {
-                return (to == "nobody present" ? to : "someone no longer in the roster", n)
-            }
-            return ("\(w.role.replacingOccurrences(of: "_", with: " ")), \(roster.teamByID[w.team]?.name ?? w.team)", n)
+        // By the referral's team, then the role of the person they went to (no names).
+        var byRole: [[String]: Int] = [:]
+        for (key, n) in g.escalations {
+            let to =
+                roster.workerByID[key.to].map { $0.role.replacingOccurrences(of: "_", with: " ") }
+                ?? (key.to == "nobody present" ? key.to : "someone no longer in the roster")
+            byRole[[roster.teamByID[key.team]?.name ?? key.team, to], default: 0] += n
         }
-        var byRole: [String: Int] = [:]
-        for (k, n) in escalations { byRole[k, default: 0] += n }
+        let due = g.acknowledgedOnTime + g.acknowledgedLate + g.neverAcknowledged
         page.add(
             "Accountability",
             Page.table(
@@ -445,13 +508,16 @@ extension Report {
                     ],
                     [
                         "Top-rank allocations acknowledged within the policy's time",
-                        "\(pct(g.acknowledgedOnTime, g.acknowledged)) of \(g.acknowledged) acknowledged",
+                        "\(pct(g.acknowledgedOnTime, due)) of \(due) (\(g.acknowledgedLate) late, \(g.neverAcknowledged) never acknowledged)",
                     ],
                 ], numeric: [])
                 + Page.table(
-                    ["Escalations raised to", "Count"],
-                    byRole.sorted { $0.value > $1.value }.map { [$0.key, String($0.value)] },
-                    numeric: [1]))
+                    ["Referral's team", "Escalations raised to", "Count"],
+                    byRole.sorted {
+                        $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key)
+                    }
+                    .map { $0.key + [String($0.value)] },
+                    numeric: [2]))
         page.add(
             "How each figure is computed",
             Page.paragraph(
@@ -467,7 +533,7 @@ extension Report {
                     "Load ratio: points of work arriving per day times the mean days a case is held, over the caseload points of workers present (Little's law), as 'duty capacity' computes it."
                 )
                 + Page.paragraph(
-                    "Fallback manager: the accountable manager named for an allocation was not the team manager, because they were recorded as away. Acknowledged on time: acknowledged within the allocation policy's acknowledge_within of allocation. Escalations: raised to each role up the accountable chain for unallocated or unacknowledged work. Reviews (waiting well): 'duty reviewed' entries for people still waiting; on time when made within the level's review_every of the last review (or of receipt); overdue at month end: people waiting whose review_every had run out with no review."
+                    "Fallback manager: the accountable manager named for an allocation was not the team manager, because they were recorded as away. Acknowledged on time: of the top-rank allocations made in the period that had to be acknowledged (the allocation policy's acknowledge), those acknowledged within its acknowledge_within of allocation; late and never acknowledged are those whose time ran out first (never: not acknowledged before the end of the period, or before the referral was reallocated, unassigned or closed); allocations still within their time at the end are not counted. Escalations: raised for unallocated or unacknowledged work, by the referral's team and the role of the person each went to, up the accountable chain. Reviews (waiting well): 'duty reviewed' entries for people still waiting; on time when made within the level's review_every of the last review (or of receipt); overdue at month end: people waiting whose review_every had run out with no review."
                 ))
         return page.html()
     }

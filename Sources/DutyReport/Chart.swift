@@ -27,7 +27,7 @@ public enum Axis {
         }
     }
 
-    /// The first instant of each month from `from` to `to` in `zone` (the ticks of a time axis), labelled
+    /// The first instant of each month from `from` up to (not including) `to` in `zone` (the ticks of a time axis), labelled
     /// `Jan 2025` in January and at the start, else `Feb`.
     public static func months(from: Date, to: Date, zone: TimeZone) -> [(Date, String)] {
         var calendar = Calendar(identifier: .gregorian)
@@ -35,7 +35,7 @@ public enum Axis {
         let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         var parts = calendar.dateComponents([.year, .month], from: from)
         var out: [(Date, String)] = []
-        while let start = calendar.date(from: parts), start <= to {
+        while let start = calendar.date(from: parts), start < to {
             if start >= from {
                 let m = parts.month! - 1
                 out.append((start, m == 0 || out.isEmpty ? "\(names[m]) \(parts.year!)" : names[m]))

@@ -158,11 +158,7 @@ public struct SimReport: Sendable {
         }
     }
 
-    static func median(_ xs: [Double]) -> Double? {
-        guard !xs.isEmpty else { return nil }
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
+    static func median(_ xs: [Double]) -> Double? { DutyCore.median(sorted: xs.sorted()) }
 
     /// The longest any referral waited, in days: allocated (from received to allocation) or still waiting at the
     /// end. Nil when nothing arrived.

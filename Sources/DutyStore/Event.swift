@@ -161,7 +161,26 @@ public struct StoredEvent: Sendable, Hashable {
     private static func valueStart(
         _ wanted: UnsafeBufferPointer<UInt8>, in bytes: UnsafeBufferPointer<UInt8>
     ) -> Int?? {
-        guard bytes.first == UInt8(ascii: "{") else { return nil }
+        var found: Int?? = .some(nil)
+        let object = eachTopLevelMember(in: bytes) { key, count, value in
+            guard count == wanted.count, wanted.isEmpty || memcmp(key, wanted.baseAddress!, count) == 0 else {
+                return true
+            }
+            // A key with no value after it: the scan cannot tell.
+            found = value.map { .some($0) } ?? nil
+            return false
+        }
+        return object ? found : nil
+    }
+
+    /// Calls `body` with each top-level member's key (its bytes and length, when it has no escape) and where its
+    /// value starts (nil when no value follows the colon), until `body` returns false. False when the text is
+    /// not an object.
+    @inline(__always)
+    private static func eachTopLevelMember(
+        in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<UInt8>, Int, Int?) -> Bool
+    ) -> Bool {
+        guard bytes.first == UInt8(ascii: "{") else { return false }
         var depth = 0
         var expectingKey = false
         var i = 0
@@ -171,15 +190,10 @@ public struct StoredEvent: Sendable, Hashable {
                 let (end, escaped) = stringEnd(i, in: bytes)
                 if depth == 1 && expectingKey {
                     expectingKey = false
-                    if !escaped && end - i - 1 == wanted.count
-                        && (wanted.isEmpty
-                            || memcmp(bytes.baseAddress! + i + 1, wanted.baseAddress!, wanted.count) == 0)
-                    {
+                    if !escaped {
                         let v = end + 2  // past the closing quote and the colon (canonical JSON has no spaces)
-                        guard end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ":"), v < bytes.count else {
-                            return nil
-                        }
-                        return .some(v)
+                        let value = end + 1 < bytes.count && bytes[end + 1] == UInt8(ascii: ":") && v < bytes.count
+                        if !body(bytes.baseAddress! + i + 1, end - i - 1, value ? v : nil) { return true }
                     }
                 }
                 i = end
@@ -192,7 +206,7 @@ public struct StoredEvent: Sendable, Hashable {
             }
             i += 1
         }
-        return .some(nil)
+        return true
     }
 
     /// Whether `needle`'s bytes occur in `text` (memchr for its first byte, memcmp for the rest: what a scan of

@@ -395,13 +395,8 @@ extension Store {
         return position.sorted { $0.key < $1.key }.map { key, k in
             let acc = accs[k]
             let sorted = acc.waits.sorted()
-            let median: Double? =
-                sorted.isEmpty
-                ? nil
-                : sorted.count % 2 == 1
-                    ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
             return StatsRow(
-                key: key, waiting: sorted.count, medianDays: median, maxDays: sorted.last, allocated: acc.allocatedOpen,
+                key: key, waiting: sorted.count, medianDays: DutyCore.median(sorted: sorted), maxDays: sorted.last, allocated: acc.allocatedOpen,
                 withinTimescalePct: acc.allocatedTotal == 0
                     ? nil : 100 * Double(acc.within) / Double(acc.allocatedTotal),
                 overdue: acc.overdue, reviewsOverdue: acc.reviews)

@@ -42,4 +42,38 @@ import Testing
         #expect(abs(ratio - implied) / implied < 0.1, "load ratio \(ratio), implied \(implied)")
         #expect(f["waiting"]?.intValue == 0 && f["workers_needed"]?.intValue == 0)
     }
+
+    /// `duty capacity` follows the case system's updates as the database does: a referral moved to another team
+    /// waits there, one reopened waits again. Its waiting counts are `duty stats --by team`'s.
+    @Test func waitingFollowsTeamMovesAndReopenings() throws {
+        let d = try Deployment()
+        // Nobody has sign_language: they all wait.
+        func record(_ id: String, _ kind: String, _ status: String = "open") -> String {
+            #"{"id":"\#(id)","person":"P-\#(id)","kind":"\#(kind)","received":"2024-09-02","skills":["sign_language"],"status":"\#(status)"}"#
+        }
+        try d.drop(
+            "a.jsonl", [record("A", "safeguarding"), record("B", "safeguarding")].joined(separator: "\n") + "\n")
+        #expect(try d.once(at: "2024-09-02T09:00:00Z").code == 0)
+        // A becomes a DoLS matter; B is closed, then reopened.
+        try d.drop(
+            "b.jsonl", [record("A", "dols"), record("B", "safeguarding", "closed")].joined(separator: "\n") + "\n")
+        #expect(try d.once(at: "2024-09-03T09:00:00Z").code == 0)
+        try d.drop("c.jsonl", record("B", "safeguarding") + "\n")
+        #expect(try d.once(at: "2024-09-04T09:00:00Z").code == 0)
+        let r = try run(
+            "duty",
+            ["--config", d.config, "capacity", "--since", "2024-09-01", "--until", "2024-09-05", "--format", "json"])
+        #expect(r.code == 0, "\(r.err)")
+        var waiting: [String: Int64] = [:]
+        for line in r.out.split(separator: "\n") {
+            guard let f = JSONValue.parse(String(line)), let team = f["team"]?.stringValue else { continue }
+            waiting[team] = f["waiting"]?.intValue
+        }
+        #expect(waiting["safeguarding"] == 1 && waiting["dols"] == 1, "\(r.out)")
+        let stats = try run("duty", ["--config", d.config, "stats", "--by", "team", "--format", "json"])
+        for line in stats.out.split(separator: "\n") {
+            guard let f = JSONValue.parse(String(line)), let team = f["key"]?.stringValue else { continue }
+            #expect(f["waiting"]?.intValue == waiting[team], "\(team): \(stats.out)")
+        }
+    }
 }

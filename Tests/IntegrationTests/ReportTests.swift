@@ -72,7 +72,8 @@ import Testing
     @Test func aBacklogLoadedAtGoLiveWaitsFromTheDayItWasReceived() throws {
         let d = try Deployment()
         // Nobody has sign_language, so they all wait.
-        let backlog = ["2024-03-10", "2024-04-10", "2024-05-10"].enumerated().map { i, day in
+        // BL-3 is received at midnight on 1 June: June's, not May's.
+        let backlog = ["2024-03-10", "2024-04-10", "2024-05-10", "2024-06-01"].enumerated().map { i, day in
             #"{"id":"BL-\#(i)","person":"PB-\#(i)","kind":"safeguarding","received":"\#(day)","skills":["sign_language"]}"#
         }
         try d.drop("backlog.jsonl", backlog.joined(separator: "\n") + "\n")
@@ -95,13 +96,17 @@ import Testing
         #expect(r.code == 0, "\(r.err)")
         let html = try String(contentsOfFile: out, encoding: .utf8)
         let sg = Self.monthRows(html, team: "Safeguarding Adults")
-        // Waiting at month end: one from March, three by May, all before duty's first cycle on 1 July.
+        // Waiting at month end: one from March, three by May, four in June, all before duty's first cycle on 1
+        // July. 10 Mar to the end of 31 Mar is 22 days; at the end of April the median of two (52 and 21 days)
+        // is their mean.
         #expect(sg["Jan 2024"]?.first == "0" && sg["Feb"]?.first == "0")
-        // 10 Mar to the end of 31 Mar: 22 days.
         #expect(sg["Mar"]?.prefix(3) == ["1", "22", "22"], "\(sg["Mar"] ?? [])")
-        #expect(sg["Apr"]?.first == "2" && sg["May"]?.first == "3" && sg["Jun"]?.first == "3")
-        #expect(sg["Jul"]?.first == "1", "\(sg["Jul"] ?? [])")  // BL-2 moved to DoLS, BL-1 closed
-        #expect(sg["Aug"]?.first == "2", "\(sg["Aug"] ?? [])")  // BL-1 reopened
+        #expect(sg["Apr"]?.prefix(3) == ["2", "36", "52"], "\(sg["Apr"] ?? [])")
+        #expect(sg["May"]?.first == "3" && sg["Jun"]?.first == "4", "\(sg)")
+        #expect(sg["Jul"]?.first == "2", "\(sg["Jul"] ?? [])")  // BL-2 moved to DoLS, BL-1 closed
+        #expect(sg["Aug"]?.first == "3", "\(sg["Aug"] ?? [])")  // BL-1 reopened
+        // --to names a day: the period runs to its end, with no empty month after it.
+        #expect(html.contains("Waiting lists and allocation: 2024-01-01 to 2024-08-31") && sg["Sep"] == nil)
         let dols = Self.monthRows(html, team: "Deprivation of Liberty Safeguards")
         #expect(dols["Jun"]?.first == "0" && dols["Jul"]?.first == "1" && dols["Aug"]?.first == "1")
         // Reviews fell due while they waited before go-live too (safeguarding reviews weekly or so).
@@ -109,5 +114,50 @@ import Testing
         #expect(
             html.contains("duty&#39;s log begins on 2024-07-01") || html.contains("duty's log begins on 2024-07-01"))
         #expect(html.contains("class=\"mark\""))
+    }
+
+    /// A report for a period that ended before duty went live still counts the backlog loaded later, from the
+    /// days the case system received it, and says the log begins after the period.
+    @Test func aPeriodBeforeGoLiveCountsTheBacklogLoadedAfterIt() throws {
+        let d = try Deployment()
+        let backlog = ["2024-03-10", "2024-04-10"].enumerated().map { i, day in
+            #"{"id":"BL-\#(i)","person":"PB-\#(i)","kind":"safeguarding","received":"\#(day)","skills":["sign_language"]}"#
+        }
+        try d.drop("backlog.jsonl", backlog.joined(separator: "\n") + "\n")
+        #expect(try d.once(at: "2024-07-01T09:00:00Z").code == 0)
+        let out = d.dir + "/report.html"
+        let r = try run(
+            "duty", ["--config", d.config, "report", "--from", "2024-01-01", "--to", "2024-05-31", "--output", out])
+        #expect(r.code == 0 && r.out.contains("report for 2024-01-01 to 2024-05-31"), "\(r.out)\(r.err)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        let sg = Self.monthRows(html, team: "Safeguarding Adults")
+        #expect(sg["Mar"]?.first == "1" && sg["Apr"]?.first == "2" && sg["May"]?.first == "2", "\(sg)")
+        #expect(html.contains("after this period ends") && !html.contains("inside this period"))
+        // A period cannot start after now, and one that ends after now ends now.
+        let future = try run(
+            "duty", ["--config", d.config, "report", "--from", "2099-01-01", "--to", "2099-02-01", "--output", out])
+        #expect(future.code == 64 && future.err.contains("starts after now"), "\(future.err)")
+        let ahead = try run("duty", ["--config", d.config, "report", "--to", "2099-12-31", "--output", out])
+        let today = ISOTime.formatDate(Date(), in: TimeZone(identifier: "Europe/London")!)
+        #expect(ahead.code == 0 && ahead.out.hasSuffix("to \(today) written to \(out)\n"), "\(ahead.out)")
+    }
+
+    /// Top-rank allocations nobody acknowledged are the oversight gap: the measure counts them, and escalations
+    /// are shown by the referral's team and the role they went to.
+    @Test func anAllocationNeverAcknowledgedCountsAgainstTheMeasure() throws {
+        let d = try Deployment()
+        try d.drop(
+            "a.jsonl",
+            #"{"id":"SG-RED","person":"P-1","kind":"safeguarding","received":"2024-09-02T08:00:00Z","flags":["risk_to_life"]}"#
+                + "\n")
+        #expect(try d.once(at: "2024-09-02T09:00:00Z").code == 0)
+        #expect(try d.once(at: "2024-09-03T09:00:00Z").code == 0)
+        let out = d.dir + "/report.html"
+        let r = try run(
+            "duty", ["--config", d.config, "report", "--from", "2024-09-01", "--to", "2024-09-30", "--output", out])
+        #expect(r.code == 0, "\(r.err)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(html.contains("0% of 1 (0 late, 1 never acknowledged)"), "\(html)")
+        #expect(html.contains("<td>Safeguarding Adults</td><td>"), "escalations by the referral's team")
     }
 }
