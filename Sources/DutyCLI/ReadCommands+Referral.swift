@@ -43,10 +43,10 @@ extension ReadCommands {
         ])
     }
 
-    /// "3 of 41 waiting in safeguarding: rank 3 on its risk ...; ahead of it: 1 new top-rank risk, ...".
+    /// "3 of 41 waiting in safeguarding: rank 3 on its risk ...; ahead of it: 1 top-rank on its risk, ...".
     static func placeText(_ p: QueuePlace, zone: TimeZone) -> String {
         let words = [
-            "yields_to": "new top-rank risk (max_wait.yields_to)", "max_wait": "waiting past max_wait",
+            "yields_to": "top-rank on its risk (max_wait.yields_to)", "max_wait": "waiting past max_wait",
             "rank": "at a higher rank", "risk": "at this rank on risk (this one only by aging)",
             "due": "due earlier", "received": "received earlier", "id": "the same, lower id",
         ]

@@ -138,7 +138,7 @@ enum ReadCommands {
             OptionSpec(long: "overdue", help: "only those past their due time"), formatOption(),
         ],
         discussion:
-            "The order dutyd allocates in, from the ratings of the last cycle: new top-rank risk first when max_wait has yields_to, then those waiting past max_wait (earliest received first), then the policy's order (by default highest rank, earliest due, earliest received), then id. Referrals not yet rated (the next cycle rates them) come last. 'duty why REF' says what puts each one where it is.",
+            "The order dutyd allocates in, from the ratings of the last cycle: top-rank risk first (on its risk, whatever its age) when max_wait has yields_to, then those waiting past max_wait (earliest received first), then the policy's order (by default highest rank, earliest due, earliest received), then id. Referrals not yet rated (the next cycle rates them) come last. 'duty why REF' says what puts each one where it is.",
         examples: ["duty waiting --team safeguarding", "duty waiting --level red --overdue --format csv"],
         run: { inv throws(DutyError) in
             let format = try inv.format(["table", "json", "csv"])
@@ -154,6 +154,7 @@ enum ReadCommands {
             }
             let order =
                 ctx.policies.map { EngineState.allocationOrder(rows, policies: $0, now: now) } ?? Array(rows.indices)
+            if !rows.isEmpty, let note = ctx.staleRatingsNote(now: now) { inv.console.err(note) }
             let records: [[(String, JSONValue)]] = order.map { i in
                 let r = rows[i]
                 return [

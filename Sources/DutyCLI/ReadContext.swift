@@ -1,3 +1,4 @@
+import DutyControl
 import DutyCore
 import DutyPolicy
 import DutyStore
@@ -96,6 +97,23 @@ struct ReadContext {
                     ("id", .string(id)), ("level", .string(rule?.level)), ("because", .string(rule?.because)),
                 ])
             })
+    }
+
+    /// A note for lists built from the stored ratings when they may be stale: dutyd is not running, does not
+    /// answer within a second, or its last cycle is more than three cycles (at least 10 minutes) old. Nil when
+    /// its last cycle is recent. Levels and order are then as that cycle left them; `duty why` rates one now.
+    func staleRatingsNote(now: Date) -> String? {
+        let after = "levels and order are as its last cycle left them ('duty why REF' rates one now)"
+        guard
+            let response = try? ControlClient.send(
+                ControlRequest(op: .status), socketPath: config.socketPath, timeout: 1),
+            response.ok
+        else { return "note: dutyd is not running or not answering: \(after)" }
+        guard let last = response.result?["last_cycle"]?.timeValue else {
+            return "note: dutyd has not run a cycle yet: \(after)"
+        }
+        guard now.timeIntervalSince(last) > max(3 * config.cycle.timeInterval, 600) else { return nil }
+        return "note: dutyd's last cycle was at \(Render.localTime(last, zone)): \(after)"
     }
 
     func nextReview(_ row: ReferralRow) -> Date? {

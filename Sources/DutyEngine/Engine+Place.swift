@@ -18,7 +18,7 @@ public struct QueuePlace: Sendable, Equatable {
     /// Waiting longer than `max_wait`.
     public var pastMaxWait: Bool
     public var due: Date
-    /// Those ahead of it, by the first key that puts them ahead: `yields_to` (new top-rank risk), `max_wait`
+    /// Those ahead of it, by the first key that puts them ahead: `yields_to` (top-rank on its risk), `max_wait`
     /// (waiting past the bound), then the order's keys (`rank`, `risk`, `due`, `received`), then `id`.
     public var ahead: [(key: String, count: Int)]
 

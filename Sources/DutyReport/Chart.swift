@@ -87,10 +87,12 @@ public struct TimeChart: Sendable {
         self.marks = marks
     }
 
-    /// Line styles by position: colour (dark enough for grey), width, dash.
+    /// Line styles by position: colour (dark enough for grey), width, dash. Ten, each with its own dash pattern,
+    /// so that a team taking several kinds (three policies' levels, nine lines) prints with no two alike.
     static let styles: [(colour: String, width: Double, dash: String)] = [
         ("#a93226", 2.5, ""), ("#b9770e", 2, "7 4"), ("#1e8449", 2, "2 3"), ("#2e4053", 1.5, "9 3 2 3"),
-        ("#6c3483", 1.5, "1 2"),
+        ("#6c3483", 1.5, "1 2"), ("#a93226", 1.5, "12 3"), ("#b9770e", 1.5, "4 2 1 2"), ("#1e8449", 1.5, "6 2 1 2 1 2"),
+        ("#2e4053", 2.5, "3 6"), ("#6c3483", 2.5, "14 4 2 4"),
     ]
 
     public func svg(width: Double = 680, height: Double = 250) -> String {

@@ -396,7 +396,8 @@ extension Store {
             let acc = accs[k]
             let sorted = acc.waits.sorted()
             return StatsRow(
-                key: key, waiting: sorted.count, medianDays: DutyCore.median(sorted: sorted), maxDays: sorted.last, allocated: acc.allocatedOpen,
+                key: key, waiting: sorted.count, medianDays: DutyCore.median(sorted: sorted), maxDays: sorted.last,
+                allocated: acc.allocatedOpen,
                 withinTimescalePct: acc.allocatedTotal == 0
                     ? nil : 100 * Double(acc.within) / Double(acc.allocatedTotal),
                 overdue: acc.overdue, reviewsOverdue: acc.reviews)

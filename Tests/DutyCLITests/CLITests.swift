@@ -446,6 +446,23 @@ func tempFile(_ name: String, _ text: String) throws -> String {
         #expect(Axis.ticks(upTo: 242) == [0, 50, 100, 150, 200, 250])
     }
 
+    /// A team that takes several kinds has several policies' levels on one chart: no two of its lines are drawn
+    /// alike (colour, width and dash), so a grey print tells them apart.
+    @Test func aChartOfNineLevelsHasNineDistinctLines() {
+        let t0 = ISOTime.parse("2024-01-01T00:00:00Z", timeZone: .utc)!
+        let names = ["red", "amber", "green", "p1", "p2", "p3", "high", "medium", "low"]
+        let series = names.map { Series(name: $0, points: [(t0, 1), (t0.addingTimeInterval(86_400), 2)]) }
+        let svg = TimeChart(
+            title: "t", series: series, from: t0, to: t0.addingTimeInterval(86_400), zone: .utc, valueLabel: "n"
+        ).svg()
+        let lines = svg.components(separatedBy: "<polyline class=\"series\"").dropFirst().map {
+            $0.components(separatedBy: " points=")[0]
+        }
+        #expect(
+            lines.count == 9 && Set(lines.map { $0.replacingOccurrences(of: "data-points=\"2\"", with: "") }).count == 9
+        )
+    }
+
     /// A monthly table's rows cover the whole period: a period starting mid-month has that part month as its
     /// first row, not merged into the next month's (`duty report --from -13w` on 30 Nov has Sep, Oct and Nov).
     @Test func monthlyRowsStartWithThePartMonthOfTheFirstDay() {

@@ -50,6 +50,24 @@ final class RunningDaemon {
 }
 
 @Suite(.serialized) struct ControlTests {
+    /// With dutyd running and its last cycle recent, `duty waiting` adds no note about stale ratings.
+    @Test func aFreshListHasNoStaleNote() throws {
+        let daemon = try RunningDaemon()
+        try daemon.d.drop(
+            "a.jsonl",
+            #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-02","skills":["sign_language"]}"#
+                + "\n")
+        var list = try daemon.duty(["waiting"])
+        for _ in 0..<50 where !list.out.contains("SG-1") {
+            kill(daemon.process.processIdentifier, SIGUSR1)
+            usleep(200_000)
+            list = try daemon.duty(["waiting"])
+        }
+        #expect(list.code == 0 && list.out.contains("SG-1"), "\(list.out)\(list.err)")
+        #expect(!list.err.contains("note:"), "\(list.err)")
+        _ = daemon.stop()
+    }
+
     @Test func managerActsAndAbsenceShowsTheFallback() throws {
         let daemon = try RunningDaemon()
         let d = daemon.d
