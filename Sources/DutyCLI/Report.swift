@@ -120,8 +120,9 @@ enum Report {
         "\(ISOTime.formatDate(from, in: zone)) to \(ISOTime.formatDate(to.addingTimeInterval(-1), in: zone))"
     }
 
-    /// One pass over the log to `to` (which also feeds `capacity`): each referral's team, level, due time and whether it waits, counted per
-    /// team and level at each day's end; allocations, acknowledgements, escalations and reviews in the period.
+    /// One pass over the log to `to`, which also feeds `capacity`: each referral's team, level, due time and
+    /// whether it waits, counted per team and level at each day's end; allocations, acknowledgements, escalations
+    /// and reviews in the period.
     ///
     /// A referral waits from the time the case system received it, also when it reached duty later (a backlog
     /// loaded when duty went live, a spool that lagged): the days and month ends between the two are counted
