@@ -87,10 +87,15 @@ enum Report {
             throw DutyError(.usage, "the period starts after now: a report covers what has happened", cause: "report")
         }
         guard from < to else { throw DutyError(.usage, "--from must be before --to", cause: "report") }
-        let only = inv.value("team")
-        if let only, roster.teamByID[only] == nil {
-            throw DutyError(.usage, "no team '\(only)' in the roster", cause: "report")
+        // As intake refuses a referral received before then: a year typed as 0001 or 1924 is a mistake, and a
+        // period of centuries would be gigabytes of page.
+        guard from >= ReferralDecoder.earliestReceived else {
+            throw DutyError(
+                .usage, "--from \(ISOTime.formatDate(from, in: ctx.zone)) is before 1990-01-01: check the date",
+                cause: "report")
         }
+        try ctx.checkFilters(inv, command: "report")
+        let only = inv.value("team")
         let teams = roster.teams.filter { only == nil || $0.id == only }
         // One pass over the log for the report's figures and `duty capacity`'s (over the last 12 weeks).
         var fold = CapacityFold(roster: roster, policies: policies)
@@ -106,11 +111,7 @@ enum Report {
             gathered, teams: teams, roster: roster, policies: policies, capacity: figures, from: from, to: to,
             zone: ctx.zone)
         guard let path = inv.value("output") else { return 64 }
-        do {
-            try page.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw DutyError(.failure, "cannot write \(path)", cause: "\(error)")
-        }
+        try OutputFile.write(page, to: path)
         inv.console.out("report for \(period(from, to, ctx.zone)) written to \(path)")
         return 0
     }
@@ -142,6 +143,8 @@ enum Report {
             var reviewEvery: Duration? = nil
             var lastReview: Double = 0
             var rank = 0
+            /// The triage policy that rated it.
+            var policy = ""
             /// When it reached duty after it was received: how many day samples and month ends had been counted
             /// without it then, to count it in from its received time once its level is known.
             var backfill: (samples: Int, months: Int)? = nil
@@ -248,7 +251,9 @@ enum Report {
         }
         // The types this pass folds: the capacity fold's and the report's own.
         let folded =
-            CapacityFold.types + ["triage.rerated", "allocation.acknowledged", "escalation.raised", "review.recorded"]
+            CapacityFold.types + [
+                "triage.rerated", "override.rerated", "allocation.acknowledged", "escalation.raised", "review.recorded",
+            ]
         g.logStart = try store.logBegins()
         try store.log(LogFilter(until: to.addingTimeInterval(1), types: folded)) { e in
             capacity.apply(e)
@@ -298,11 +303,15 @@ enum Report {
                 setWaiting(id, false)
                 apply(&open[id]!)
                 setWaiting(id, waiting)
-            case "triage.rated", "triage.rerated":
-                guard var r = open[id], let level = field("level") else { return }
+            case "triage.rated", "triage.rerated", "override.rerated":
+                // A manager's pin (`duty rerate`) sets the level as a rating does; a cleared pin waits for the
+                // next rating.
+                let pin = e.type == "override.rerated"
+                guard var r = open[id], let level = field(pin ? "to" : "level") else { return }
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] -= 1 }
                 r.level = level
-                r.reviewEvery = field("policy").flatMap { p in reviewEvery(policy: p, level: level) }
+                if !pin { r.policy = field("policy") ?? "" }
+                r.reviewEvery = reviewEvery(policy: r.policy, level: level)
                 r.due = time("due") ?? r.due
                 r.rank = StoredEvent.topLevelInteger("rank", in: e.data)?.value.map { Int($0) } ?? r.rank
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] += 1 }
@@ -372,9 +381,8 @@ enum Report {
                 let level = StoredEvent.topLevelString("level", in: data)?.value
             {
                 open[id]!.level = level
-                open[id]!.reviewEvery = StoredEvent.topLevelString("policy", in: data)?.value.flatMap {
-                    reviewEvery(policy: $0, level: level)
-                }
+                open[id]!.policy = StoredEvent.topLevelString("policy", in: data)?.value ?? ""
+                open[id]!.reviewEvery = reviewEvery(policy: open[id]!.policy, level: level)
                 settle(id)
             }
         }
@@ -473,13 +481,18 @@ extension Report {
                     "Within timescale", "Reviews made", "Reviews overdue at month end",
                 ],
                 monthRows, numeric: [1, 2, 3, 4, 5, 6, 7])
-            if let c = capacity.first(where: { $0.team == team.id }), c.loadRatio == nil {
+            if let c = capacity.first(where: { $0.team == team.id }), c.days < 28 {
+                // A few days and a case or two make a ratio that means nothing: say so instead.
                 html += Page.paragraph(
-                    "Demand against capacity: not enough history in the last 12 weeks of the period to say (no case allocated and closed in it)."
+                    "Demand against capacity: the period (\(Int(c.days.rounded())) days) is too short to say; a load ratio needs at least 4 weeks of arrivals and closed cases."
+                )
+            } else if let c = capacity.first(where: { $0.team == team.id }), c.loadRatio == nil {
+                html += Page.paragraph(
+                    "Demand against capacity: not enough history in the last \(Int((c.days / 7).rounded())) weeks of the period to say (no case allocated and closed in it)."
                 )
             } else if let c = capacity.first(where: { $0.team == team.id }) {
                 html += Page.paragraph(
-                    "Demand against capacity over the last 12 weeks of the period: load ratio \(c.loadRatio.map { String(format: "%.2f", $0) } ?? "-") (above 1 the list grows whatever the order); "
+                    "Demand against capacity over the last \(Int((c.days / 7).rounded())) weeks of the period: load ratio \(c.loadRatio.map { String(format: "%.2f", $0) } ?? "-") (above 1 the list grows whatever the order); "
                         + (c.workersNeeded.map {
                             $0 > 0
                                 ? "about \($0) more worker\($0 == 1 ? "" : "s") of the team's average caseload to bring it under 0.85."

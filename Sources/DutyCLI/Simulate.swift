@@ -88,25 +88,17 @@ enum Simulate {
             let councils = report.councils > 1 ? ", \(report.councils) councils" : ""
             let title =
                 "Waiting list by level: \(URL(fileURLWithPath: scenario.file).lastPathComponent), seed \(seed)\(councils)"
-            do {
-                try chartPanels(
-                    report, title: title, scenario: scenario, policies: simulator.policies, roster: simulator.roster
-                )
-                .write(toFile: svg, atomically: true, encoding: .utf8)
-            } catch {
-                throw DutyError(.failure, "cannot write \(svg)", cause: "\(error)")
-            }
+            try OutputFile.write(
+                chartPanels(
+                    report, title: title, scenario: scenario, policies: simulator.policies, roster: simulator.roster),
+                to: svg)
         }
         if let path = inv.value("report") {
-            do {
-                try page(
+            try OutputFile.write(
+                page(
                     report, baselines: others.filter { $0.baseline != nil }, scenario: scenario, seed: seed,
-                    policies: simulator.policies, roster: simulator.roster
-                )
-                .write(toFile: path, atomically: true, encoding: .utf8)
-            } catch {
-                throw DutyError(.failure, "cannot write \(path)", cause: "\(error)")
-            }
+                    policies: simulator.policies, roster: simulator.roster),
+                to: path)
         }
         if format == "json" {
             inv.console.out(json(report).serialized())

@@ -50,6 +50,35 @@ final class RunningDaemon {
 }
 
 @Suite(.serialized) struct ControlTests {
+    /// A manager's pin (`duty rerate`) sets the level and due time the report measures against, as `duty stats`
+    /// does: an amber pinned red and allocated two days after receipt is late.
+    @Test func theReportMeasuresAPinnedReferralByItsPin() throws {
+        let daemon = try RunningDaemon()
+        let received = ISOTime.format(Date().addingTimeInterval(-2 * 86_400))
+        try daemon.d.drop(
+            "a.jsonl",
+            #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"\#(received)","flags":["deteriorating"],"skills":["sign_language"]}"#
+                + "\n")
+        var list = try daemon.duty(["waiting"])
+        for _ in 0..<50 where !list.out.contains("SG-1") {
+            kill(daemon.process.processIdentifier, SIGUSR1)
+            usleep(200_000)
+            list = try daemon.duty(["waiting"])
+        }
+        #expect(list.out.contains("amber"), "\(list.out)")
+        let pin = try daemon.duty(["rerate", "SG-1", "red", "--reason", "family call"])
+        #expect(pin.code == 0, "\(pin.err)")
+        let assign = try daemon.duty(["assign", "SG-1", "w-111", "--reason", "covering"])
+        #expect(assign.code == 0, "\(assign.err)")
+        let out = daemon.d.dir + "/report.html"
+        let report = try daemon.duty(["report", "--from", "-7d", "--output", out])
+        #expect(report.code == 0, "\(report.err)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        let row = html.components(separatedBy: "<td>Safeguarding Adults</td>")[1].components(separatedBy: "</tr>")[0]
+        #expect(row.hasSuffix("<td class=\"n\">0%</td>"), "allocated after the pin's due time: \(row)")
+        _ = daemon.stop()
+    }
+
     /// With dutyd running and its last cycle recent, `duty waiting` adds no note about stale ratings.
     @Test func aFreshListHasNoStaleNote() throws {
         let daemon = try RunningDaemon()

@@ -160,4 +160,32 @@ import Testing
         #expect(html.contains("0% of 1 (0 late, 1 never acknowledged)"), "\(html)")
         #expect(html.contains("<td>Safeguarding Adults</td><td>"), "escalations by the referral's team")
     }
+
+    /// Outputs that are not regular files are written in place, never replaced (a symlink to `/dev/null` stays
+    /// one), and a failed write says why; periods typed wrong are refused; a period too short for a load ratio
+    /// says so rather than printing one.
+    @Test func oddOutputsAndPeriods() throws {
+        let (d, _) = try Self.fixture()
+        func report(_ args: [String]) throws -> Result { try run("duty", ["--config", d.config, "report"] + args) }
+        let null = d.dir + "/null.html"
+        try FileManager.default.createSymbolicLink(atPath: null, withDestinationPath: "/dev/null")
+        let toNull = try report(["--from", "2024-01-01", "--to", "2024-09-30", "--output", null])
+        #expect(toNull.code == 0, "\(toNull.err)")
+        let kept = try FileManager.default.attributesOfItem(atPath: null)[.type] as? FileAttributeType
+        #expect(kept == .typeSymbolicLink, "the link to /dev/null was replaced by a file")
+        let full = d.dir + "/full.html"
+        try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: "/dev/full")
+        let toFull = try report(["--from", "2024-01-01", "--to", "2024-09-30", "--output", full])
+        #expect(toFull.code == 1 && toFull.err.contains("No space left on device"), "\(toFull.err)")
+        let toDir = try report(["--output", d.dir])
+        #expect(toDir.code == 1 && toDir.err.contains("is a directory"), "\(toDir.err)")
+        let typo = try report(["--from", "0001-01-01", "--output", d.dir + "/r.html"])
+        #expect(typo.code == 64 && typo.err.contains("before 1990-01-01"), "\(typo.err)")
+        let team = try report(["--team", "safegaurding", "--output", d.dir + "/r.html"])
+        #expect(team.code == 64 && team.err.contains("did you mean 'safeguarding'"), "\(team.err)")
+        let short = d.dir + "/short.html"
+        #expect(try report(["--from", "2024-08-14", "--to", "2024-08-15", "--output", short]).code == 0)
+        let page = try String(contentsOfFile: short, encoding: .utf8)
+        #expect(page.contains("the period (2 days) is too short to say") && !page.contains("load ratio 0"))
+    }
 }
