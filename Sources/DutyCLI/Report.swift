@@ -94,15 +94,32 @@ enum Report {
                 .usage, "--from \(ISOTime.formatDate(from, in: ctx.zone)) is before 1990-01-01: check the date",
                 cause: "report")
         }
-        try ctx.checkFilters(inv, command: "report")
+        // The roster's teams, and any team the database holds referrals of that the roster no longer has (merged
+        // or renamed in a restructure): its history still belongs in the year's figures.
+        let former = try ctx.reading { try ctx.store.teamsWithReferrals() }.filter { roster.teamByID[$0.team] == nil }
+            .map {
+                Team(id: $0.team, name: "\($0.team) (no longer in the roster)", service: "", kinds: $0.kinds)
+            }
         let only = inv.value("team")
-        let teams = roster.teams.filter { only == nil || $0.id == only }
+        let known = roster.teams + former
+        if let only, !known.contains(where: { $0.id == only }) {
+            var message = "no team '\(only)'"
+            if let guess = closestMatch(only, in: known.map(\.id)) { message += "; did you mean '\(guess)'?" }
+            throw DutyError(.usage, message, cause: "report")
+        }
+        var teams = known.filter { only == nil || $0.id == only }
         // One pass over the log for the report's figures and `duty capacity`'s (over the last 12 weeks).
         var fold = CapacityFold(roster: roster, policies: policies)
         let gathered = try ctx.reading {
             try gather(
                 ctx.store, teams: Set(teams.map(\.id)), from: from, to: to, zone: ctx.zone, policies: policies,
                 capacity: &fold)
+        }
+        // A former team appears when it had referrals waiting or allocated in the period.
+        teams.removeAll { team in
+            roster.teamByID[team.id] == nil
+                && (gathered.waiting[team.id] ?? [:]).values.allSatisfy { $0.allSatisfy { $0 == 0 } }
+                && (gathered.months[team.id] ?? []).allSatisfy { $0.allocated == 0 }
         }
         let figures = try ctx.reading {
             try fold.figures(ctx.store, since: max(from, to.addingTimeInterval(-84 * 86_400)), now: to)

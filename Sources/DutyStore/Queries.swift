@@ -334,6 +334,16 @@ extension Store {
             at: Date(timeIntervalSince1970: r.real(4)), seq: r.integer(5))
     }
 
+    /// Every team the referrals table names, with the kinds of its referrals (each sorted): what a report covers
+    /// when the roster has since dropped a team.
+    public func teamsWithReferrals() throws -> [(team: String, kinds: [String])] {
+        var kinds: [String: [String]] = [:]
+        try database.query("SELECT DISTINCT team, kind FROM referrals WHERE team IS NOT NULL ORDER BY team, kind") {
+            kinds[$0.text(0), default: []].append($0.text(1))
+        }
+        return kinds.keys.sorted().map { ($0, kinds[$0]!) }
+    }
+
     /// Per group, as of `asOf`: waiting count, median and max days waiting, allocated (and still open), % of
     /// those allocated by then that were allocated by their due time, overdue waiting, reviews overdue.
     /// `reviewEvery` gives a level's review interval (from the policies), by policy id and level; days are

@@ -188,4 +188,45 @@ import Testing
         let page = try String(contentsOfFile: short, encoding: .utf8)
         #expect(page.contains("the period (2 days) is too short to say") && !page.contains("load ratio 0"))
     }
+
+    /// A restructure merges DoLS into safeguarding: the year's report still shows the DoLS team's referrals, under
+    /// its id, rather than dropping them from every figure.
+    @Test func aTeamNoLongerInTheRosterKeepsItsHistory() throws {
+        let d = try Deployment()
+        func roster(_ teams: String, _ workers: String) throws {
+            try """
+            { services: [{ id: "asc", name: "ASC", head: "w-1" }], teams: [\(teams)], workers: [\(workers)] }
+            """.write(toFile: d.dir + "/roster.json5", atomically: true, encoding: .utf8)
+        }
+        try roster(
+            #"""
+            { id: "safeguarding", name: "Safeguarding", service: "asc", manager: "w-1", kinds: ["safeguarding"] },
+            { id: "dols", name: "DoLS", service: "asc", manager: "w-2", kinds: ["dols"] }
+            """#,
+            #"""
+            { id: "w-1", name: "Team Manager", team: "safeguarding", role: "team_manager" },
+            { id: "w-2", name: "DoLS Manager", team: "dols", role: "team_manager" }
+            """#)
+        try """
+        { state_dir: "state", spool_dir: "spool", policies: "policies", roster: "roster.json5", cycle: "60s" }
+        """.write(toFile: d.config, atomically: true, encoding: .utf8)
+        try d.drop(
+            "a.jsonl",
+            #"{"id":"D-1","person":"P-1","kind":"dols","received":"2024-09-02"}"# + "\n"
+                + #"{"id":"D-2","person":"P-2","kind":"dols","received":"2024-09-03"}"# + "\n")
+        #expect(try d.once(at: "2024-09-10T09:00:00Z").code == 0)
+        try roster(
+            #"{ id: "safeguarding", name: "Safeguarding", service: "asc", manager: "w-1", kinds: ["safeguarding", "dols"] }"#,
+            #"{ id: "w-1", name: "Team Manager", team: "safeguarding", role: "team_manager" }"#)
+        let out = d.dir + "/report.html"
+        let r = try run(
+            "duty", ["--config", d.config, "report", "--from", "2024-09-01", "--to", "2024-09-30", "--output", out])
+        #expect(r.code == 0, "\(r.err)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        let dols = Self.monthRows(html, team: "dols (no longer in the roster)")
+        #expect(dols["Sep 2024"]?.first == "2", "\(dols)")
+        let one = try run(
+            "duty", ["--config", d.config, "report", "--team", "dols", "--from", "2024-09-01", "--output", out])
+        #expect(one.code == 0, "\(one.err)")
+    }
 }
