@@ -174,24 +174,34 @@ struct CapacityFold {
         }
         switch e.type {
         case "referral.received", "referral.updated":
+            // An update names only what changed, most often flags or facts: a field is scanned for only when its
+            // key's bytes occur (memchr), and points are worked out again only when kind or complexity changed.
+            let isUpdate = e.type == "referral.updated"
+            func named(_ key: String) -> Bool { !isUpdate || StoredEvent.contains("\"\(key)\":", in: e.data) }
             func update(_ life: inout Life) {
-                if let kind = string("kind") {
+                var pointsChanged = !isUpdate
+                if named("kind"), let kind = string("kind") {
                     life.kind = kind
                     life.team = roster.teamForKind[kind]
+                    pointsChanged = true
                 }
-                if let team = string("team") { life.team = team }
-                if let complexity = StoredEvent.topLevelInteger("complexity", in: e.data).map({ $0.value })
-                    ?? e.dataValue["complexity"]?.intValue
+                if named("team"), let team = string("team") { life.team = team }
+                if named("complexity"),
+                    let complexity = StoredEvent.topLevelInteger("complexity", in: e.data).map({ $0.value })
+                        ?? e.dataValue["complexity"]?.intValue
                 {
                     life.complexity = Int(complexity)
+                    pointsChanged = true
                 }
-                life.points = policies.allocation.points(kind: life.kind, complexity: life.complexity)
-                if let received = string("received").flatMap({ ISOTime.parse($0, timeZone: utc) }) {
+                if pointsChanged {
+                    life.points = policies.allocation.points(kind: life.kind, complexity: life.complexity)
+                }
+                if named("received"), let received = string("received").flatMap({ ISOTime.parse($0, timeZone: utc) }) {
                     life.received = received
                 } else if life.received == nil {
                     life.received = time()
                 }
-                if string("status") == "open" {
+                if isUpdate && named("status") && string("status") == "open" {
                     life.assigned = nil
                     life.closed = nil
                 }

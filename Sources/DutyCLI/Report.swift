@@ -160,8 +160,8 @@ enum Report {
             var reviewEvery: Duration? = nil
             var lastReview: Double = 0
             var rank = 0
-            /// The triage policy that rated it.
-            var policy = ""
+            /// The triage policy that rated it: its index in `policies.triage`, -1 when not loaded.
+            var policy = -1
             /// When it reached duty after it was received: how many day samples and month ends had been counted
             /// without it then, to count it in from its received time once its level is known.
             var backfill: (samples: Int, months: Int)? = nil
@@ -224,8 +224,11 @@ enum Report {
         }
         /// Counts a referral that reached duty after it was received in the samples and month ends before it
         /// arrived, from its received time, at its level now.
+        // How many referrals wait to be counted in so (most events find none, and skip the lookup).
+        var unsettled = 0
         func settle(_ id: String) {
-            guard var r = open[id], let (s, m) = r.backfill else { return }
+            guard unsettled > 0, var r = open[id], let (s, m) = r.backfill else { return }
+            unsettled -= 1
             r.backfill = nil
             open[id] = r
             guard teams.contains(r.team) else { return }
@@ -258,13 +261,26 @@ enum Report {
         }
         let utc = TimeZone.utc
         // A level's review_every, looked up once per policy and level rather than once per rating.
-        var everyOf: [String: Duration?] = [:]
-        func reviewEvery(policy: String, level: String) -> Duration? {
-            let key = policy + "\u{0}" + level
+        struct Level: Hashable {
+            var policy: Int
+            var name: String
+        }
+        var everyOf: [Level: Duration?] = [:]
+        func reviewEvery(policy: Int, level: String) -> Duration? {
+            guard policy >= 0 else { return nil }
+            let key = Level(policy: policy, name: level)
             if let known = everyOf[key] { return known }
-            let every = policies.triage.first { $0.id == policy }?.level(named: level)?.reviewEvery
+            let every = policies.triage[policy].level(named: level)?.reviewEvery
             everyOf[key] = every
             return every
+        }
+        var policyIndex: [String: Int] = [:]
+        func policy(_ id: String?) -> Int {
+            guard let id else { return -1 }
+            if let i = policyIndex[id] { return i }
+            let i = policies.triage.firstIndex { $0.id == id } ?? -1
+            policyIndex[id] = i
+            return i
         }
         // The types this pass folds: the capacity fold's and the report's own.
         let folded =
@@ -287,7 +303,10 @@ enum Report {
                 var r = Open(
                     team: field("team") ?? "", level: "unrated", received: received, due: .infinity, waiting: false,
                     lastReview: received)
-                if received < at && (sampleIndex > 0 || monthEnd > 0) { r.backfill = (sampleIndex, monthEnd) }
+                if received < at && (sampleIndex > 0 || monthEnd > 0) {
+                    r.backfill = (sampleIndex, monthEnd)
+                    unsettled += 1
+                }
                 open[id] = r
                 setWaiting(id, true)
             case "referral.updated":
@@ -327,7 +346,7 @@ enum Report {
                 guard var r = open[id], let level = field(pin ? "to" : "level") else { return }
                 if r.waiting { counts[r.team, default: [:]][r.level, default: 0] -= 1 }
                 r.level = level
-                if !pin { r.policy = field("policy") ?? "" }
+                if !pin { r.policy = policy(field("policy")) }
                 r.reviewEvery = reviewEvery(policy: r.policy, level: level)
                 r.due = time("due") ?? r.due
                 r.rank = StoredEvent.topLevelInteger("rank", in: e.data)?.value.map { Int($0) } ?? r.rank
@@ -392,13 +411,14 @@ enum Report {
                     team: StoredEvent.topLevelString("team", in: data)?.value ?? "", level: "unrated",
                     received: received, due: .infinity, waiting: false, lastReview: received)
                 r.backfill = (samples.count, monthEnds.count)
+                unsettled += 1
                 open[id] = r
                 late.insert(id)
             } else if e.type == "triage.rated", late.remove(id) != nil,
                 let level = StoredEvent.topLevelString("level", in: data)?.value
             {
                 open[id]!.level = level
-                open[id]!.policy = StoredEvent.topLevelString("policy", in: data)?.value ?? ""
+                open[id]!.policy = policy(StoredEvent.topLevelString("policy", in: data)?.value ?? nil)
                 open[id]!.reviewEvery = reviewEvery(policy: open[id]!.policy, level: level)
                 settle(id)
             }
