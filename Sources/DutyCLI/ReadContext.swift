@@ -104,11 +104,14 @@ struct ReadContext {
     /// its last cycle is recent. Levels and order are then as that cycle left them; `duty why` rates one now.
     func staleRatingsNote(now: Date) -> String? {
         let after = "levels and order are as its last cycle left them ('duty why REF' rates one now)"
-        guard
-            let response = try? ControlClient.send(
-                ControlRequest(op: .status), socketPath: config.socketPath, timeout: 1),
-            response.ok
-        else { return "note: dutyd is not running or not answering: \(after)" }
+        let response: ControlResponse
+        do {
+            response = try ControlClient.send(ControlRequest(op: .status), socketPath: config.socketPath, timeout: 1)
+        } catch {
+            // Someone outside the socket's group cannot ask: nothing is known of the cycle, so nothing is said.
+            return error.code == .permissionDenied ? nil : "note: dutyd is not running or not answering: \(after)"
+        }
+        guard response.ok else { return "note: dutyd is not running or not answering: \(after)" }
         guard let last = response.result?["last_cycle"]?.timeValue else {
             return "note: dutyd has not run a cycle yet: \(after)"
         }
