@@ -40,6 +40,17 @@ final class RunningDaemon {
         return try run("duty", ["--config", d.config] + args)
     }
 
+    /// `duty waiting` once it lists `id`: cycles are asked for (SIGUSR1) until it does, for up to 10 s.
+    func waiting(until id: String) throws -> Result {
+        var list = try duty(["waiting"])
+        for _ in 0..<50 where !list.out.contains(id) {
+            kill(process.processIdentifier, SIGUSR1)
+            usleep(200_000)
+            list = try duty(["waiting"])
+        }
+        return list
+    }
+
     func stop() -> String {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
@@ -59,12 +70,7 @@ final class RunningDaemon {
             "a.jsonl",
             #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"\#(received)","flags":["deteriorating"],"skills":["sign_language"]}"#
                 + "\n")
-        var list = try daemon.duty(["waiting"])
-        for _ in 0..<50 where !list.out.contains("SG-1") {
-            kill(daemon.process.processIdentifier, SIGUSR1)
-            usleep(200_000)
-            list = try daemon.duty(["waiting"])
-        }
+        let list = try daemon.waiting(until: "SG-1")
         #expect(list.out.contains("amber"), "\(list.out)")
         let pin = try daemon.duty(["rerate", "SG-1", "red", "--reason", "family call"])
         #expect(pin.code == 0, "\(pin.err)")
@@ -86,12 +92,7 @@ final class RunningDaemon {
             "a.jsonl",
             #"{"id":"SG-1","person":"P-1","kind":"safeguarding","received":"2024-09-02","skills":["sign_language"]}"#
                 + "\n")
-        var list = try daemon.duty(["waiting"])
-        for _ in 0..<50 where !list.out.contains("SG-1") {
-            kill(daemon.process.processIdentifier, SIGUSR1)
-            usleep(200_000)
-            list = try daemon.duty(["waiting"])
-        }
+        let list = try daemon.waiting(until: "SG-1")
         #expect(list.code == 0 && list.out.contains("SG-1"), "\(list.out)\(list.err)")
         #expect(!list.err.contains("note:"), "\(list.err)")
         _ = daemon.stop()
